@@ -1,0 +1,3 @@
+from songmap.cli import app
+
+app(prog_name="songmap")

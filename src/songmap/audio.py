@@ -1,0 +1,370 @@
+"""Audio stage: find audio files, read their headers, decode to mono at one rate.
+
+libsndfile (through ``soundfile``) reads wav, flac, ogg/vorbis, opus, mp3 and aiff
+quickly and can stop after a given number of frames, which is what lets songmap
+decode only the part of a long track it will use. What libsndfile cannot read
+(m4a/aac, some odd mp3s) falls back to FFmpeg through PyAV.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "AudioInfo",
+    "DecodeError",
+    "find_audio_files",
+    "looks_like_audio",
+    "probe",
+    "decode",
+    "load",
+    "to_mono",
+    "resample",
+]
+
+#: Extensions that mark a file as audio without looking inside it. Files with
+#: other extensions are still taken when their first bytes say they are audio.
+AUDIO_EXTENSIONS = frozenset(
+    {
+        ".wav", ".wave", ".mp3", ".ogg", ".oga", ".flac", ".opus",
+        ".m4a", ".aac", ".mp4", ".aif", ".aiff", ".aifc", ".wma", ".webm",
+    }
+)
+
+# Extensions that are certainly not audio; skipping them avoids sniffing every
+# cover image and text file of a music folder.
+_NOT_AUDIO_EXTENSIONS = frozenset(
+    {
+        ".csv", ".txt", ".md", ".json", ".html", ".htm", ".png", ".jpg", ".jpeg",
+        ".gif", ".bmp", ".pdf", ".cue", ".log", ".m3u", ".m3u8", ".pls", ".nfo",
+        ".xml", ".py", ".pt", ".npy", ".npz", ".db", ".ini", ".sfv", ".lrc",
+    }
+)
+
+
+class DecodeError(Exception):
+    """A file could not be decoded as audio; the message is the reason shown to users."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says about it.
+
+    Attributes
+    ----------
+    format : str
+        Container/codec name, e.g. ``"OGG/VORBIS"`` or ``"MP3"``.
+    sample_rate : int
+        Native sampling rate in Hz.
+    channels : int
+        Number of channels.
+    frames : int
+        Number of sample frames (per channel).
+    """
+
+    format: str
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration_s(self) -> float:
+        """Duration in seconds."""
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+
+def looks_like_audio(path: str | os.PathLike) -> bool:
+    """Tell from the first bytes of a file whether it is an audio container.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to look at.
+
+    Returns
+    -------
+    bool
+        True for RIFF/WAVE, Ogg, FLAC, AIFF, MP3 (ID3 tag or MPEG frame sync),
+        ADTS AAC and MP4/M4A (``ftyp`` box).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    if len(head) < 4:
+        return False
+    if head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"RF64"):
+        return True
+    if head[:4] in (b"OggS", b"fLaC", b"RF64") or head[:3] == b"ID3":
+        return True
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return True
+    if head[4:8] == b"ftyp":
+        return True
+    # MPEG audio frame sync (mp3) or ADTS (aac): 11 set bits.
+    return head[0] == 0xFF and (head[1] & 0xE0) == 0xE0
+
+
+def find_audio_files(folder: str | os.PathLike, exclude: str | os.PathLike | None = None) -> list[Path]:
+    """Walk a folder recursively and list the files that are, or claim to be, audio.
+
+    A file counts when its extension is an audio extension (so that a broken
+    ``.mp3`` is reported rather than silently ignored) or when its content starts
+    like an audio container whatever its extension.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Folder to walk. Symbolic links to folders are not followed (no loops).
+    exclude : str or os.PathLike, optional
+        A folder inside ``folder`` to leave out, e.g. songmap's own output folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Sorted paths.
+    """
+    root = Path(folder)
+    excluded = Path(exclude).resolve() if exclude is not None else None
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        if excluded is not None and Path(dirpath).resolve() == excluded:
+            dirnames[:] = []
+            continue
+        # Hidden folders (.git, .cache, songmap caches) are never part of a collection.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            if not path.is_file():
+                continue
+            suffix = path.suffix.lower()
+            if suffix in AUDIO_EXTENSIONS or (suffix not in _NOT_AUDIO_EXTENSIONS and looks_like_audio(path)):
+                found.append(path)
+    return sorted(found)
+
+
+def _probe_pyav(path: Path) -> AudioInfo:
+    import av  # imported lazily: FFmpeg is only needed for formats libsndfile lacks
+
+    try:
+        with av.open(str(path)) as container:
+            streams = container.streams.audio
+            if not streams:
+                raise DecodeError("no audio stream")
+            stream = streams[0]
+            rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+            channels = int(stream.codec_context.channels or 1)
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / 1_000_000
+            else:
+                seconds = 0.0
+            fmt = f"{container.format.name.upper()}/{stream.codec_context.name.upper()}"
+            return AudioInfo(fmt, rate, channels, int(round(seconds * rate)))
+    except DecodeError:
+        raise
+    except Exception as exc:  # PyAV raises many error types; all mean "not audio we can read"
+        raise DecodeError(f"not decodable audio ({_short(exc)})") from None
+
+
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Read a file's header: format, sample rate, channels and length.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file.
+
+    Returns
+    -------
+    AudioInfo
+
+    Raises
+    ------
+    DecodeError
+        When neither libsndfile nor FFmpeg can read the file.
+    """
+    path = Path(path)
+    _check_readable(path)
+    try:
+        info = sf.info(str(path))
+        return AudioInfo(f"{info.format}/{info.subtype}", int(info.samplerate), int(info.channels), int(info.frames))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return _probe_pyav(path)
+
+
+def to_mono(y: np.ndarray) -> np.ndarray:
+    """Average channels: ``(frames, channels)`` or ``(frames,)`` -> ``(frames,)`` float32."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 1:
+        return y
+    return y.mean(axis=1, dtype=np.float32)
+
+
+def resample(y: np.ndarray, orig_sr: int, target_sr: int, quality: str = "HQ") -> np.ndarray:
+    """Resample a mono signal with soxr.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Mono signal.
+    orig_sr, target_sr : int
+        Rates in Hz.
+    quality : str
+        soxr quality recipe (``"QQ"``, ``"LQ"``, ``"MQ"``, ``"HQ"``, ``"VHQ"``).
+        HQ is inaudibly different from VHQ and cheap next to decoding.
+
+    Returns
+    -------
+    np.ndarray
+        float32 signal at ``target_sr``.
+    """
+    if orig_sr == target_sr or len(y) == 0:
+        return np.asarray(y, dtype=np.float32)
+    return soxr.resample(y, orig_sr, target_sr, quality=quality).astype(np.float32, copy=False)
+
+
+def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
+    import av
+
+    chunks: list[np.ndarray] = []
+    rate = 0
+    total = 0
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise DecodeError("no audio stream")
+            stream = container.streams.audio[0]
+            rate = int(stream.codec_context.sample_rate or 0)
+            channels = int(stream.codec_context.channels or 1)
+            limit = None if max_seconds is None else int(np.ceil(max_seconds * rate))
+            # Convert to packed float32 so every codec's sample layout looks the same.
+            resampler = av.AudioResampler(format="flt", layout=stream.layout.name, rate=rate)
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    block = out.to_ndarray().reshape(-1, channels)
+                    chunks.append(block)
+                    total += len(block)
+                if limit is not None and total >= limit:
+                    break
+    except DecodeError:
+        raise
+    except Exception as exc:
+        raise DecodeError(f"not decodable audio ({_short(exc)})") from None
+    if rate <= 0:
+        raise DecodeError("no sample rate in file")
+    y = np.concatenate(chunks) if chunks else np.zeros((0, 1), np.float32)
+    if max_seconds is not None:
+        y = y[: int(np.ceil(max_seconds * rate))]
+    return y.astype(np.float32, copy=False), rate
+
+
+def decode(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[np.ndarray, int, float]:
+    """Decode a file at its own rate, keeping its channels.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file; never opened for writing.
+    max_seconds : float, optional
+        Stop decoding after this many seconds from the start.
+
+    Returns
+    -------
+    y : np.ndarray
+        ``(frames, channels)`` float32; non-finite samples replaced by 0.
+    sample_rate : int
+        The file's rate in Hz.
+    duration_s : float
+        Duration of the whole file (not only the decoded part).
+
+    Raises
+    ------
+    DecodeError
+        Undecodable, empty or unreadable file, with the reason as message.
+    """
+    path = Path(path)
+    _check_readable(path)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            native_sr = int(f.samplerate)
+            total_frames = int(f.frames)
+            frames = -1 if max_seconds is None else int(np.ceil(max_seconds * native_sr))
+            y = f.read(frames=frames, dtype="float32", always_2d=True)
+        duration_s = total_frames / native_sr if native_sr else 0.0
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        y, native_sr = _decode_pyav(path, max_seconds)
+        duration_s = _probe_pyav(path).duration_s
+    if len(y) == 0:
+        raise DecodeError("empty: no audio samples")
+    # A float file may hold NaN/inf; one bad sample must not turn a whole map into NaN.
+    if not np.isfinite(y).all():
+        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    return y, native_sr, float(max(duration_s, len(y) / native_sr))
+
+
+def load(
+    path: str | os.PathLike,
+    sample_rate: int = 22050,
+    max_seconds: float | None = None,
+    resample_quality: str = "HQ",
+) -> tuple[np.ndarray, float]:
+    """Decode a file to a mono float32 signal at ``sample_rate``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file; never opened for writing.
+    sample_rate : int
+        Target rate in Hz.
+    max_seconds : float, optional
+        Stop decoding after this many seconds (from the start). Long tracks are
+        cropped later anyway, so this saves most of the decoding time.
+    resample_quality : str
+        soxr quality recipe, see :func:`resample`.
+
+    Returns
+    -------
+    y : np.ndarray
+        Mono signal, float32, at ``sample_rate``.
+    duration_s : float
+        Duration of the whole file in seconds (not only the decoded part).
+
+    Raises
+    ------
+    DecodeError
+        Undecodable, empty or unreadable file, with the reason as message.
+    """
+    y, native_sr, duration_s = decode(path, max_seconds)
+    return resample(to_mono(y), native_sr, sample_rate, resample_quality), duration_s
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise DecodeError("file not found")
+    if path.is_dir():
+        raise DecodeError("is a folder, not a file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DecodeError(f"cannot read file ({exc.strerror})") from None
+    if size == 0:
+        raise DecodeError("empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise DecodeError("cannot read file (permission denied)")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]

@@ -1,0 +1,98 @@
+"""Shared fixtures: generated audio, and the real game audio in ../shared/audio/games."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_GAMES = REPO_ROOT.parent / "shared" / "audio" / "games"
+
+
+def write_audio(path: Path, y: np.ndarray, sample_rate: int, fmt: str | None = None, subtype: str | None = None) -> Path:
+    """Write float audio ``(frames,)`` or ``(frames, channels)`` in blocks (libsndfile's OGG writer crashes on big writes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 1:
+        y = y[:, None]
+    if fmt is None:
+        fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF"}.get(path.suffix.lower(), "WAV")
+    if subtype is None:
+        subtype = {"OGG": "VORBIS", "FLAC": "PCM_16", "AIFF": "PCM_16"}.get(fmt, "PCM_16")
+    with sf.SoundFile(str(path), "w", sample_rate, y.shape[1], format=fmt, subtype=subtype) as f:
+        for start in range(0, len(y), 16384):
+            f.write(y[start : start + 16384])
+    return path
+
+
+def tone(freq: float, seconds: float, sample_rate: int = 22050, harmonics: int = 3, seed: int = 0, noise: float = 0.0) -> np.ndarray:
+    """A harmonic tone with an amplitude pulse (so it has texture), optionally with white noise."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    y = sum(np.sin(2 * np.pi * freq * k * t) / k for k in range(1, harmonics + 1))
+    y = y * (0.6 + 0.4 * np.sin(2 * np.pi * 2.0 * t) ** 2)
+    if noise:
+        y = y + noise * np.random.default_rng(seed).standard_normal(len(t))
+    return (0.5 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def noise_burst(seconds: float, sample_rate: int = 22050, seed: int = 0) -> np.ndarray:
+    """Decaying white noise, like an explosion effect."""
+    n = int(seconds * sample_rate)
+    rng = np.random.default_rng(seed)
+    return (0.5 * rng.standard_normal(n) * np.exp(-np.linspace(0, 6, n))).astype(np.float32)
+
+
+@pytest.fixture
+def small_collection(tmp_path: Path) -> Path:
+    """Eight short generated tracks in two categories, with a metadata.csv and a pairs.csv.
+
+    Includes names with spaces and non-ASCII characters, a subfolder, mixed formats
+    and rates, a stereo file and a noisy copy of one tone.
+    """
+    root = tmp_path / "my songs"
+    tracks = [
+        ("Low Drone.wav", tone(110, 3.0), 22050, "soundscape"),
+        ("Low Drone (Storm).wav", tone(110, 3.0, noise=0.01), 22050, "soundscape"),
+        ("Mid Hum.flac", tone(220, 2.5, 44100, harmonics=5), 44100, "soundscape"),
+        ("Café Theme.ogg", tone(330, 4.0, 32000, harmonics=2), 32000, "soundscape"),
+        ("effects/Boom 1.wav", noise_burst(0.6, 22050, seed=1), 22050, "soundeffect"),
+        ("effects/Boom 2.wav", noise_burst(0.4, 48000, seed=2), 48000, "soundeffect"),
+        ("effects/Blip.wav", tone(1760, 0.15, 22050), 22050, "soundeffect"),
+        ("effects/Zap é.wav", np.stack([tone(2000, 0.3), tone(2100, 0.3)], axis=1), 22050, "soundeffect"),
+    ]
+    for name, y, sr, _ in tracks:
+        write_audio(root / name, y, sr)
+    with open(root / "metadata.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["filename", "category", "source"])
+        for name, _, _, category in tracks:
+            writer.writerow([name, category, "generated"])
+    with open(root / "pairs.csv", "w", newline="", encoding="utf-8") as f:
+        f.write("a,b,kind\nLow Drone.wav,Low Drone (Storm).wav,storm\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def shared_games() -> Path:
+    """The real game audio beside the project; skipped outside CI when ../shared is absent."""
+    if not (SHARED_GAMES / "metadata.csv").is_file():
+        if os.environ.get("SONGMAP_REQUIRE_SHARED"):
+            pytest.fail(f"{SHARED_GAMES} is required here (SONGMAP_REQUIRE_SHARED is set) but missing")
+        pytest.skip(f"real game audio not found at {SHARED_GAMES} (../shared is only beside the project in CI)")
+    return SHARED_GAMES
+
+
+def checksums(folder: Path) -> dict[str, tuple[int, str]]:
+    """(mtime_ns, sha256) of every file below ``folder``, to prove inputs are untouched."""
+    import hashlib
+
+    result = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            result[str(path.relative_to(folder))] = (path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+    return result
