@@ -1,0 +1,448 @@
+"""Mapping stage: :class:`SongMapper`, a scikit-learn-style estimator from audio files to 2-D points.
+
+>>> mapper = SongMapper(epochs=200, seed=0)
+>>> xy = mapper.fit_transform(paths)        # (n, 2), one row per path
+>>> mapper.save("model.pt")
+>>> SongMapper.load("model.pt").transform(new_paths)   # placed on the same map, no retraining
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from songmap import __version__
+from songmap.audio import DecodeError, probe
+from songmap.features import (
+    FeatureCache,
+    FeatureParams,
+    TrackFeatures,
+    crop_seconds,
+    extract_features,
+    frames_for_seconds,
+    loop_pad_or_crop,
+    pool_time,
+)
+from songmap.model import ConvAutoencoder, TrainingConfig, TrainingResult, encode, seed_everything, train_autoencoder
+
+__all__ = ["SongMapper", "Progress", "NotFittedError"]
+
+MODEL_FORMAT = "songmap-model"
+MODEL_FORMAT_VERSION = 1
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a mapper is used before :meth:`SongMapper.fit`."""
+
+
+@dataclass
+class Progress:
+    """Optional callbacks through which a long run reports what it is doing.
+
+    Attributes
+    ----------
+    on_file : callable, optional
+        ``on_file(done, total, path)`` after each file's features are ready.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, max_epochs, loss)`` after each training epoch.
+    """
+
+    on_file: Callable[[int, int, Path], None] | None = None
+    on_epoch: Callable[[int, int, float], None] | None = None
+
+
+class SongMapper:
+    """Place songs on a 2-D map with a two-neuron convolutional autoencoder.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Rate audio is resampled to (Hz).
+    n_mels : int
+        Mel bands of the spectrogram.
+    n_fft, hop_length : int
+        STFT size and hop in samples.
+    crop_percentile : float
+        Tracks are loop-padded or cropped to this percentile of the durations...
+    min_crop_s, max_crop_s : float
+        ...clamped to this range (seconds).
+    time_bins : int
+        Columns the cropped spectrogram's time axis is averaged into.
+    filters : sequence of int
+        Channels of the encoder's convolutions (the decoder mirrors them).
+    epochs : int
+        Maximum training epochs; training stops earlier when the loss stops improving.
+    batch_size, learning_rate, patience : int, float, int
+        Training settings, see :class:`songmap.model.TrainingConfig`.
+    seed : int
+        Makes training repeatable.
+    cache_dir : str or os.PathLike, optional
+        Folder for the feature cache; None computes features in memory only.
+    on_error : {"skip", "raise"}
+        What to do with a file that cannot be decoded: leave it out (its row
+        of coordinates is NaN and the reason is reported), or raise ValueError.
+    progress : Progress, optional
+        Callbacks for progress bars.
+
+    Attributes
+    ----------
+    crop_seconds_ : float
+        Crop length chosen at fit time.
+    band_mean_, band_std_ : np.ndarray
+        Per-mel-band normalisation learned at fit time.
+    model_ : ConvAutoencoder
+        The trained autoencoder.
+    training_ : TrainingResult
+        Loss history and early-stopping information.
+    embedding_ : np.ndarray
+        ``(n, 2)`` coordinates of the fitted paths (NaN rows for skipped files).
+    skipped_ : list of (Path, str)
+        Files left out at fit time and why.
+    durations_ : np.ndarray
+        Duration in seconds of each fitted path (NaN for skipped files).
+    """
+
+    def __init__(
+        self,
+        sample_rate: int = 22050,
+        n_mels: int = 128,
+        n_fft: int = 2048,
+        hop_length: int = 512,
+        crop_percentile: float = 75.0,
+        min_crop_s: float = 1.0,
+        max_crop_s: float = 30.0,
+        time_bins: int = 64,
+        filters: Sequence[int] = (16, 32, 64),
+        epochs: int = 300,
+        batch_size: int = 16,
+        learning_rate: float = 2e-3,
+        patience: int = 25,
+        seed: int = 0,
+        cache_dir: str | os.PathLike | None = None,
+        on_error: str = "skip",
+        progress: Progress | None = None,
+    ):
+        self.sample_rate = sample_rate
+        self.n_mels = n_mels
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.crop_percentile = crop_percentile
+        self.min_crop_s = min_crop_s
+        self.max_crop_s = max_crop_s
+        self.time_bins = time_bins
+        self.filters = tuple(filters)
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.seed = seed
+        self.cache_dir = cache_dir
+        self.on_error = on_error
+        self.progress = progress
+
+    # -- scikit-learn conventions -------------------------------------------------------------
+
+    _PARAM_NAMES = (
+        "sample_rate", "n_mels", "n_fft", "hop_length", "crop_percentile", "min_crop_s", "max_crop_s",
+        "time_bins", "filters", "epochs", "batch_size", "learning_rate", "patience", "seed",
+    )
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Parameters that define the map (not where caches live or how progress is shown)."""
+        params = {name: getattr(self, name) for name in self._PARAM_NAMES}
+        params["filters"] = list(self.filters)
+        return params
+
+    def set_params(self, **params) -> SongMapper:
+        """Set parameters by name; unknown names raise ValueError."""
+        for name, value in params.items():
+            if name not in self._PARAM_NAMES and name not in ("cache_dir", "on_error", "progress"):
+                raise ValueError(f"unknown parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != _DEFAULTS.get(k)}
+        return f"SongMapper({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def _feature_params(self) -> FeatureParams:
+        return FeatureParams(sample_rate=int(self.sample_rate), n_mels=int(self.n_mels), n_fft=int(self.n_fft), hop_length=int(self.hop_length))
+
+    def _validate(self) -> None:
+        if self.on_error not in ("skip", "raise"):
+            raise ValueError(f"on_error must be 'skip' or 'raise', got {self.on_error!r}")
+        if int(self.epochs) < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if int(self.time_bins) < 4:
+            raise ValueError(f"time_bins must be at least 4, got {self.time_bins}")
+        if int(self.batch_size) < 2:
+            raise ValueError(f"batch_size must be at least 2, got {self.batch_size}")
+        self._feature_params()  # validates rates and sizes
+        crop_seconds([1.0], self.crop_percentile, self.min_crop_s, self.max_crop_s)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("this SongMapper is not fitted yet: call fit() or load() first")
+
+    # -- features -----------------------------------------------------------------------------
+
+    def _fail(self, path: Path, reason: str, skipped: list[tuple[Path, str]]) -> None:
+        if self.on_error == "raise":
+            raise ValueError(f"cannot map {str(path)!r}: {reason}")
+        skipped.append((path, reason))
+
+    def _durations(self, paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> dict[int, float]:
+        """Header durations of the decodable files (index -> seconds)."""
+        durations: dict[int, float] = {}
+        for i, path in enumerate(paths):
+            try:
+                info = probe(path)
+            except DecodeError as exc:
+                self._fail(path, str(exc), skipped)
+                continue
+            # 0 means the header does not say (some streams); decoding will tell whether it is empty.
+            durations[i] = info.duration_s
+        return durations
+
+    def _track_features(
+        self, paths: Sequence[Path], indices: Iterable[int], crop_s: float, skipped: list[tuple[Path, str]]
+    ) -> dict[int, TrackFeatures]:
+        params = self._feature_params()
+        cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
+        indices = list(indices)
+        out: dict[int, TrackFeatures] = {}
+        for done, i in enumerate(indices, start=1):
+            path = paths[i]
+            feats = cache.get(path, params) if cache is not None else None
+            if feats is None or not feats.covers(crop_s):
+                try:
+                    feats = extract_features(path, params, max_seconds=crop_s)
+                except DecodeError as exc:
+                    self._fail(path, str(exc), skipped)
+                    feats = None
+                except (OSError, MemoryError) as exc:
+                    self._fail(path, f"cannot read file ({exc.__class__.__name__}: {exc})", skipped)
+                    feats = None
+                if feats is not None and cache is not None:
+                    try:
+                        cache.put(path, params, feats)
+                    except OSError:
+                        pass  # a read-only or full disk only costs the cache, not the run
+            if feats is not None:
+                out[i] = feats
+            if self.progress is not None and self.progress.on_file is not None:
+                self.progress.on_file(done, len(indices), path)
+        return out
+
+    def _model_inputs(self, features: Sequence[TrackFeatures], crop_s: float) -> np.ndarray:
+        """Loop-pad/crop every spectrogram to the crop length, then pool time: ``(n, n_mels, time_bins)``."""
+        n_frames = frames_for_seconds(crop_s, self._feature_params())
+        return np.stack([pool_time(loop_pad_or_crop(f.log_mel, n_frames, axis=1), int(self.time_bins)) for f in features])
+
+    def _normalise(self, inputs: np.ndarray) -> np.ndarray:
+        return (inputs - self.band_mean_[None, :, None]) / self.band_std_[None, :, None]
+
+    @staticmethod
+    def _as_paths(paths) -> list[Path]:
+        if isinstance(paths, (str, os.PathLike)):
+            raise TypeError("expected a list of file paths, got a single path")
+        return [Path(p) for p in paths]
+
+    # -- estimator API ------------------------------------------------------------------------
+
+    def fit(self, paths: Iterable[str | os.PathLike], y=None) -> SongMapper:
+        """Decode the files, train the autoencoder and remember their coordinates.
+
+        Parameters
+        ----------
+        paths : iterable of str or os.PathLike
+            Audio files; at least two must be decodable.
+        y : ignored
+
+        Returns
+        -------
+        SongMapper
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            Fewer than two decodable files, bad parameters, or (with
+            ``on_error="raise"``) any undecodable file.
+        """
+        self._validate()
+        paths = self._as_paths(paths)
+        skipped: list[tuple[Path, str]] = []
+        durations = self._durations(paths, skipped)
+        if len(durations) < 2:
+            raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(durations)}")
+        self.crop_seconds_ = crop_seconds(
+            [d for d in durations.values() if d > 0], self.crop_percentile, self.min_crop_s, self.max_crop_s
+        ) if any(d > 0 for d in durations.values()) else float(self.min_crop_s)
+        feats = self._track_features(paths, durations.keys(), self.crop_seconds_, skipped)
+        if len(feats) < 2:
+            raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(feats)}")
+        order = sorted(feats)
+        inputs = self._model_inputs([feats[i] for i in order], self.crop_seconds_)
+        self.band_mean_ = inputs.mean(axis=(0, 2)).astype(np.float32)
+        # A floor on the spread keeps bands that are silent in every track from blowing up.
+        self.band_std_ = np.maximum(inputs.std(axis=(0, 2)), 1e-3).astype(np.float32)
+        normalised = self._normalise(inputs)
+
+        seed_everything(int(self.seed))
+        self.model_ = ConvAutoencoder(int(self.n_mels), int(self.time_bins), self.filters, latent_dim=2)
+        config = TrainingConfig(
+            epochs=int(self.epochs), batch_size=int(self.batch_size), learning_rate=float(self.learning_rate),
+            patience=int(self.patience), seed=int(self.seed),
+        )
+        on_epoch = None
+        if self.progress is not None and self.progress.on_epoch is not None:
+            callback = self.progress.on_epoch
+            on_epoch = lambda epoch, loss: callback(epoch, config.epochs, loss)  # noqa: E731
+        with _deterministic_torch():
+            self.training_: TrainingResult = train_autoencoder(self.model_, normalised, config, on_epoch)
+            coords = encode(self.model_, normalised)
+
+        self.paths_ = paths
+        self.skipped_ = skipped
+        self.embedding_ = np.full((len(paths), 2), np.nan)
+        self.embedding_[order] = coords
+        self.durations_ = np.full(len(paths), np.nan)
+        for i in order:
+            self.durations_[i] = feats[i].duration_s
+        return self
+
+    def transform(self, paths: Iterable[str | os.PathLike], return_skipped: bool = False):
+        """Place files on the fitted map without retraining.
+
+        Parameters
+        ----------
+        paths : iterable of str or os.PathLike
+            Audio files.
+        return_skipped : bool
+            Also return the files that could not be placed and why.
+
+        Returns
+        -------
+        coords : np.ndarray
+            ``(n, 2)``, one row per path; NaN rows for files that were skipped.
+        skipped : list of (Path, str)
+            Only when ``return_skipped`` is true.
+        """
+        self._check_fitted()
+        paths = self._as_paths(paths)
+        skipped: list[tuple[Path, str]] = []
+        good = [i for i, p in enumerate(paths) if self._readable_or_skip(p, skipped)]
+        feats = self._track_features(paths, good, self.crop_seconds_, skipped)
+        coords = np.full((len(paths), 2), np.nan)
+        if feats:
+            order = sorted(feats)
+            inputs = self._normalise(self._model_inputs([feats[i] for i in order], self.crop_seconds_))
+            with _deterministic_torch():
+                coords[order] = encode(self.model_, inputs)
+        return (coords, skipped) if return_skipped else coords
+
+    def _readable_or_skip(self, path: Path, skipped: list[tuple[Path, str]]) -> bool:
+        try:
+            probe(path)
+            return True
+        except DecodeError as exc:
+            self._fail(path, str(exc), skipped)
+            return False
+
+    def fit_transform(self, paths: Iterable[str | os.PathLike], y=None) -> np.ndarray:
+        """Fit and return the coordinates of ``paths``: ``(n, 2)``, NaN rows for skipped files."""
+        return self.fit(paths).embedding_.copy()
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save weights and everything needed to place new songs (parameters, crop, normalisation).
+
+        The file is a ``torch.save`` dictionary readable with ``weights_only=True``;
+        it is written to a temporary name and renamed.
+        """
+        self._check_fitted()
+        path = Path(path)
+        state = {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "songmap_version": __version__,
+            "params": self.get_params(),
+            "feature_params": asdict(self._feature_params()),
+            "crop_seconds": float(self.crop_seconds_),
+            "band_mean": torch.from_numpy(self.band_mean_),
+            "band_std": torch.from_numpy(self.band_std_),
+            "model_config": self.model_.config(),
+            "state_dict": self.model_.state_dict(),
+            "training": {
+                "losses": list(self.training_.losses),
+                "best_epoch": self.training_.best_epoch,
+                "best_loss": self.training_.best_loss,
+                "stopped_early": self.training_.stopped_early,
+            },
+        }
+        tmp = path.with_name(f".{path.name}.tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, **kwargs) -> SongMapper:
+        """Load a mapper saved with :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            ``model.pt`` file.
+        **kwargs
+            Runtime settings to set on the loaded mapper (``cache_dir``, ``on_error``, ``progress``).
+
+        Raises
+        ------
+        ValueError
+            When the file is not a songmap model.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no model file at {path}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
+        if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+            raise ValueError(f"{path} is not a songmap model")
+        if state.get("format_version", 0) > MODEL_FORMAT_VERSION:
+            raise ValueError(f"{path} was saved by a newer songmap ({state.get('songmap_version')}); upgrade songmap")
+        mapper = cls(**state["params"], **kwargs)
+        mapper.crop_seconds_ = float(state["crop_seconds"])
+        mapper.band_mean_ = state["band_mean"].numpy()
+        mapper.band_std_ = state["band_std"].numpy()
+        mapper.model_ = ConvAutoencoder(**state["model_config"])
+        mapper.model_.load_state_dict(state["state_dict"])
+        mapper.model_.eval()
+        t = state["training"]
+        mapper.training_ = TrainingResult(list(t["losses"]), int(t["best_epoch"]), float(t["best_loss"]), bool(t["stopped_early"]))
+        return mapper
+
+
+_DEFAULTS = SongMapper().get_params()
+
+
+class _deterministic_torch:
+    """Ask PyTorch for deterministic kernels while training/encoding, then restore the setting."""
+
+    def __enter__(self):
+        self._previous = torch.are_deterministic_algorithms_enabled()
+        torch.use_deterministic_algorithms(True)
+        return self
+
+    def __exit__(self, *exc):
+        torch.use_deterministic_algorithms(self._previous)
+        return False

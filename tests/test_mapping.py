@@ -1,0 +1,121 @@
+"""Mapping stage: SongMapper's estimator contract on generated audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import write_audio
+from songmap.mapping import NotFittedError, SongMapper
+
+FAST = dict(epochs=60, n_mels=64, time_bins=32, filters=(8, 16), patience=15)
+
+
+def _paths(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
+
+
+def test_fit_transform_gives_one_finite_row_per_file(small_collection: Path) -> None:
+    paths = _paths(small_collection)
+    mapper = SongMapper(seed=0, **FAST)
+    xy = mapper.fit_transform(paths)
+    assert xy.shape == (len(paths), 2)
+    assert np.isfinite(xy).all()
+    assert mapper.skipped_ == []
+    assert 1.0 <= mapper.crop_seconds_ <= 30.0
+    assert len(mapper.training_.losses) >= 1
+
+
+def test_same_seed_same_map_other_seed_other_map(small_collection: Path) -> None:
+    paths = _paths(small_collection)
+    a = SongMapper(seed=3, **FAST).fit_transform(paths)
+    b = SongMapper(seed=3, **FAST).fit_transform(paths)
+    c = SongMapper(seed=4, **FAST).fit_transform(paths)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_transform_places_fitted_files_where_fit_put_them(small_collection: Path, tmp_path: Path) -> None:
+    paths = _paths(small_collection)
+    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **FAST).fit(paths)
+    np.testing.assert_allclose(mapper.transform(paths), mapper.embedding_, atol=1e-5)
+
+    mapper.save(tmp_path / "model.pt")
+    loaded = SongMapper.load(tmp_path / "model.pt")
+    assert loaded.get_params() == mapper.get_params()
+    assert loaded.crop_seconds_ == mapper.crop_seconds_
+    np.testing.assert_allclose(loaded.transform(paths), mapper.embedding_, atol=1e-5)
+
+
+def test_bad_files_are_skipped_with_reason_or_raise(small_collection: Path, tmp_path: Path) -> None:
+    paths = _paths(small_collection)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF but not really a wave file")
+    empty = tmp_path / "empty.ogg"
+    empty.write_bytes(b"")
+    mapper = SongMapper(seed=0, **FAST)
+    xy = mapper.fit_transform(paths + [broken, empty])
+    assert np.isnan(xy[-2:]).all() and np.isfinite(xy[:-2]).all()
+    reasons = dict(mapper.skipped_)
+    assert "not decodable" in reasons[broken]
+    assert "empty" in reasons[empty]
+
+    coords, skipped = mapper.transform([paths[0], broken], return_skipped=True)
+    assert np.isfinite(coords[0]).all() and np.isnan(coords[1]).all()
+    assert [p for p, _ in skipped] == [broken]
+
+    with pytest.raises(ValueError, match="broken.wav"):
+        SongMapper(on_error="raise", **FAST).fit(paths + [broken])
+
+
+def test_needs_two_decodable_files(tmp_path: Path, small_collection: Path) -> None:
+    one = _paths(small_collection)[:1]
+    (tmp_path / "junk.mp3").write_text("junk")
+    with pytest.raises(ValueError, match="at least 2 decodable"):
+        SongMapper(**FAST).fit(one + [tmp_path / "junk.mp3"])
+
+
+def test_validation_and_not_fitted(tmp_path: Path) -> None:
+    with pytest.raises(NotFittedError):
+        SongMapper().transform([tmp_path / "a.wav"])
+    with pytest.raises(ValueError, match="epochs"):
+        SongMapper(epochs=0).fit([])
+    with pytest.raises(ValueError, match="on_error"):
+        SongMapper(on_error="ignore").fit([])
+    with pytest.raises(TypeError, match="list of file paths"):
+        SongMapper().fit("folder")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        SongMapper().set_params(colour="red")
+
+
+def test_load_rejects_other_files(tmp_path: Path) -> None:
+    (tmp_path / "model.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a readable songmap model"):
+        SongMapper.load(tmp_path / "model.pt")
+    with pytest.raises(FileNotFoundError):
+        SongMapper.load(tmp_path / "missing.pt")
+
+
+def test_noisy_copy_lands_next_to_its_original(small_collection: Path) -> None:
+    paths = _paths(small_collection)
+    xy = SongMapper(seed=0, **FAST).fit_transform(paths)
+    names = [p.name for p in paths]
+    a, b = names.index("Low Drone.wav"), names.index("Low Drone (Storm).wav")
+    d = np.linalg.norm(xy - xy[a], axis=1)
+    d[a] = np.inf
+    # The noisy copy is among the 2 nearest of 7 other tracks.
+    assert int(np.sum(d < d[b])) + 1 <= 2
+
+
+def test_short_blips_are_loop_padded_not_dropped(tmp_path: Path) -> None:
+    from conftest import tone
+
+    paths = [
+        write_audio(tmp_path / "blip.wav", tone(2000, 0.02), 22050),  # 441 samples, less than one FFT
+        write_audio(tmp_path / "long.wav", tone(200, 5.0), 22050),
+        write_audio(tmp_path / "mid.wav", tone(600, 2.0), 22050),
+    ]
+    xy = SongMapper(seed=0, **FAST).fit_transform(paths)
+    assert np.isfinite(xy).all()

@@ -1,0 +1,77 @@
+"""Model stage: the two-neuron convolutional autoencoder and its training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from songmap.model import ConvAutoencoder, TrainingConfig, encode, seed_everything, train_autoencoder
+
+
+@pytest.mark.parametrize("n_mels, time_bins, filters", [(128, 64, (16, 32, 64)), (40, 30, (8, 16)), (96, 17, (4, 8, 8, 8))])
+def test_latent_is_two_dimensional_and_output_matches_input(n_mels: int, time_bins: int, filters) -> None:
+    model = ConvAutoencoder(n_mels, time_bins, filters)
+    x = torch.randn(3, 1, n_mels, time_bins)
+    assert model.encode(x).shape == (3, 2)
+    assert model(x).shape == x.shape
+    assert isinstance(model.to_latent, torch.nn.Linear) and model.to_latent.out_features == 2
+
+
+def test_filter_counts_are_adjustable() -> None:
+    small = sum(p.numel() for p in ConvAutoencoder(64, 32, (4, 8)).parameters())
+    large = sum(p.numel() for p in ConvAutoencoder(64, 32, (32, 64)).parameters())
+    assert large > 4 * small
+    with pytest.raises(ValueError):
+        ConvAutoencoder(64, 32, ())
+
+
+def _clusters(n_per: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((3, 32, 16))
+    x = np.concatenate([b + 0.1 * rng.standard_normal((n_per, 32, 16)) for b in base]).astype(np.float32)
+    labels = np.repeat(np.arange(3), n_per)
+    return x, labels
+
+
+def _train(seed: int, x: np.ndarray, epochs: int = 40):
+    seed_everything(seed)
+    model = ConvAutoencoder(32, 16, (8, 16))
+    result = train_autoencoder(model, x, TrainingConfig(epochs=epochs, batch_size=8, seed=seed, patience=1000))
+    return model, result
+
+
+def test_training_reduces_loss_and_separates_clusters() -> None:
+    x, labels = _clusters()
+    model, result = _train(0, x)
+    assert result.losses[-1] < 0.5 * result.losses[0]
+    z = encode(model, x)
+    centroids = np.array([z[labels == k].mean(axis=0) for k in range(3)])
+    within = np.mean([np.linalg.norm(z[labels == k] - centroids[k], axis=1).mean() for k in range(3)])
+    between = np.min([np.linalg.norm(centroids[a] - centroids[b]) for a in range(3) for b in range(a + 1, 3)])
+    assert between > 2 * within
+
+
+def test_training_is_deterministic_for_a_seed() -> None:
+    x, _ = _clusters()
+    m1, r1 = _train(7, x, epochs=10)
+    m2, r2 = _train(7, x, epochs=10)
+    m3, _ = _train(8, x, epochs=10)
+    assert r1.losses == r2.losses
+    np.testing.assert_array_equal(encode(m1, x), encode(m2, x))
+    assert not np.allclose(encode(m1, x), encode(m3, x))
+
+
+def test_early_stopping_keeps_best_weights() -> None:
+    x, _ = _clusters()
+    seed_everything(0)
+    model = ConvAutoencoder(32, 16, (8, 16))
+    result = train_autoencoder(model, x, TrainingConfig(epochs=500, batch_size=8, patience=3, min_delta=0.5))
+    assert result.stopped_early
+    assert len(result.losses) < 500
+    assert result.best_loss == min(result.losses)
+    # The kept weights are the best epoch's: evaluating them gives about the best loss, not the last one.
+    with torch.no_grad():
+        model.eval()
+        t = torch.from_numpy(x).unsqueeze(1)
+        assert float(torch.nn.functional.mse_loss(model(t), t)) < result.losses[0]
