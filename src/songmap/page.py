@@ -1,0 +1,352 @@
+"""The interactive map page (``map.html``) of a songmap output folder.
+
+The page is one self-contained HTML file: the track data is embedded as JSON,
+the JavaScript and CSS are inline (the template lives next to this module as
+``map_page.html``), and a Content-Security-Policy forbids every external load.
+It works both opened straight from disk (audio URLs relative to the page) and
+served by ``songmap serve`` (audio URLs ``/audio/<index>``).
+
+Titles and file names are untrusted: the data block escapes ``<``, ``>`` and
+``&`` so nothing can close the ``<script>`` element early, and the page script
+only ever puts data into the DOM through ``textContent``.
+
+For tests and benchmarks the page exposes ``window.songmap``: ``points``
+(track count), ``renderMs`` (navigation start to the end of the first canvas
+draw), ``drawTimes`` (recent redraw durations, ms), ``visibleCount()`` (tracks
+that are shown and match the search), ``screenPosition(i)`` (``{x, y,
+onScreen}`` in page CSS pixels, ready for ``page.mouse.move``), ``title(i)``,
+``categories()``, ``setCategoryVisible(label, bool)``, ``search(query)``,
+``play(i)``, ``next()``, ``back()``, ``current()``, ``hovered()``,
+``neighbours()``, ``resetView()`` and ``zoom()``. ``document.body.dataset.ready``
+is ``"1"`` once the first draw is done.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import math
+import os
+import re
+import urllib.parse
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from songmap._fileio import atomic_write_text
+
+__all__ = [
+    "EMBEDDINGS_FILENAME",
+    "PAGE_FILENAME",
+    "load_embeddings",
+    "validate_embeddings",
+    "resolve_input_dir",
+    "local_audio_urls",
+    "embed_json",
+    "render_map_page",
+    "write_map_page",
+]
+
+EMBEDDINGS_FILENAME = "embeddings.json"
+PAGE_FILENAME = "map.html"
+
+_TEMPLATE_NAME = "map_page.html"
+_CSP_PLACEHOLDER = "__SONGMAP_CSP__"
+_DATA_PLACEHOLDER = "__SONGMAP_DATA__"
+
+# Characters that could end the <script> data block or start an HTML comment
+# inside it, plus the two JavaScript line terminators that are legal in JSON.
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+_JSON_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def embed_json(value: Any) -> str:
+    """Serialise ``value`` as JSON that is safe inside an HTML ``<script>`` block.
+
+    Parameters
+    ----------
+    value
+        Any JSON-serialisable value (non-finite floats are rejected).
+
+    Returns
+    -------
+    str
+        JSON text in which ``<``, ``>``, ``&``, U+2028 and U+2029 are written as
+        ``\\uXXXX`` escapes, so ``</script>`` or ``<!--`` can never appear in
+        it; ``JSON.parse`` restores the original characters.
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _JSON_ESCAPE_RE.sub(lambda match: _JSON_ESCAPES[match.group(0)], text)
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate_embeddings(doc: Any, source: str = EMBEDDINGS_FILENAME) -> None:
+    """Check that ``doc`` has the shape of an ``embeddings.json`` document.
+
+    Only what the map page and the server rely on is checked: ``input_dir`` is a
+    string and every track has a non-empty ``file`` and finite ``x``/``y``.
+
+    Parameters
+    ----------
+    doc
+        The parsed document.
+    source
+        Name used in error messages (usually the file path).
+
+    Raises
+    ------
+    ValueError
+        With a one-line message naming the first problem found.
+    """
+    if not isinstance(doc, dict):
+        raise ValueError(f"{source}: expected a JSON object at the top level")
+    if not isinstance(doc.get("input_dir"), str) or not doc["input_dir"]:
+        raise ValueError(f"{source}: 'input_dir' must be a non-empty string")
+    tracks = doc.get("tracks")
+    if not isinstance(tracks, list):
+        raise ValueError(f"{source}: 'tracks' must be a list")
+    for index, track in enumerate(tracks):
+        if not isinstance(track, dict):
+            raise ValueError(f"{source}: tracks[{index}] must be an object")
+        if not isinstance(track.get("file"), str) or not track["file"]:
+            raise ValueError(f"{source}: tracks[{index}].file must be a non-empty string")
+        for axis in ("x", "y"):
+            if not _is_finite_number(track.get(axis)):
+                raise ValueError(f"{source}: tracks[{index}].{axis} must be a finite number")
+
+
+def load_embeddings(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and validate ``out_dir/embeddings.json``.
+
+    Parameters
+    ----------
+    out_dir
+        A songmap output folder.
+
+    Returns
+    -------
+    dict
+        The parsed document.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist (the message says how to create it).
+    ValueError
+        If the file is not valid JSON or not an embeddings document.
+    """
+    path = Path(out_dir) / EMBEDDINGS_FILENAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} not found: run `songmap map INPUT_DIR --out {out_dir}` first"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text: {error.reason}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from None
+    validate_embeddings(doc, source=str(path))
+    return doc
+
+
+def resolve_input_dir(doc: dict[str, Any], out_dir: str | os.PathLike[str]) -> Path:
+    """Return the absolute input folder of an embeddings document.
+
+    ``input_dir`` is written as an absolute path; a relative one is taken as
+    relative to ``out_dir`` (where the document lives), never to the current
+    working directory, so the answer does not depend on where a command runs.
+    """
+    input_dir = Path(doc["input_dir"])
+    if not input_dir.is_absolute():
+        input_dir = Path(out_dir).absolute() / input_dir
+    return Path(os.path.normpath(input_dir))
+
+
+def local_audio_urls(doc: dict[str, Any], out_dir: str | os.PathLike[str]) -> list[str]:
+    """Audio URLs for a ``map.html`` in ``out_dir`` that is opened from disk.
+
+    Each URL is the path of ``input_dir/track.file`` relative to ``out_dir``,
+    with POSIX separators and every character outside ``A-Za-z0-9_.-~/``
+    percent-encoded (UTF-8), so spaces, ``#``, ``?``, ``:`` and non-ASCII
+    names survive being resolved against the page's ``file://`` URL.
+
+    Parameters
+    ----------
+    doc
+        A validated embeddings document.
+    out_dir
+        The folder the page will be written to.
+
+    Returns
+    -------
+    list of str
+        One URL per entry of ``doc["tracks"]``, in order.
+    """
+    page_dir = os.path.abspath(out_dir)
+    input_dir = resolve_input_dir(doc, out_dir)
+    urls = []
+    for track in doc["tracks"]:
+        audio_path = os.path.join(input_dir, *track["file"].split("/"))
+        try:
+            relative = os.path.relpath(audio_path, page_dir)
+        except ValueError:
+            # Different drives on Windows: no relative path exists.
+            urls.append(Path(audio_path).as_uri())
+            continue
+        urls.append(urllib.parse.quote(relative.replace(os.sep, "/"), safe="/"))
+    return urls
+
+
+def _csp_hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+@functools.lru_cache(maxsize=1)
+def _template_with_csp() -> str:
+    """The page template with its Content-Security-Policy filled in.
+
+    The policy allows exactly the template's own inline ``<script>`` and
+    ``<style>`` (by hash, so an injected script would not run even if the
+    escaping failed), audio from the page's own origin or from disk, and
+    nothing else: no network requests, no external scripts, fonts or images.
+    """
+    template = resources.files("songmap").joinpath(_TEMPLATE_NAME).read_text(encoding="utf-8")
+    script = re.search(r"<script>(.*?)</script>", template, re.DOTALL)
+    style = re.search(r"<style>(.*?)</style>", template, re.DOTALL)
+    if script is None or style is None:
+        raise RuntimeError(f"{_TEMPLATE_NAME} must contain one inline <script> and one <style>")
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {_csp_hash(script.group(1))}",
+            f"style-src {_csp_hash(style.group(1))}",
+            "img-src data:",
+            "media-src 'self' file:",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    return template.replace(_CSP_PLACEHOLDER, policy, 1)
+
+
+def _short_float(value: float) -> float:
+    # Seven significant digits are far below a pixel at any sane zoom and keep
+    # a 10 000-track page small.
+    return float(f"{value:.7g}")
+
+
+def _page_track(track: dict[str, Any], audio_url: str) -> dict[str, Any]:
+    """The subset of a track the page needs, with types normalised."""
+    file = track["file"]
+    title = track.get("title")
+    if not isinstance(title, str) or not title.strip():
+        title = file.rsplit("/", 1)[-1].rsplit(".", 1)[0] or file
+    category = track.get("category")
+    if category is not None and not isinstance(category, str):
+        category = str(category)
+    duration = track.get("duration_s")
+    return {
+        "title": title,
+        "category": category,
+        "duration": float(duration) if _is_finite_number(duration) else None,
+        "x": _short_float(track["x"]),
+        "y": _short_float(track["y"]),
+        "file": file,
+        "audio": audio_url,
+    }
+
+
+def render_map_page(doc: dict[str, Any], audio_urls: list[str]) -> str:
+    """Render the self-contained interactive map page.
+
+    Parameters
+    ----------
+    doc
+        An embeddings document (see :func:`load_embeddings`).
+    audio_urls
+        The audio URL of each track, in the order of ``doc["tracks"]``:
+        :func:`local_audio_urls` for a page opened from disk,
+        ``["/audio/0", "/audio/1", ...]`` for a page served by ``songmap serve``.
+
+    Returns
+    -------
+    str
+        The complete HTML document.
+
+    Raises
+    ------
+    ValueError
+        If ``doc`` is not a valid embeddings document or ``audio_urls`` has
+        the wrong length.
+    """
+    validate_embeddings(doc, source="embeddings document")
+    tracks = doc["tracks"]
+    if len(audio_urls) != len(tracks):
+        raise ValueError(f"got {len(audio_urls)} audio URLs for {len(tracks)} tracks")
+    input_dir = doc["input_dir"].replace("\\", "/").rstrip("/")
+    payload = {
+        "version": doc.get("songmap_version"),
+        "created": doc.get("created"),
+        "collection": input_dir.rsplit("/", 1)[-1] or input_dir,
+        "skipped": len(doc.get("skipped") or []),
+        "tracks": [_page_track(track, str(url)) for track, url in zip(tracks, audio_urls)],
+    }
+    # The data placeholder is replaced last, so data that happens to contain a
+    # placeholder string can never be substituted into.
+    return _template_with_csp().replace(_DATA_PLACEHOLDER, embed_json(payload), 1)
+
+
+def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None = None) -> Path:
+    """Write ``out_dir/map.html`` for opening from disk.
+
+    Parameters
+    ----------
+    out_dir
+        A songmap output folder.
+    doc
+        The embeddings document; read from ``out_dir/embeddings.json`` when
+        omitted.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of the written page.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``doc`` is omitted and ``out_dir/embeddings.json`` does not exist.
+    ValueError
+        If the document is invalid.
+
+    Notes
+    -----
+    The page is written to a temporary file in ``out_dir`` and moved into
+    place with :func:`os.replace` (:func:`songmap._fileio.atomic_write_text`),
+    so a browser never sees a half-written page and a failed write leaves
+    the old page intact.
+    """
+    out_path = Path(out_dir)
+    if doc is None:
+        doc = load_embeddings(out_path)
+    html = render_map_page(doc, local_audio_urls(doc, out_path))
+    page_path = out_path / PAGE_FILENAME
+    atomic_write_text(page_path, html)
+    return page_path

@@ -1,0 +1,444 @@
+"""A small local web server for a songmap output folder (``songmap serve``).
+
+It serves exactly these resources and nothing else:
+
+* ``/`` and ``/map.html``: the map page, rendered with audio URLs
+  ``/audio/<index>`` so audio comes from this server;
+* ``/embeddings.json``: the embeddings document;
+* ``/audio/<index>``: the file of ``tracks[index]``, with HTTP Range support
+  so that seeking works in browsers.
+
+Every other path is 404. Paths are matched on the raw request target without
+any decoding, so no percent-encoded or ``..`` variant can name another file,
+and a track whose real path (after symlinks) lies outside ``input_dir`` is
+refused as well. On a loopback address, requests whose Host header names
+another host get 403 (a defence against DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import os
+import re
+import socket
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from songmap.page import EMBEDDINGS_FILENAME, load_embeddings, render_map_page, resolve_input_dir
+
+__all__ = [
+    "AUDIO_CONTENT_TYPES",
+    "RangeNotSatisfiable",
+    "parse_range_header",
+    "make_server",
+    "run_server",
+    "server_url",
+]
+
+AUDIO_CONTENT_TYPES = {
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".aac": "audio/aac",
+    ".m4a": "audio/mp4",
+    ".mp4": "audio/mp4",
+    ".aif": "audio/aiff",
+    ".aiff": "audio/aiff",
+    ".opus": "audio/opus",
+    ".webm": "audio/webm",
+}
+_FALLBACK_CONTENT_TYPE = "application/octet-stream"
+_AUDIO_PATH_RE = re.compile(r"/audio/([0-9]{1,9})")
+_RANGE_SPEC_RE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
+_COPY_CHUNK_BYTES = 256 * 1024
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+class RangeNotSatisfiable(ValueError):
+    """A syntactically valid ``Range`` header that selects no byte of the file."""
+
+
+def parse_range_header(value: str | None, size: int) -> tuple[int, int] | None:
+    """Parse an HTTP ``Range`` header for a resource of ``size`` bytes.
+
+    Parameters
+    ----------
+    value
+        The header value, e.g. ``"bytes=0-499"``, ``"bytes=500-"`` or
+        ``"bytes=-500"`` (the last 500 bytes); ``None`` when absent.
+    size
+        Length of the resource in bytes.
+
+    Returns
+    -------
+    tuple of int or None
+        Inclusive ``(first, last)`` byte positions, or ``None`` when the whole
+        resource should be sent: no header, a unit other than bytes, a
+        malformed header, or several ranges (allowed by RFC 9110, which lets a
+        server ignore ``Range``).
+
+    Raises
+    ------
+    RangeNotSatisfiable
+        If the range starts at or beyond the end of the resource (answer 416).
+    """
+    if value is None:
+        return None
+    unit, separator, spec = value.strip().partition("=")
+    if not separator or unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    match = _RANGE_SPEC_RE.fullmatch(spec)
+    if match is None:
+        return None
+    first_text, last_text = match.groups()
+    if first_text == "":
+        if last_text == "":
+            return None
+        suffix_length = int(last_text)
+        if suffix_length == 0 or size == 0:
+            raise RangeNotSatisfiable(f"bytes=-{suffix_length} of {size}")
+        return max(0, size - suffix_length), size - 1
+    first = int(first_text)
+    if last_text and int(last_text) < first:
+        return None  # malformed: RFC 9110 says to ignore it
+    if first >= size:
+        raise RangeNotSatisfiable(f"bytes={first}- of {size}")
+    last = int(last_text) if last_text else size - 1
+    return first, min(last, size - 1)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Everything served, built from one version of ``embeddings.json``."""
+
+    doc: dict[str, Any]
+    embeddings_bytes: bytes
+    page_bytes: bytes
+    input_root: str  # real path of input_dir
+    track_files: tuple[str, ...]
+
+    @classmethod
+    def load(cls, out_dir: Path) -> "_Snapshot":
+        doc = load_embeddings(out_dir)
+        tracks = doc["tracks"]
+        return cls(
+            doc=doc,
+            embeddings_bytes=(out_dir / EMBEDDINGS_FILENAME).read_bytes(),
+            page_bytes=render_map_page(doc, [f"/audio/{i}" for i in range(len(tracks))]).encode("utf-8"),
+            input_root=os.path.realpath(resolve_input_dir(doc, out_dir)),
+            track_files=tuple(track["file"] for track in tracks),
+        )
+
+    def audio_path(self, index: int) -> str | None:
+        """Real path of track ``index``'s file, or None if it must not be served."""
+        if not 0 <= index < len(self.track_files):
+            return None
+        candidate = os.path.realpath(os.path.join(self.input_root, *self.track_files[index].split("/")))
+        # realpath resolves symlinks and "..", so a link (or a crafted "file")
+        # pointing outside the input folder ends up outside input_root here.
+        try:
+            inside = os.path.commonpath([self.input_root, candidate]) == self.input_root
+        except ValueError:  # different drives on Windows
+            inside = False
+        if not inside or not os.path.isfile(candidate):
+            return None
+        return candidate
+
+
+class _Site:
+    """The served output folder; reloads when ``embeddings.json`` changes.
+
+    Re-running ``songmap map`` while the server runs is picked up on the next
+    request. Each request works on one :class:`_Snapshot`, swapped in with a
+    single assignment, so it never sees half of an old and half of a new file.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
+        self.out_dir = Path(out_dir)
+        self._lock = threading.Lock()
+        self._signature = self._stat_signature()
+        self._snapshot = _Snapshot.load(self.out_dir)
+
+    def _stat_signature(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.out_dir / EMBEDDINGS_FILENAME)
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def current(self) -> _Snapshot:
+        """The snapshot to serve, reloaded first if the file changed.
+
+        A file that is now missing or invalid (e.g. being rewritten) keeps the
+        previous snapshot in service.
+        """
+        signature = self._stat_signature()
+        if signature != self._signature:
+            with self._lock:
+                if signature != self._signature:
+                    # Remember the signature even on failure so a broken
+                    # file is not re-parsed on every request; the next change
+                    # of the file triggers the next attempt.
+                    self._signature = signature
+                    try:
+                        self._snapshot = _Snapshot.load(self.out_dir)
+                    except (OSError, ValueError):
+                        pass
+        return self._snapshot
+
+
+class SongmapRequestHandler(BaseHTTPRequestHandler):
+    """Answers GET and HEAD for the page, the embeddings and the listed audio files."""
+
+    server: "SongmapHTTPServer"
+    protocol_version = "HTTP/1.1"
+    # Idle keep-alive connections give their thread back after this long.
+    timeout = 60
+
+    def version_string(self) -> str:
+        return "songmap"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._respond(send_body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    # -- routing ----------------------------------------------------------
+    def _respond(self, send_body: bool) -> None:
+        if not self._host_allowed():
+            self._send_text(HTTPStatus.FORBIDDEN, "unexpected Host header\n", send_body)
+            return
+        snapshot = self.server.site.current()
+        # The raw target, deliberately not percent-decoded: only these exact
+        # spellings name anything.
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path in ("/", "/map.html"):
+            self._send_bytes(snapshot.page_bytes, "text/html; charset=utf-8", send_body, page=True)
+        elif path == "/embeddings.json":
+            self._send_bytes(snapshot.embeddings_bytes, "application/json", send_body)
+        else:
+            match = _AUDIO_PATH_RE.fullmatch(path)
+            if match is None:
+                self._send_text(HTTPStatus.NOT_FOUND, "not found\n", send_body)
+            else:
+                self._send_audio(snapshot.audio_path(int(match.group(1))), send_body)
+
+    def _host_allowed(self) -> bool:
+        """Refuse foreign Host names on a loopback server (DNS-rebinding defence).
+
+        A web page on another site can make the browser resolve its own name
+        to 127.0.0.1; the Host header then still carries that name.
+        """
+        if not self.server.loopback_only:
+            return True
+        host = self.headers.get("Host")
+        if host is None:
+            return True
+        host = host.strip().lower()
+        if host.startswith("["):
+            name = host[1:].split("]", 1)[0]
+        else:
+            name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        return name in self.server.allowed_host_names
+
+    # -- responses --------------------------------------------------------
+    def _common_headers(self) -> None:
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+
+    def _send_text(self, status: HTTPStatus, text: str, send_body: bool) -> None:
+        body = text.encode("utf-8")
+        self.send_response(status)
+        self._common_headers()
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def _send_bytes(self, body: bytes, content_type: str, send_body: bool, page: bool = False) -> None:
+        self.send_response(HTTPStatus.OK)
+        self._common_headers()
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        if page:
+            self.send_header("X-Frame-Options", "DENY")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def _send_audio(self, path: str | None, send_body: bool) -> None:
+        if path is None:
+            self._send_text(HTTPStatus.NOT_FOUND, "not found\n", send_body)
+            return
+        try:
+            audio_file = open(path, "rb")
+        except OSError:
+            self._send_text(HTTPStatus.NOT_FOUND, "not found\n", send_body)
+            return
+        with audio_file:
+            stat = os.fstat(audio_file.fileno())
+            size = stat.st_size
+            try:
+                byte_range = parse_range_header(self.headers.get("Range"), size)
+            except RangeNotSatisfiable:
+                self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+                self._common_headers()
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Accept-Ranges", "bytes")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            first, last = byte_range if byte_range is not None else (0, size - 1)
+            length = last - first + 1 if size else 0
+            self.send_response(HTTPStatus.PARTIAL_CONTENT if byte_range is not None else HTTPStatus.OK)
+            self._common_headers()
+            content_type = AUDIO_CONTENT_TYPES.get(os.path.splitext(path)[1].lower(), _FALLBACK_CONTENT_TYPE)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Content-Length", str(length))
+            if byte_range is not None:
+                self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+            self.send_header("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True))
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            if send_body and length:
+                self._copy_range(audio_file, first, length)
+
+    def _copy_range(self, source: Any, first: int, length: int) -> None:
+        source.seek(first)
+        remaining = length
+        while remaining > 0:
+            chunk = source.read(min(_COPY_CHUNK_BYTES, remaining))
+            if not chunk:  # the file shrank under us; the client sees a short body
+                self.close_connection = True
+                return
+            self.wfile.write(chunk)
+            remaining -= len(chunk)
+
+
+class SongmapHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that carries the site and stays quiet.
+
+    Browsers routinely abort media requests (seeking, switching tracks); the
+    resulting connection resets are not errors worth a traceback.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], site: _Site, verbose: bool = False) -> None:
+        host = address[0]
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        self.site = site
+        self.verbose = verbose
+        self.loopback_only = _is_loopback(host)
+        self.allowed_host_names = _LOOPBACK_NAMES | {host.strip("[]").lower()}
+        super().__init__(address, SongmapRequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        if self.verbose:
+            super().handle_error(request, client_address)
+        else:
+            line = traceback.format_exception_only(type(error), error)[-1].strip()
+            print(f"songmap serve: error handling a request: {line}", file=sys.stderr)
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_server(
+    out_dir: str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    verbose: bool = False,
+) -> ThreadingHTTPServer:
+    """Create (but do not start) the server for a songmap output folder.
+
+    Parameters
+    ----------
+    out_dir
+        Folder containing ``embeddings.json`` (written by ``songmap map``).
+    host
+        Address to bind; the default only accepts connections from this machine.
+    port
+        TCP port; 0 picks any free port (read it from ``server.server_address``).
+    verbose
+        Log every request (and full tracebacks) to stderr.
+
+    Returns
+    -------
+    http.server.ThreadingHTTPServer
+        Bound and listening; call ``serve_forever()`` to serve.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``out_dir/embeddings.json`` does not exist.
+    ValueError
+        If it is not a valid embeddings document.
+    OSError
+        If the address cannot be bound (e.g. the port is in use).
+    """
+    site = _Site(out_dir)
+    try:
+        return SongmapHTTPServer((host, port), site, verbose=verbose)
+    except OSError as error:
+        raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def server_url(server: ThreadingHTTPServer) -> str:
+    """The ``http://host:port/`` URL at which ``server`` serves the map page."""
+    host, port = server.server_address[:2]
+    if ":" in str(host):
+        host = f"[{host}]"
+    return f"http://{host}:{port}/"
+
+
+def run_server(
+    out_dir: str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    verbose: bool = False,
+) -> None:
+    """Serve ``out_dir`` until interrupted with Ctrl-C.
+
+    Prints the URL to open, then serves; Ctrl-C stops the server cleanly
+    (no traceback). Errors from :func:`make_server` propagate.
+    """
+    server = make_server(out_dir, host, port, verbose=verbose)
+    track_count = len(server.site.current().doc["tracks"])
+    print(f"songmap: serving {track_count} tracks at {server_url(server)}  (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nsongmap: stopped", flush=True)
+    finally:
+        server.server_close()

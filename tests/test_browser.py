@@ -1,0 +1,408 @@
+"""End-to-end tests of the map page in headless Chromium (Playwright).
+
+The collection is generated here (short sine tones written with soundfile)
+and the embeddings.json is written by hand, so these tests exercise the page
+and the server without depending on the model.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from songmap.page import write_map_page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_INSTALL_LOG = Path("/tmp/chromium-install.log")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Headless Chromium has no user to click "allow", and our clicks are
+    # synthetic; without this, play() may be refused.
+    "--autoplay-policy=no-user-gesture-required",
+]
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = REPO_ROOT / "artifacts" / "map-page.png"
+
+SAMPLE_RATE = 22050
+XSS_FILE = "<img src=x onerror=alert(1)>.wav"
+XSS_TITLE = "</script><script>window.__xss=1</script>"
+ODD_FILE = "sub dir/Ünïcode Sông #2?.wav"
+
+# (file, title, category, frequency in Hz, x, y): two clusters and one
+# uncategorised track, far enough apart to hover each point unambiguously.
+COLLECTION = [
+    ("Low Drone.wav", "Low Drone", "ambient", 110, -3.0, 1.0),
+    (XSS_FILE, "<img src=x onerror=alert(1)>", "ambient", 165, -2.0, 2.2),
+    (ODD_FILE, "Ünïcode Sông #2?", "ambient", 220, -3.4, -0.6),
+    ("Bright Bell.wav", "Bright Bell", "melodic", 880, 2.5, 0.8),
+    ("Sine 660.wav", "Sine 660", "melodic", 660, 3.3, -0.7),
+    ("Mid Hum.wav", "Mid Hum", "melodic", 440, 1.6, -1.5),
+    ("<svg onload=window.__xss=1>.wav", XSS_TITLE, None, 330, 0.2, 2.6),
+]
+TITLES = [entry[1] for entry in COLLECTION]
+
+
+def track_duration(index: int) -> float:
+    """Seconds of audio of track ``index``: 2.0 to 3.2."""
+    return 2.0 + 0.2 * index
+
+
+def _chromium_skip_reason() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install playwright)"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (install it with: apt-get install chromium)"
+    if CHROMIUM_INSTALL_LOG.exists():
+        lines = CHROMIUM_INSTALL_LOG.read_text(errors="replace").strip().splitlines()
+        if not lines or lines[-1].strip() != "done":
+            return f"chromium is still being installed ({CHROMIUM_INSTALL_LOG} does not end with 'done')"
+    return None
+
+
+_SKIP_REASON = _chromium_skip_reason()
+if _SKIP_REASON:
+    pytest.skip(_SKIP_REASON, allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+# ------------------------------------------------------------------ fixtures --
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory) -> Path:
+    """An input folder of tones and an output folder with embeddings.json."""
+    root = tmp_path_factory.mktemp("browser")
+    input_dir, out_dir = root / "songs", root / "out"
+    out_dir.mkdir()
+    tracks = []
+    for index, (file, title, category, frequency, x, y) in enumerate(COLLECTION):
+        duration = track_duration(index)
+        seconds = np.arange(int(SAMPLE_RATE * duration)) / SAMPLE_RATE
+        tone = 0.2 * np.sin(2 * np.pi * frequency * seconds).astype(np.float32)
+        path = input_dir / file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, tone, SAMPLE_RATE)
+        tracks.append(
+            {"file": file, "title": title, "category": category, "duration_s": duration, "x": x, "y": y}
+        )
+    doc = {
+        "songmap_version": "0.1.0",
+        "created": "2026-11-25T10:00:00+00:00",
+        "input_dir": str(input_dir),
+        "params": {"sample_rate": SAMPLE_RATE},
+        "tracks": tracks,
+        "skipped": [{"file": "broken.mp3", "reason": "not decodable audio"}],
+    }
+    (out_dir / "embeddings.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return out_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early: {process.stderr.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"server did not listen on port {port} within {timeout_s} s")
+
+
+@pytest.fixture(scope="module")
+def server(collection):
+    """`songmap serve` on a free port, in a subprocess like a user would run it."""
+    port = _free_port()
+    command = [sys.executable, "-m", "songmap", "serve", str(collection), "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_port(port, process)
+        yield {"url": f"http://127.0.0.1:{port}/", "port": port}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PageSession:
+    """A page plus everything it reported that a test may want to assert on."""
+
+    def __init__(self, page):
+        self.page = page
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", self._on_dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+
+    def _on_dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def open(self, url: str) -> None:
+        self.page.goto(url)
+        self.page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+
+    def position(self, index: int) -> dict:
+        return self.page.evaluate("i => window.songmap.screenPosition(i)", index)
+
+    def hover(self, index: int, expect_hit: bool = True) -> None:
+        point = self.position(index)
+        self.page.mouse.move(point["x"], point["y"])
+        if expect_hit:
+            # Hit testing runs on the next animation frame.
+            self.page.wait_for_function("i => window.songmap.hovered() === i", arg=index, timeout=5_000)
+
+    def click(self, index: int) -> None:
+        point = self.position(index)
+        self.page.mouse.click(point["x"], point["y"])
+
+    def tooltip_title(self) -> str:
+        self.page.wait_for_selector("#tooltip:not([hidden])", timeout=5_000)
+        return self.page.text_content("#tooltip .tt-title")
+
+    def wait_until_playing(self, index: int) -> None:
+        self.page.wait_for_function(
+            """i => window.songmap.current() === i && !document.getElementById('player').paused
+                   && document.getElementById('player').currentTime > 0.25""",
+            arg=index,
+            timeout=10_000,
+        )
+
+
+@pytest.fixture
+def session(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page_session = PageSession(page)
+    page_session.open(server["url"])
+    yield page_session
+    context.close()
+
+
+# --------------------------------------------------------------------- tests --
+
+
+def test_every_track_is_a_point(session):
+    page = session.page
+    assert page.evaluate("window.songmap.points") == len(COLLECTION)
+    assert page.evaluate("window.songmap.visibleCount()") == len(COLLECTION)
+    assert 0 < page.evaluate("window.songmap.renderMs") < 2000
+    for index in range(len(COLLECTION)):
+        assert session.position(index)["onScreen"]
+    assert page.text_content("#summary") == "7 tracks · 3 categories · 1 skipped"
+    assert session.errors == []
+
+
+@pytest.mark.parametrize("index", range(len(COLLECTION)))
+def test_hover_shows_the_tooltip_of_that_track(session, index):
+    session.hover(index)
+    assert session.tooltip_title() == TITLES[index]
+    category = COLLECTION[index][2] or "uncategorised"
+    assert session.page.text_content("#tooltip .tt-category") == category
+    assert session.page.text_content("#tooltip .tt-duration") == f"0:0{int(track_duration(index))}"
+
+
+def test_click_plays_and_lists_neighbours(session):
+    page = session.page
+    session.click(3)
+    session.wait_until_playing(3)
+    assert page.evaluate("document.getElementById('player').currentSrc").endswith("/audio/3")
+    assert page.text_content("#now-title") == "Bright Bell"
+    # Playback really advances.
+    first = page.evaluate("document.getElementById('player').currentTime")
+    page.wait_for_timeout(400)
+    assert page.evaluate("document.getElementById('player').currentTime") > first
+
+    neighbour_titles = page.eval_on_selector_all("#neighbours .track-btn .name", "nodes => nodes.map(n => n.textContent)")
+    assert len(neighbour_titles) == len(COLLECTION) - 1
+    assert neighbour_titles[:2] == ["Sine 660", "Mid Hum"]  # nearest first
+    assert page.evaluate("window.songmap.neighbours()")[:2] == [4, 5]
+
+    # A neighbour entry plays its track.
+    page.click("#neighbours .track-btn >> nth=0")
+    session.wait_until_playing(4)
+    assert session.errors == []
+
+
+def test_keyboard_navigation(session):
+    page = session.page
+    session.click(0)
+    session.wait_until_playing(0)
+    page.focus("#map")
+    page.keyboard.press("n")   # nearest neighbour of Low Drone
+    page.wait_for_function("window.songmap.current() === 1")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("window.songmap.current() === 6")   # 1's nearest unvisited (0 was played)
+    page.keyboard.press("p")
+    page.wait_for_function("window.songmap.current() === 1")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("window.songmap.current() === 0")
+    # Keyboard navigation shows the tooltip of the current track.
+    assert session.tooltip_title() == "Low Drone"
+
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search"
+    page.keyboard.type("hum")
+    assert page.evaluate("window.songmap.visibleCount()") == 1
+    page.keyboard.press("Escape")
+    assert page.input_value("#search") == ""
+    assert page.evaluate("window.songmap.visibleCount()") == len(COLLECTION)
+    assert page.evaluate("document.activeElement.id") != "search"
+
+
+def test_legend_toggles_categories(session):
+    page = session.page
+    legend = page.locator(".legend-btn[data-category='ambient']")
+    legend.click()
+    assert legend.get_attribute("aria-pressed") == "false"
+    assert page.evaluate("window.songmap.visibleCount()") == len(COLLECTION) - 3
+    # A hidden point can be neither hovered nor clicked.
+    session.hover(0, expect_hit=False)
+    page.wait_for_timeout(150)
+    assert page.evaluate("window.songmap.hovered()") == -1
+    assert page.is_hidden("#tooltip")
+    session.click(0)
+    page.wait_for_timeout(150)
+    assert page.evaluate("window.songmap.current()") == -1
+
+    legend.click()
+    assert page.evaluate("window.songmap.visibleCount()") == len(COLLECTION)
+    # Shift-click shows only that category.
+    page.locator(".legend-btn[data-category='uncategorised']").click(modifiers=["Shift"])
+    assert page.evaluate("window.songmap.visibleCount()") == 1
+
+
+def test_search_filters_by_title_case_insensitively(session):
+    page = session.page
+    page.fill("#search", "BRIGHT")
+    assert page.evaluate("window.songmap.visibleCount()") == 1
+    assert page.text_content("#search-count") == "1 match"
+    assert page.eval_on_selector_all("#results .name", "nodes => nodes.map(n => n.textContent)") == ["Bright Bell"]
+    page.press("#search", "Enter")
+    session.wait_until_playing(3)
+
+    page.fill("#search", "sông")
+    assert page.evaluate("window.songmap.visibleCount()") == 1
+    page.fill("#search", "no such title")
+    assert page.evaluate("window.songmap.visibleCount()") == 0
+
+
+def test_untrusted_names_are_shown_as_text_and_never_run(session):
+    page = session.page
+    session.click(1)
+    session.wait_until_playing(1)
+    assert page.text_content("#now-title") == "<img src=x onerror=alert(1)>"
+    assert page.text_content("#now-file") == XSS_FILE
+    session.hover(6)
+    assert session.tooltip_title() == XSS_TITLE
+    neighbour_titles = page.eval_on_selector_all("#neighbours .name", "nodes => nodes.map(n => n.textContent)")
+    assert XSS_TITLE in neighbour_titles
+
+    page.wait_for_timeout(300)
+    assert session.dialogs == []
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("document.querySelectorAll('img, svg, iframe, object').length") == 0
+    assert page.evaluate("document.scripts.length") == 2
+
+
+def test_pan_zoom_and_reset(session):
+    page = session.page
+    before = session.position(3)
+    centre_x, centre_y = 400, 400
+    page.mouse.move(centre_x, centre_y)
+    page.mouse.wheel(0, -400)   # zoom in around the cursor
+    page.wait_for_function("window.songmap.zoom() > 1.5")
+    zoomed = session.position(3)
+    assert abs(zoomed["x"] - centre_x) > abs(before["x"] - centre_x)
+
+    page.mouse.move(centre_x, centre_y)
+    page.mouse.down()
+    page.mouse.move(centre_x + 60, centre_y + 30, steps=5)
+    page.mouse.up()
+    dragged = session.position(3)
+    assert dragged["x"] - zoomed["x"] == pytest.approx(60, abs=1)
+    assert dragged["y"] - zoomed["y"] == pytest.approx(30, abs=1)
+    assert page.evaluate("window.songmap.current()") == -1   # a drag is not a click
+
+    page.click("#reset-view")
+    page.wait_for_timeout(100)
+    reset = session.position(3)
+    assert reset["x"] == pytest.approx(before["x"], abs=0.5)
+    assert reset["y"] == pytest.approx(before["y"], abs=0.5)
+
+
+def test_server_refuses_traversal(session, server):
+    for path in ["/audio/..%2f..%2fetc%2fpasswd", "/%2e%2e/%2e%2e/etc/passwd", "/audio/99999"]:
+        assert session.page.request.get(server["url"].rstrip("/") + path).status == 404
+    connection = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=10)
+    connection.request("GET", "/../../etc/passwd")
+    assert connection.getresponse().status == 404
+    connection.close()
+
+
+def test_page_opened_from_disk_plays_odd_file_names(browser, collection):
+    page_path = write_map_page(collection)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        session = PageSession(context.new_page())
+        session.open(page_path.as_uri())
+        odd_index = [entry[0] for entry in COLLECTION].index(ODD_FILE)
+        for index in (odd_index, 1):   # "#?" + non-ASCII, then the <img ...> name
+            session.click(index)
+            session.wait_until_playing(index)
+            assert session.page.evaluate("document.getElementById('player').error") is None
+        assert session.dialogs == [] and session.errors == []
+    finally:
+        context.close()
+
+
+def test_screenshot(session):
+    """Leave a picture of the page in artifacts/ for a person to look at."""
+    page = session.page
+    session.click(3)
+    session.wait_until_playing(3)
+    session.hover(4)
+    session.tooltip_title()
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+    assert os.access(SCREENSHOT, os.R_OK)
