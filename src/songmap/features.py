@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,6 +42,7 @@ __all__ = [
     "log_mel_spectrogram",
     "pool_time",
     "extract_features",
+    "extract_collection",
     "frames_for_seconds",
 ]
 
@@ -373,3 +375,56 @@ class FeatureCache:
             complete=features.complete,
         )
         atomic_write_bytes(entry, buffer.getvalue())
+
+
+def extract_collection(
+    paths: Sequence[str | os.PathLike],
+    params: FeatureParams,
+    max_seconds: float | None,
+    cache: FeatureCache | None = None,
+    on_file: Callable[[int, int, Path], None] | None = None,
+) -> tuple[dict[int, TrackFeatures], list[tuple[Path, str]]]:
+    """Features of many files, from the cache where it covers ``max_seconds``.
+
+    Parameters
+    ----------
+    paths : sequence of str or os.PathLike
+        Audio files.
+    params : FeatureParams
+    max_seconds : float or None
+        Seconds of each file that are needed (the crop length).
+    cache : FeatureCache, optional
+        Where features are looked up first and stored after computing.
+    on_file : callable, optional
+        ``on_file(done, total, path)`` after each file.
+
+    Returns
+    -------
+    features : dict
+        Index into ``paths`` -> :class:`TrackFeatures`, for the files that worked.
+    skipped : list of (Path, str)
+        Files that did not, with the reason.
+    """
+    features: dict[int, TrackFeatures] = {}
+    skipped: list[tuple[Path, str]] = []
+    for done, path in enumerate(map(Path, paths), start=1):
+        feats = cache.get(path, params) if cache is not None else None
+        if feats is None or (max_seconds is not None and not feats.covers(max_seconds)):
+            try:
+                feats = extract_features(path, params, max_seconds=max_seconds)
+            except DecodeError as exc:
+                skipped.append((path, str(exc)))
+                feats = None
+            except (OSError, MemoryError) as exc:
+                skipped.append((path, f"cannot read file ({exc.__class__.__name__}: {exc})"))
+                feats = None
+            if feats is not None and cache is not None:
+                try:
+                    cache.put(path, params, feats)
+                except OSError:
+                    pass  # a read-only or full disk only costs the cache, not the run
+        if feats is not None:
+            features[done - 1] = feats
+        if on_file is not None:
+            on_file(done, len(paths), path)
+    return features, skipped

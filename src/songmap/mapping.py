@@ -23,7 +23,7 @@ from songmap.features import (
     FeatureParams,
     TrackFeatures,
     crop_seconds,
-    extract_features,
+    extract_collection,
     frames_for_seconds,
     loop_pad_or_crop,
     pool_time,
@@ -214,32 +214,13 @@ class SongMapper:
     def _track_features(
         self, paths: Sequence[Path], indices: Iterable[int], crop_s: float, skipped: list[tuple[Path, str]]
     ) -> dict[int, TrackFeatures]:
-        params = self._feature_params()
-        cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
         indices = list(indices)
-        out: dict[int, TrackFeatures] = {}
-        for done, i in enumerate(indices, start=1):
-            path = paths[i]
-            feats = cache.get(path, params) if cache is not None else None
-            if feats is None or not feats.covers(crop_s):
-                try:
-                    feats = extract_features(path, params, max_seconds=crop_s)
-                except DecodeError as exc:
-                    self._fail(path, str(exc), skipped)
-                    feats = None
-                except (OSError, MemoryError) as exc:
-                    self._fail(path, f"cannot read file ({exc.__class__.__name__}: {exc})", skipped)
-                    feats = None
-                if feats is not None and cache is not None:
-                    try:
-                        cache.put(path, params, feats)
-                    except OSError:
-                        pass  # a read-only or full disk only costs the cache, not the run
-            if feats is not None:
-                out[i] = feats
-            if self.progress is not None and self.progress.on_file is not None:
-                self.progress.on_file(done, len(indices), path)
-        return out
+        on_file = self.progress.on_file if self.progress is not None else None
+        cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
+        feats, failed = extract_collection([paths[i] for i in indices], self._feature_params(), crop_s, cache, on_file)
+        for path, reason in failed:
+            self._fail(path, reason, skipped)
+        return {indices[k]: f for k, f in feats.items()}
 
     def _model_inputs(self, features: Sequence[TrackFeatures], crop_s: float) -> np.ndarray:
         """Loop-pad/crop every spectrogram to the crop length, then pool time: ``(n, n_mels, time_bins)``."""
