@@ -9,4 +9,13 @@ Stages, data flowing one way::
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "SongMapper"]
+
+
+def __getattr__(name: str):
+    # Imported on first use: `songmap --help` should not pay for loading PyTorch.
+    if name == "SongMapper":
+        from songmap.mapping import SongMapper
+
+        return SongMapper
+    raise AttributeError(f"module 'songmap' has no attribute {name!r}")
