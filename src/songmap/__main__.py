@@ -1,3 +1,9 @@
-from songmap.cli import app
+import sys
 
-app(prog_name="songmap")
+try:
+    from songmap.cli import app
+
+    app(prog_name="songmap")
+except KeyboardInterrupt:  # Ctrl-C while starting up, before a command could handle it
+    print("error: interrupted", file=sys.stderr)
+    sys.exit(130)

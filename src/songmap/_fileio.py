@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "display_text"]
 
 
 def _read_umask() -> int:
@@ -40,3 +40,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def display_text(text: str) -> str:
+    """``text`` fit to show people: bytes of a file name that are not UTF-8 become U+FFFD.
+
+    Python keeps such bytes as lone surrogates (``\\udce9``) so the name still opens the
+    file; they cannot be written as UTF-8, so titles, CSV cells and console lines use this.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -8,7 +8,11 @@ decode only the part of a long track it will use. What libsndfile cannot read
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,12 +117,18 @@ def looks_like_audio(path: str | os.PathLike) -> bool:
     return head[0] == 0xFF and (head[1] & 0xE0) == 0xE0
 
 
-def find_audio_files(folder: str | os.PathLike, exclude: str | os.PathLike | None = None) -> list[Path]:
+def find_audio_files(
+    folder: str | os.PathLike,
+    exclude: str | os.PathLike | None = None,
+    errors: list[tuple[Path, str]] | None = None,
+) -> list[Path]:
     """Walk a folder recursively and list the files that are, or claim to be, audio.
 
     A file counts when its extension is an audio extension (so that a broken
-    ``.mp3`` is reported rather than silently ignored) or when its content starts
-    like an audio container whatever its extension.
+    ``.mp3``, a dangling link or a named pipe called ``.wav`` is reported rather
+    than silently ignored) or when its content starts like an audio container
+    whatever its extension. Hidden files and folders (``.DS_Store``, macOS
+    ``._name`` companions, ``.git``) are left out.
 
     Parameters
     ----------
@@ -126,6 +136,8 @@ def find_audio_files(folder: str | os.PathLike, exclude: str | os.PathLike | Non
         Folder to walk. Symbolic links to folders are not followed (no loops).
     exclude : str or os.PathLike, optional
         A folder inside ``folder`` to leave out, e.g. songmap's own output folder.
+    errors : list, optional
+        Receives ``(folder, reason)`` for each subfolder that could not be read.
 
     Returns
     -------
@@ -135,7 +147,12 @@ def find_audio_files(folder: str | os.PathLike, exclude: str | os.PathLike | Non
     root = Path(folder)
     excluded = Path(exclude).resolve() if exclude is not None else None
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def on_error(exc: OSError) -> None:
+        if errors is not None and exc.filename is not None:
+            errors.append((Path(exc.filename), f"cannot read folder ({exc.strerror or exc})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
         if excluded is not None and Path(dirpath).resolve() == excluded:
             dirnames[:] = []
             continue
@@ -145,9 +162,12 @@ def find_audio_files(folder: str | os.PathLike, exclude: str | os.PathLike | Non
             if name.startswith("."):
                 continue
             path = Path(dirpath) / name
-            if not path.is_file():
-                continue
             suffix = path.suffix.lower()
+            if not path.is_file():
+                # A dangling or looping link, a pipe or a device named like audio: reported, never opened here.
+                if suffix in AUDIO_EXTENSIONS and not path.is_dir():
+                    found.append(path)
+                continue
             if suffix in AUDIO_EXTENSIONS or (suffix not in _NOT_AUDIO_EXTENSIONS and looks_like_audio(path)):
                 found.append(path)
     return sorted(found)
@@ -160,8 +180,10 @@ def _probe_pyav(path: Path) -> AudioInfo:
         with av.open(str(path)) as container:
             streams = container.streams.audio
             if not streams:
-                raise DecodeError("no audio stream")
+                raise DecodeError("not decodable audio (no audio stream)")
             stream = streams[0]
+            if stream.codec_context is None:
+                raise DecodeError("not decodable audio (unknown codec)")
             rate = int(stream.codec_context.sample_rate or stream.rate or 0)
             channels = int(stream.codec_context.channels or 1)
             if stream.duration is not None and stream.time_base is not None:
@@ -175,7 +197,7 @@ def _probe_pyav(path: Path) -> AudioInfo:
     except DecodeError:
         raise
     except Exception as exc:  # PyAV raises many error types; all mean "not audio we can read"
-        raise DecodeError(f"not decodable audio ({_short(exc)})") from None
+        raise _os_reason(path, exc) or DecodeError(f"not decodable audio ({_short(exc)})") from None
 
 
 def probe(path: str | os.PathLike) -> AudioInfo:
@@ -198,9 +220,11 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     path = Path(path)
     _check_readable(path)
     try:
-        info = sf.info(str(path))
+        with _quiet_native_stderr():
+            info = sf.info(_sf_name(path))
         return AudioInfo(f"{info.format}/{info.subtype}", int(info.samplerate), int(info.channels), int(info.frames))
-    except (sf.LibsndfileError, RuntimeError, TypeError):
+    except Exception:  # whatever libsndfile cannot read, FFmpeg may
+        _check_readable(path)  # it may have gone or become unreadable meanwhile
         return _probe_pyav(path)
 
 
@@ -209,7 +233,13 @@ def to_mono(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 1:
         return y
-    return y.mean(axis=1, dtype=np.float32)
+    # Column by column: numpy's mean over a short last axis is ~15x slower on long signals.
+    mono = y[:, 0].copy()
+    for channel in range(1, y.shape[1]):
+        mono += y[:, channel]
+    if y.shape[1] > 1:
+        mono *= np.float32(1.0 / y.shape[1])
+    return mono
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int, quality: str = "HQ") -> np.ndarray:
@@ -244,7 +274,7 @@ def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise DecodeError("no audio stream")
+                raise DecodeError("not decodable audio (no audio stream)")
             stream = container.streams.audio[0]
             rate = int(stream.codec_context.sample_rate or 0)
             channels = int(stream.codec_context.channels or 1)
@@ -261,7 +291,7 @@ def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int
     except DecodeError:
         raise
     except Exception as exc:
-        raise DecodeError(f"not decodable audio ({_short(exc)})") from None
+        raise _os_reason(path, exc) or DecodeError(f"not decodable audio ({_short(exc)})") from None
     if rate <= 0:
         raise DecodeError("no sample rate in file")
     y = np.concatenate(chunks) if chunks else np.zeros((0, 1), np.float32)
@@ -297,19 +327,26 @@ def decode(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[n
     path = Path(path)
     _check_readable(path)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _quiet_native_stderr(), sf.SoundFile(_sf_name(path)) as f:
             native_sr = int(f.samplerate)
             total_frames = int(f.frames)
             frames = -1 if max_seconds is None else int(np.ceil(max_seconds * native_sr))
             y = f.read(frames=frames, dtype="float32", always_2d=True)
         duration_s = total_frames / native_sr if native_sr else 0.0
-    except (sf.LibsndfileError, RuntimeError, TypeError):
+        if len(y) < (total_frames if frames < 0 else min(frames, total_frames)):
+            # A truncated download: the header promised more than the file holds.
+            duration_s = len(y) / native_sr
+    except Exception:  # whatever libsndfile cannot read, FFmpeg may
+        _check_readable(path)
         y, native_sr = _decode_pyav(path, max_seconds)
         duration_s = _probe_pyav(path).duration_s
     if len(y) == 0:
         raise DecodeError("empty: no audio samples")
     # A float file may hold NaN/inf; one bad sample must not turn a whole map into NaN.
-    if not np.isfinite(y).all():
+    finite = np.isfinite(y)
+    if not finite.all():
+        if not finite.any():
+            raise DecodeError("no usable samples: every sample is NaN or infinite")
         y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
     return y, native_sr, float(max(duration_s, len(y) / native_sr))
 
@@ -350,21 +387,103 @@ def load(
     return resample(to_mono(y), native_sr, sample_rate, resample_quality), duration_s
 
 
-def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise DecodeError("file not found")
-    if path.is_dir():
-        raise DecodeError("is a folder, not a file")
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_saved_stderr_fd: int | None = None
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Hide what C libraries print on stderr while they read a file.
+
+    libmpg123 (inside libsndfile) prints lines like "Note: Trying to resync..."
+    for every damaged MP3; songmap reports such files itself. Nested and
+    concurrent uses share one redirection. ``SONGMAP_DEBUG=1`` keeps the output.
+    """
+    global _quiet_depth, _saved_stderr_fd
+    if os.environ.get("SONGMAP_DEBUG"):
+        yield
+        return
     try:
-        size = path.stat().st_size
+        with _quiet_lock:
+            if _quiet_depth == 0:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    saved = os.dup(2)
+                    os.dup2(devnull, 2)
+                finally:
+                    os.close(devnull)
+                _saved_stderr_fd = saved
+            _quiet_depth += 1
+    except OSError:  # no stderr to redirect
+        yield
+        return
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _saved_stderr_fd is not None:
+                os.dup2(_saved_stderr_fd, 2)
+                os.close(_saved_stderr_fd)
+                _saved_stderr_fd = None
+
+
+def _sf_name(path: Path) -> str | bytes:
+    # soundfile encodes str names strictly; a name that is not valid UTF-8 (latin-1 bytes from an
+    # old zip) only survives as the original bytes.
+    name = str(path)
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def _check_readable(path: Path) -> None:
+    """Raise DecodeError with the reason when ``path`` is not a readable, non-empty regular file.
+
+    Never opens the file, so a named pipe cannot block the run.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DecodeError("broken symbolic link (target not found)" if os.path.islink(path) else "file not found") from None
     except OSError as exc:
-        raise DecodeError(f"cannot read file ({exc.strerror})") from None
-    if size == 0:
+        if exc.errno == errno.ELOOP:
+            raise DecodeError("symbolic link loop") from None
+        raise DecodeError(f"cannot read file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DecodeError("is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise DecodeError("not a regular file (a named pipe, socket or device)")
+    if st.st_size == 0:
         raise DecodeError("empty file (0 bytes)")
     if not os.access(path, os.R_OK):
         raise DecodeError("cannot read file (permission denied)")
 
 
+def _os_reason(path: Path, exc: BaseException) -> DecodeError | None:
+    """The user-facing reason for an operating-system error met while decoding, or None."""
+    if isinstance(exc, FileNotFoundError):
+        return DecodeError("file not found")
+    if isinstance(exc, PermissionError):
+        return DecodeError("cannot read file (permission denied)")
+    if isinstance(exc, OSError) and exc.errno == errno.EIO:
+        return DecodeError("cannot read file (input/output error)")
+    return None
+
+
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]
+    # FFmpeg's errors are OSErrors whose str() carries an errno and the path; the reason is enough.
+    text = getattr(exc, "strerror", None)
+    text = text if isinstance(text, str) and text else str(exc)
+    text = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return _FFMPEG_REASONS.get(text, text)[:160]
+
+
+# FFmpeg's words for the two commonest failures, in the user's terms.
+_FFMPEG_REASONS = {
+    "Invalid data found when processing input": "not a known audio format",
+    "End of file": "the file ends early: a truncated download?",
+}

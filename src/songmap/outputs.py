@@ -25,13 +25,14 @@ import csv
 import io
 import json
 import os
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from songmap import __version__
-from songmap._fileio import atomic_write_bytes, atomic_write_text
+from songmap._fileio import atomic_write_bytes, atomic_write_text, display_text
 
 __all__ = [
     "EMBEDDINGS_FORMAT_VERSION",
@@ -76,8 +77,13 @@ def embeddings_document(
 
 
 def write_embeddings_json(path: str | os.PathLike, doc: dict) -> None:
-    """Write the document as UTF-8 JSON (non-ASCII kept readable), atomically."""
-    atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    """Write the document as UTF-8 JSON (non-ASCII kept readable), atomically.
+
+    A file name that is not valid UTF-8 keeps its exact bytes as ``\\udcXX`` escapes
+    (``json.loads`` gives back the name that opens the file).
+    """
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
 
 
 def read_embeddings(path: str | os.PathLike) -> dict:
@@ -105,6 +111,8 @@ def read_embeddings(path: str | os.PathLike) -> dict:
 def _csv_safe(value):
     # A cell starting with = + - @ (or tab/CR) is run as a formula by spreadsheets; a leading
     # apostrophe makes it text. Numbers are written as numbers, so negative coordinates stay numeric.
+    if isinstance(value, str):
+        value = display_text(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return "" if value is None else value
@@ -137,6 +145,9 @@ def _pyplot():
 
     matplotlib.use("Agg")  # files only: no display on servers and CI
     import matplotlib.pyplot as plt
+
+    # An emoji or a script the font lacks is drawn as a box; a warning per glyph would only clutter the console.
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
 
     return plt
 

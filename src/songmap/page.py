@@ -65,7 +65,9 @@ _JSON_ESCAPES = {
     "\u2028": "\\u2028",
     "\u2029": "\\u2029",
 }
-_JSON_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
+# Lone surrogates stand for the bytes of a file name that is not UTF-8; written as \udcXX escapes
+# they survive (JSON.parse keeps them) where raw they could not even be encoded.
+_JSON_ESCAPE_RE = re.compile("[<>&\u2028\u2029\ud800-\udfff]")
 
 
 def embed_json(value: Any) -> str:
@@ -84,7 +86,7 @@ def embed_json(value: Any) -> str:
         it; ``JSON.parse`` restores the original characters.
     """
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return _JSON_ESCAPE_RE.sub(lambda match: _JSON_ESCAPES[match.group(0)], text)
+    return _JSON_ESCAPE_RE.sub(lambda match: _JSON_ESCAPES.get(match.group(0)) or f"\\u{ord(match.group(0)):04x}", text)
 
 
 def _is_finite_number(value: Any) -> bool:
@@ -209,7 +211,8 @@ def local_audio_urls(doc: dict[str, Any], out_dir: str | os.PathLike[str]) -> li
             # Different drives on Windows: no relative path exists.
             urls.append(Path(audio_path).as_uri())
             continue
-        urls.append(urllib.parse.quote(relative.replace(os.sep, "/"), safe="/"))
+        # surrogateescape: a name that is not UTF-8 is quoted as its original bytes, which is what opens it.
+        urls.append(urllib.parse.quote(relative.replace(os.sep, "/"), safe="/", errors="surrogateescape"))
     return urls
 
 

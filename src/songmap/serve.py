@@ -435,8 +435,9 @@ def run_server(
     """
     server = make_server(out_dir, host, port, verbose=verbose)
     track_count = len(server.site.current().doc["tracks"])
-    print(f"songmap: serving {track_count} tracks at {server_url(server)}  (Ctrl-C to stop)", flush=True)
     try:
+        # Inside the try: a Ctrl-C that comes right after the URL is printed still stops cleanly.
+        print(f"songmap: serving {track_count} tracks at {server_url(server)}  (Ctrl-C to stop)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print("\nsongmap: stopped", flush=True)
