@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -310,18 +311,48 @@ def pool_time(x: np.ndarray, n_bins: int) -> np.ndarray:
 def extract_features(path: str | os.PathLike, params: FeatureParams, max_seconds: float | None) -> TrackFeatures:
     """Decode (at most ``max_seconds`` of) a file and compute its log-mel spectrogram.
 
+    Files shorter than :data:`MIN_SECONDS` and files whose peak stays below
+    :data:`SILENCE_DBFS` are rejected (they would give a spectrogram of nothing
+    but its floor); every other signal is scaled to a peak of 1 first, so a
+    quiet copy of a track gets the same features as the track.
+
     Raises
     ------
     DecodeError
-        With the reason when the file cannot be used.
+        With the reason when the file cannot be used; any other failure on a
+        strange file is turned into a DecodeError too, so one file never stops a run.
     """
+    try:
+        return _extract_features(path, params, max_seconds)
+    except DecodeError:
+        raise
+    except MemoryError:
+        raise DecodeError("too large to decode in memory") from None
+    except OSError as exc:
+        raise DecodeError(f"cannot read file ({exc.strerror or exc})") from None
+    except Exception as exc:  # a bug or a file nobody foresaw: skip it, say why
+        raise DecodeError(f"could not be processed ({type(exc).__name__}: {str(exc)[:160]})") from None
+
+
+#: Shortest file that is mapped, in seconds (a single-sample "click" is not a track).
+MIN_SECONDS = 0.001
+#: Files whose peak level is below this are silent (16-bit audio's smallest step is -90.3 dBFS).
+SILENCE_DBFS = -90.0
+
+
+def _extract_features(path: str | os.PathLike, params: FeatureParams, max_seconds: float | None) -> TrackFeatures:
     y, duration_s = load(path, params.sample_rate, max_seconds=max_seconds)
-    if not np.any(y):
+    if duration_s < MIN_SECONDS or len(y) == 0:
+        raise DecodeError(f"too short: {duration_s * 1000:.2g} ms of audio, less than {MIN_SECONDS * 1000:g} ms")
+    peak = float(np.max(np.abs(y)))
+    if peak == 0.0:
         raise DecodeError("silent: every sample is zero")
+    if 20 * np.log10(peak) < SILENCE_DBFS:
+        raise DecodeError(f"silent: peak level {20 * np.log10(peak):.0f} dBFS, below {SILENCE_DBFS:g} dBFS")
     covered_s = len(y) / params.sample_rate
     complete = max_seconds is None or covered_s + 1.0 / params.sample_rate >= duration_s
     # Rounded to the cache's float16 here, so a fresh run and a cached run see identical inputs.
-    log_mel = log_mel_spectrogram(y, params).astype(np.float16).astype(np.float32)
+    log_mel = log_mel_spectrogram(y / np.float32(peak), params).astype(np.float16).astype(np.float32)
     return TrackFeatures(log_mel, duration_s, covered_s, bool(complete))
 
 
@@ -377,12 +408,141 @@ class FeatureCache:
         atomic_write_bytes(entry, buffer.getvalue())
 
 
+def _features_for_file(
+    path: Path, params: FeatureParams, max_seconds: float | None, cache_dir: str | None
+) -> tuple[TrackFeatures | None, str | None]:
+    """One file's features, through the cache: ``(features, None)`` or ``(None, reason)``.
+
+    A module-level function so that worker processes (and Dask workers) can run it; each
+    worker writes its own cache entry, so the parent never holds more than one result.
+    """
+    cache = FeatureCache(cache_dir) if cache_dir is not None else None
+    feats = cache.get(path, params) if cache is not None else None
+    if feats is not None and (max_seconds is None or feats.covers(max_seconds)):
+        return feats, None
+    try:
+        feats = extract_features(path, params, max_seconds=max_seconds)
+    except DecodeError as exc:
+        return None, str(exc)
+    except (OSError, MemoryError) as exc:
+        return None, f"cannot read file ({exc.__class__.__name__}: {exc})"
+    if cache is not None:
+        try:
+            cache.put(path, params, feats)
+        except OSError:
+            pass  # a read-only or full disk only costs the cache, not the run
+    return feats, None
+
+
+def _worker_init() -> None:
+    # One process per core already: more threads per process would only fight over the cores.
+    torch.set_num_threads(1)
+    # Ctrl-C reaches the whole process group: the parent turns it into one line and shuts the
+    # pool down; workers that took it too would each print a KeyboardInterrupt traceback.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_serial(tasks):
+    """Yield ``(index, result)`` computed in this process, with PyTorch on one thread."""
+    # The STFT of one file is many small operations: waking a second thread for each costs
+    # more than it saves (7x slower measured with OMP_WAIT_POLICY=PASSIVE).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for index, args in tasks:
+            yield index, _features_for_file(*args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_local(tasks, jobs: int):
+    """Yield ``(index, result)`` from a process pool, keeping only a few files in flight."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    # forkserver, not fork: forking a process that has used PyTorch's thread pool can deadlock.
+    context = multiprocessing.get_context("forkserver")
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init) as pool:
+        pending: dict = {}
+        queue = iter(tasks)
+        try:
+            for index, args in itertools.islice(queue, 4 * jobs):
+                pending[pool.submit(_features_for_file, *args)] = index
+            while pending:
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    index = pending.pop(future)
+                    yield index, future.result()
+                    for next_index, args in itertools.islice(queue, 1):
+                        pending[pool.submit(_features_for_file, *args)] = next_index
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in a moment, not after Dask's connect timeout, when nothing listens at ``address``."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        return  # inproc://, ucx://, ...: leave it to Dask
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 8786), timeout=5):
+            pass
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def _run_dask(tasks, scheduler: str, jobs: int):
+    """Yield ``(index, result)`` from a dask.distributed cluster (``"local"`` starts a LocalCluster)."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ValueError("the Dask backend needs dask.distributed: pip install 'songmap[dask]'") from None
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        _check_reachable(scheduler)
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        queue = iter(tasks)
+        window = 4 * max(jobs, sum(client.nthreads().values()) or 1)
+        futures = {}
+        for index, args in itertools.islice(queue, window):
+            futures[client.submit(_features_for_file, *args, pure=False)] = index
+        completed = as_completed(list(futures))
+        for future in completed:
+            index = futures.pop(future)
+            yield index, future.result()
+            future.release()
+            for next_index, args in itertools.islice(queue, 1):
+                new = client.submit(_features_for_file, *args, pure=False)
+                futures[new] = next_index
+                completed.add(new)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def extract_collection(
     paths: Sequence[str | os.PathLike],
     params: FeatureParams,
     max_seconds: float | None,
     cache: FeatureCache | None = None,
     on_file: Callable[[int, int, Path], None] | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> tuple[dict[int, TrackFeatures], list[tuple[Path, str]]]:
     """Features of many files, from the cache where it covers ``max_seconds``.
 
@@ -394,37 +554,46 @@ def extract_collection(
     max_seconds : float or None
         Seconds of each file that are needed (the crop length).
     cache : FeatureCache, optional
-        Where features are looked up first and stored after computing.
+        Where features are looked up first and stored after computing. With
+        ``scheduler``, it must be on a file system the Dask workers share.
     on_file : callable, optional
-        ``on_file(done, total, path)`` after each file.
+        ``on_file(done, total, path)`` after each file (in completion order).
+    jobs : int
+        Worker processes; 1 computes in this process.
+    scheduler : str, optional
+        ``"local"`` (a dask.distributed LocalCluster with ``jobs`` workers) or
+        the address of a Dask scheduler (``tcp://host:8786``); the per-file
+        work is sent there instead of to local processes.
 
     Returns
     -------
     features : dict
         Index into ``paths`` -> :class:`TrackFeatures`, for the files that worked.
     skipped : list of (Path, str)
-        Files that did not, with the reason.
+        Files that did not, with the reason, in the order of ``paths``.
     """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    paths = [Path(p) for p in paths]
+    cache_dir = str(cache.folder) if cache is not None else None
+    if scheduler is not None:
+        # Workers on other machines need absolute paths.
+        tasks = ((i, (p.resolve(), params, max_seconds, cache_dir and str(Path(cache_dir).resolve()))) for i, p in enumerate(paths))
+        results = _run_dask(tasks, scheduler, jobs)
+    else:
+        tasks = ((i, (p, params, max_seconds, cache_dir)) for i, p in enumerate(paths))
+        if jobs > 1 and len(paths) > 1:
+            results = _run_local(tasks, min(jobs, len(paths)))
+        else:
+            results = _run_serial(tasks)
     features: dict[int, TrackFeatures] = {}
-    skipped: list[tuple[Path, str]] = []
-    for done, path in enumerate(map(Path, paths), start=1):
-        feats = cache.get(path, params) if cache is not None else None
-        if feats is None or (max_seconds is not None and not feats.covers(max_seconds)):
-            try:
-                feats = extract_features(path, params, max_seconds=max_seconds)
-            except DecodeError as exc:
-                skipped.append((path, str(exc)))
-                feats = None
-            except (OSError, MemoryError) as exc:
-                skipped.append((path, f"cannot read file ({exc.__class__.__name__}: {exc})"))
-                feats = None
-            if feats is not None and cache is not None:
-                try:
-                    cache.put(path, params, feats)
-                except OSError:
-                    pass  # a read-only or full disk only costs the cache, not the run
+    failed: dict[int, str] = {}
+    for done, (index, (feats, reason)) in enumerate(results, start=1):
         if feats is not None:
-            features[done - 1] = feats
+            features[index] = feats
+        else:
+            failed[index] = reason
         if on_file is not None:
-            on_file(done, len(paths), path)
+            on_file(done, len(paths), paths[index])
+    skipped = [(paths[i], failed[i]) for i in sorted(failed)]
     return features, skipped
