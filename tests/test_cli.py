@@ -51,7 +51,9 @@ def test_embeddings_json_format(mapped) -> None:
     assert set(doc) >= {"songmap_version", "created", "params", "tracks", "skipped", "input_dir"}
     assert doc["input_dir"] == str(root.resolve())
     assert doc["params"]["n_mels"] == 64 and doc["params"]["epochs"] == 40 and doc["params"]["seed"] == 0
-    assert doc["params"]["crop_percentile"] == 75.0 and doc["params"]["sample_rate"] == 22050
+    # The default preset crops at the longest track (capped at 30 s); preset "seed" keeps the notebooks' 75.
+    assert doc["params"]["crop_percentile"] == 100.0 and doc["params"]["sample_rate"] == 22050
+    assert doc["params"]["preset"] == "default" and doc["params"]["representation"] == "modulation"
     files = sorted(t["file"] for t in doc["tracks"])
     assert files == sorted(
         ["Low Drone.wav", "Low Drone (Storm).wav", "Mid Hum.flac", "Café Theme.ogg",

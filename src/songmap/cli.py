@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from songmap import __version__
+from songmap._fileio import display_text
 
 app = typer.Typer(
     name="songmap",
@@ -38,6 +39,7 @@ EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+DEFAULT_JOBS = os.cpu_count() or 1
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
@@ -111,6 +113,10 @@ def main(
     ] = False,
 ) -> None:
     """songmap: folder of songs in, 2-D map out."""
+    # A file name that is not UTF-8 must not crash a print at the end of a long run.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="backslashreplace")
 
 
 # -- map ----------------------------------------------------------------------------------------
@@ -123,11 +129,15 @@ def run_map(
     categories: Optional[str],
     epochs: int,
     seed: int,
-    crop_percentile: float,
+    crop_percentile: Optional[float],
     sample_rate: int,
     n_mels: int,
     filters: str,
     max_crop_seconds: float,
+    jobs: int = 1,
+    scheduler: Optional[str] = None,
+    ignore_case: bool = False,
+    preset: str = "default",
 ) -> dict:
     """Shared by ``map`` and ``demo``: map a folder with progress and a summary; returns the document."""
     from songmap.mapping import Progress as Hooks
@@ -141,18 +151,26 @@ def run_map(
         file_clock = {"start": time.perf_counter()}
 
         def on_file(done: int, total: int, path: Path) -> None:
-            rate = done / max(time.perf_counter() - file_clock["start"], 1e-9)
-            progress.update(files_task, total=total, completed=done, info=f"{rate:5.1f} files/s")
+            elapsed = max(time.perf_counter() - file_clock["start"], 1e-9)
+            # mapper.progress, not hooks: the pipeline may wrap the hooks in a copy of its own.
+            info = f"{done / elapsed:5.1f} files/s, {mapper.progress.audio_seconds / elapsed:5.0f}x realtime"
+            progress.update(files_task, total=total, completed=done, info=info)
+            if progress.disable and done == total:  # piped output gets plain lines instead of bars
+                err.print(f"features: {total} files, {info}, {elapsed:.1f} s")
 
         def on_epoch(epoch: int, max_epochs: int, loss: float) -> None:
             progress.update(train_task, visible=True, completed=epoch + 1, info=f"loss {loss:.4f}")
+            if progress.disable and (epoch + 1) % 50 == 0:
+                err.print(f"training: epoch {epoch + 1}/{max_epochs}, loss {loss:.4f}")
 
+        hooks = Hooks(on_file, on_epoch)
         mapper = SongMapper(
             sample_rate=sample_rate, n_mels=n_mels, crop_percentile=crop_percentile, max_crop_s=max_crop_seconds,
-            filters=_parse_filters(filters), epochs=epochs, seed=seed, progress=Hooks(on_file, on_epoch),
+            filters=_parse_filters(filters), epochs=epochs, seed=seed, progress=hooks,
+            n_jobs=jobs, scheduler=scheduler, preset=preset,
         )
         wanted = [c for c in categories.split(",")] if categories else None
-        result = map_folder(input_dir, out_dir, mapper, metadata_path=metadata, categories=wanted)
+        result = map_folder(input_dir, out_dir, mapper, metadata_path=metadata, categories=wanted, ignore_case=ignore_case)
         training = result.document["training"]
         progress.update(train_task, total=training["epochs_run"], completed=training["epochs_run"])
     doc = result.document
@@ -164,18 +182,18 @@ def _print_map_summary(result, seconds: float) -> None:
     doc = result.document
     collection = result.collection
     training = doc["training"]
-    for name in collection.missing_in_folder[:10]:
-        err.print(f"warning: metadata.csv names a file that is not in the folder: {name}")
-    if len(collection.missing_in_folder) > 10:
-        err.print(f"warning: ... and {len(collection.missing_in_folder) - 10} more metadata rows without a file")
+    for line in result.recovered:
+        err.print(f"note: {line}")
+    _print_metadata_warnings(collection)
     if collection.metadata:
-        unlisted = [t["file"] for t in doc["tracks"] if t["category"] is None]
-        if unlisted:
-            err.print(f"note: {len(unlisted)} mapped file(s) have no category in the metadata (e.g. {unlisted[0]})")
+        unlisted = set(collection.not_in_metadata)
+        empty = [t["file"] for t in doc["tracks"] if t["category"] is None and t["file"] not in unlisted]
+        if empty:
+            err.print(f"note: {len(empty)} mapped file(s) have an empty category in the metadata (e.g. {empty[0]})")
     if collection.excluded_by_category:
         err.print(f"note: {collection.excluded_by_category} file(s) left out by --categories")
     for item in doc["skipped"]:
-        err.print(f"skipped: {item['file']}: {item['reason']}")
+        err.print(f"skipped: {display_text(item['file'])}: {item['reason']}")
     stop = "stopped early" if training["stopped_early"] else "ran all epochs"
     out.print(
         f"Mapped {len(doc['tracks'])} track(s), skipped {len(doc['skipped'])}; crop {doc['params']['crop_seconds']:.1f} s; "
@@ -186,8 +204,55 @@ def _print_map_summary(result, seconds: float) -> None:
             f"pair [{pair['kind'] or 'pair'}] {pair['a']} <-> {pair['b']}: distance {pair['distance']:.3g} "
             f"(median nearest-neighbour {pair['median_nn_distance']:.3g}), rank {pair['rank_a_to_b']} / {pair['rank_b_to_a']}"
         )
+    _print_quality(doc.get("quality"))
     out.print(f"Wrote {', '.join(p.name for p in result.written)} to {result.out_dir}")
     out.print(f"Open the map: {(result.out_dir / 'map.html').resolve().as_uri()}")
+
+
+def _print_metadata_warnings(collection) -> None:
+    """Rows naming missing files, files without a row, and folders that could not be read."""
+    sheet = collection.metadata_path.name if collection.metadata_path is not None else "metadata.csv"
+    for name in collection.missing_in_folder[:10]:
+        hint = collection.case_hints.get(name)
+        extra = f" (the folder has {hint}: use --ignore-case to match names whatever their case)" if hint else ""
+        err.print(f"warning: {sheet} names a file that is not in the folder: {name}{extra}")
+    if len(collection.missing_in_folder) > 10:
+        err.print(f"warning: ... and {len(collection.missing_in_folder) - 10} more metadata rows without a file")
+    if collection.not_in_metadata:
+        examples = ", ".join(collection.not_in_metadata[:3])
+        err.print(
+            f"warning: {len(collection.not_in_metadata)} audio file(s) are not listed in {sheet} and get no category"
+            f" (e.g. {examples})"
+        )
+    for folder, reason in collection.unreadable:
+        err.print(f"warning: {folder}: {reason}; its files are not mapped")
+
+
+def _print_quality(quality: Optional[dict]) -> None:
+    """One line of map-quality figures (see ``songmap compare`` for what they mean)."""
+    if not quality:
+        return
+
+    def number(value, digits: int = 3) -> str:
+        return "n/a" if value is None else f"{value:.{digits}f}"
+
+    t, c = quality["trustworthiness"], quality["continuity"]
+    line = (f"Quality: trustworthiness@5/@10 {number(t.get('5'))}/{number(t.get('10'))}, "
+            f"continuity@5/@10 {number(c.get('5'))}/{number(c.get('10'))}")
+    if quality.get("knn_category_agreement") is not None:
+        line += f", kNN category agreement {number(quality['knn_category_agreement'], 2)}"
+    out.print(line + ".")
+
+
+_PRESET_HELP = "Model configuration: 'default' (modulation spectra + neighbour-preserving training) or 'seed' (the notebooks' model)."
+
+
+def _check_preset(value: str) -> str:
+    from songmap.mapping import PRESETS
+
+    if value not in PRESETS:
+        raise typer.BadParameter(f"expected one of {', '.join(PRESETS)}")
+    return value
 
 
 @app.command("map")
@@ -198,19 +263,112 @@ def map_command(
         Optional[Path], typer.Option(help="CSV with columns filename, category [, title, ...]. Default: INPUT_DIR/metadata.csv.")
     ] = None,
     categories: Annotated[Optional[str], typer.Option(help="Only map these categories, comma-separated.")] = None,
+    ignore_case: Annotated[
+        bool, typer.Option("--ignore-case", help="Match metadata file names to files whatever their upper/lower case.")
+    ] = False,
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs (stops early when the loss stops improving).")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same map.")] = 0,
-    crop_percentile: Annotated[float, typer.Option(min=0, max=100, help="Crop/loop-pad every track to this percentile of durations.")] = 75.0,
+    crop_percentile: Annotated[
+        Optional[float], typer.Option(min=0, max=100, help="Crop/loop-pad every track to this percentile of durations. Default: the preset's (default 100, seed 75).")
+    ] = None,
     max_crop_seconds: Annotated[float, typer.Option(min=1, max=600, help="Upper bound of the crop length in seconds.")] = 30.0,
     sample_rate: Annotated[int, typer.Option(min=1000, max=384000, help="Resample audio to this rate (Hz).")] = 22050,
     n_mels: Annotated[int, typer.Option(min=8, max=512, help="Mel bands.")] = 128,
     filters: Annotated[
         str, typer.Option(callback=lambda value: _parse_filters(value) and value, help="Convolution filter counts of the encoder, comma-separated.")
     ] = "16,32,64",
+    jobs: Annotated[int, typer.Option(min=1, max=1024, help="Processes for feature extraction (default: all cores).")] = DEFAULT_JOBS,
+    scheduler: Annotated[
+        Optional[str], typer.Option(help="Run feature extraction on Dask: 'local' or a scheduler address like tcp://host:8786.")
+    ] = None,
+    preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
 ) -> None:
     """Map every song of INPUT_DIR: writes embeddings.json/.csv, map.png, map.html and model.pt to --out."""
     with _user_errors():
-        run_map(input_dir, out_dir, metadata, categories, epochs, seed, crop_percentile, sample_rate, n_mels, filters, max_crop_seconds)
+        run_map(input_dir, out_dir, metadata, categories, epochs, seed, crop_percentile, sample_rate, n_mels, filters,
+                max_crop_seconds, jobs, scheduler, ignore_case=ignore_case, preset=preset)
+
+
+# -- compare ------------------------------------------------------------------------------------
+
+
+def _parse_methods(text: str) -> list[str]:
+    from songmap.pipeline import COMPARE_METHODS
+
+    methods = [m.strip().lower() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in COMPARE_METHODS]
+    if not methods or unknown:
+        raise typer.BadParameter(f"expected some of {','.join(COMPARE_METHODS)}, comma-separated" +
+                                 (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    return methods
+
+
+@app.command("compare")
+def compare_command(
+    input_dir: Annotated[Path, typer.Argument(help="Folder of songs (searched recursively).", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder for quality.json and compare.png.")] = Path("songmap-compare"),
+    pairs: Annotated[Optional[Path], typer.Option(help="CSV of known pairs (a,b[,kind]). Default: INPUT_DIR/pairs.csv if present.")] = None,
+    methods: Annotated[
+        str, typer.Option(callback=lambda value: _parse_methods(value) and value, help="Methods to run, comma-separated: ae,pca,tsne,umap.")
+    ] = "ae,pca,tsne,umap",
+    metadata: Annotated[
+        Optional[Path], typer.Option(help="CSV with columns filename, category. Default: INPUT_DIR/metadata.csv.")
+    ] = None,
+    categories: Annotated[Optional[str], typer.Option(help="Only use these categories, comma-separated.")] = None,
+    epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs of the autoencoder.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the autoencoder, t-SNE and UMAP.")] = 0,
+    preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
+) -> None:
+    """Map INPUT_DIR with the autoencoder, PCA, t-SNE and UMAP on the same features and measure each map.
+
+    Writes quality.json (trustworthiness and continuity at k=5 and 10, kNN category agreement,
+    ranks of known pairs, wall time per method) and compare.png (one panel per method).
+    """
+    from songmap.comparison import METHOD_TITLES, quality_rows
+    from songmap.mapping import Progress as Hooks
+    from songmap.mapping import SongMapper
+    from songmap.pipeline import compare_folder
+
+    with _user_errors():
+        wanted = _parse_methods(methods)
+        started = time.perf_counter()
+        with _progress() as progress:
+            files_task = progress.add_task("features", total=None, info="")
+            train_task = progress.add_task("training", total=epochs, info="", visible=False)
+            method_task = progress.add_task("methods", total=len(wanted), info="", visible=False)
+
+            def on_file(done: int, total: int, path: Path) -> None:
+                progress.update(files_task, total=total, completed=done)
+
+            def on_epoch(epoch: int, max_epochs: int, loss: float) -> None:
+                progress.update(train_task, visible="ae" in wanted, completed=epoch + 1, info=f"loss {loss:.4f}")
+
+            def on_method(name: str) -> None:
+                if name in wanted:
+                    done = wanted.index(name)
+                    progress.update(method_task, visible=True, completed=done, info=METHOD_TITLES.get(name, name))
+                    if progress.disable:
+                        err.print(f"running {METHOD_TITLES.get(name, name)}")
+
+            mapper = SongMapper(epochs=epochs, seed=seed, preset=preset, progress=Hooks(on_file, on_epoch))
+            wanted_categories = categories.split(",") if categories else None
+            result = compare_folder(input_dir, out_dir, mapper, wanted, metadata_path=metadata,
+                                    categories=wanted_categories, pairs_path=pairs, on_method=on_method)
+            progress.update(method_task, completed=len(wanted), info="")
+        doc = result.document
+        for item in doc["skipped"]:
+            err.print(f"skipped: {item['file']}: {item['reason']}")
+        table = Table(title=f"Map quality of {doc['n_tracks']} tracks (reference: {doc['reference_space']})")
+        # Short headers: the table must fit 80 columns (T = trustworthiness, C = continuity).
+        for column in ("method", "T@5", "T@10", "C@5", "C@10", "kNN cat", "pair ranks", "s"):
+            table.add_column(column, justify="left" if column in ("method", "pair ranks") else "right")
+        for row in quality_rows(doc["methods"]):
+            table.add_row(*row)
+        out.print(table)
+        out.print("T@k/C@k: trustworthiness/continuity with k neighbours; kNN cat: share of the 5 nearest with the same "
+                  "category; pair ranks: rank of b among a's neighbours / of a among b's (1 = nearest).")
+        out.print(f"Features {doc['features_seconds']:.1f} s (shared by all methods); {time.perf_counter() - started:.1f} s in all.")
+        out.print(f"Wrote {', '.join(p.name for p in result.written)} to {result.out_dir}")
 
 
 # -- inspect ------------------------------------------------------------------------------------
@@ -221,7 +379,12 @@ def inspect_command(
     input_dir: Annotated[Path, typer.Argument(help="Folder of songs.", show_default=False)],
     metadata: Annotated[Optional[Path], typer.Option(help="Metadata CSV. Default: INPUT_DIR/metadata.csv.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write durations.png (histogram) here.")] = None,
-    crop_percentile: Annotated[float, typer.Option(min=0, max=100, help="Percentile `map` would crop at.")] = 75.0,
+    crop_percentile: Annotated[
+        Optional[float], typer.Option(min=0, max=100, help="Percentile `map` would crop at. Default: that of `map`'s default preset (100).")
+    ] = None,
+    ignore_case: Annotated[
+        bool, typer.Option("--ignore-case", help="Match metadata file names to files whatever their upper/lower case.")
+    ] = False,
 ) -> None:
     """Show formats, rates, channels, durations and categories, and the crop length `map` would use."""
     import numpy as np
@@ -229,11 +392,16 @@ def inspect_command(
     from songmap.pipeline import inspect_folder
 
     with _user_errors():
+        if crop_percentile is None:
+            from songmap.mapping import PRESETS
+
+            crop_percentile = PRESETS["default"]["crop_percentile"]
         histogram = None
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             histogram = out_dir / "durations.png"
-        collection, rows, crop_s = inspect_folder(input_dir, metadata, crop_percentile, histogram_path=histogram)
+        collection, rows, crop_s = inspect_folder(input_dir, metadata, crop_percentile, histogram_path=histogram,
+                                                  ignore_case=ignore_case)
         if not rows:
             raise _fail(f"no audio files found in {input_dir}")
         table = Table(title=f"{len(rows)} audio file(s) in {input_dir}")
@@ -241,9 +409,10 @@ def inspect_command(
             table.add_column(column, justify="right" if column in ("rate", "ch", "duration") else "left")
         for r in rows:
             if r.problem:
-                table.add_row(r.file, Text(r.problem, style="red"), "", "", "", r.category or "")
+                table.add_row(display_text(r.file), Text(r.problem, style="red"), "", "", "", r.category or "")
             else:
-                table.add_row(r.file, r.format, str(r.sample_rate), str(r.channels), f"{r.duration_s:.2f} s", r.category or "")
+                table.add_row(display_text(r.file), r.format, str(r.sample_rate), str(r.channels), f"{r.duration_s:.2f} s",
+                              r.category or "")
         out.print(table)
 
         summary = Table(title="Durations per category (seconds)")
@@ -263,9 +432,7 @@ def inspect_command(
         bad = len(rows) - len(good)
         if bad:
             out.print(f"{bad} file(s) would be skipped by `map` (see the format column).")
-        if collection.missing_in_folder:
-            out.print(f"{len(collection.missing_in_folder)} metadata row(s) name files that are not in the folder: "
-                      + ", ".join(collection.missing_in_folder[:5]))
+        _print_metadata_warnings(collection)
         if crop_s is not None:
             out.print(f"`songmap map` would loop-pad/crop every track to {crop_s:.2f} s "
                       f"(the {crop_percentile:g}th percentile of durations, clamped to 1-30 s).")
@@ -325,6 +492,7 @@ def embed_command(
     with _user_errors():
         if output is not None and output.suffix.lower() not in (".json", ".csv"):
             raise _fail("--output must end in .json or .csv", EXIT_USAGE)
+        _finish_interrupted_map(out_dir)
         model_path = out_dir / "model.pt"
         if not model_path.is_file():
             raise _fail(f"no model.pt in {out_dir} (run 'songmap map' first)")
@@ -378,7 +546,7 @@ def demo_command(
         started = time.perf_counter()
         paths = synthesize_soundtrack(soundtrack, seed=seed)
         out.print(f"Synthesized {len(paths)} tracks into {soundtrack} in {time.perf_counter() - started:.1f} s.")
-        run_map(soundtrack, out_dir, None, None, epochs, seed, 75.0, 22050, 128, "16,32,64", 30.0)
+        run_map(soundtrack, out_dir, None, None, epochs, seed, None, 22050, 128, "16,32,64", 30.0)
 
 
 # -- page / serve -------------------------------------------------------------------------------
@@ -392,6 +560,7 @@ def page_command(
     from songmap.page import write_map_page
 
     with _user_errors():
+        _finish_interrupted_map(out_dir)
         path = write_map_page(out_dir)
         out.print(f"Wrote {path}")
 
@@ -406,7 +575,19 @@ def serve_command(
     from songmap.serve import run_server
 
     with _user_errors():
+        _finish_interrupted_map(out_dir)
         run_server(out_dir, host=host, port=port)
+
+
+def _finish_interrupted_map(out_dir: Path) -> None:
+    """Complete the outputs of a ``map`` that was killed while moving them into place (see songmap.outdir)."""
+    from songmap.outdir import recover_output_folder
+
+    try:
+        for line in recover_output_folder(out_dir):
+            err.print(f"note: {line}")
+    except OSError:
+        pass  # a read-only output folder: nothing can be finished, and nothing needs to be to read it
 
 
 def run() -> None:  # pragma: no cover - console entry point convenience

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,11 +30,31 @@ from songmap.features import (
     pool_time,
 )
 from songmap.model import ConvAutoencoder, TrainingConfig, TrainingResult, encode, seed_everything, train_autoencoder
+from songmap.modulation import modulation_spectrum
 
-__all__ = ["SongMapper", "Progress", "NotFittedError"]
+__all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIONS"]
 
 MODEL_FORMAT = "songmap-model"
-MODEL_FORMAT_VERSION = 1
+# 2: presets, the modulation representation and the neighbour term (files of version 1 load as preset "seed").
+MODEL_FORMAT_VERSION = 2
+
+#: What the autoencoder reads: the time-pooled spectrogram (the notebooks') or
+#: each band's modulation spectrum (see :mod:`songmap.modulation`).
+REPRESENTATIONS = ("pooled", "modulation")
+
+#: Named configurations; a parameter given explicitly to :class:`SongMapper` wins over its preset.
+#: "seed" is the notebooks' model, kept so the two can be compared (``songmap compare``,
+#: BENCHMARKS.md "Map quality"); "default" is what measured best there:
+#:
+#: * ``representation="modulation"`` with ``crop_percentile=100`` (capped by
+#:   ``max_crop_s``): a loop-start-invariant, noise-bed-robust input, estimated
+#:   over up to 30 s because slow modulations need long windows;
+#: * ``neighbour_weight=1.0``: the t-SNE neighbour term next to the
+#:   reconstruction error (:mod:`songmap.model`).
+PRESETS: dict[str, dict] = {
+    "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0},
+    "default": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
+}
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -50,10 +71,14 @@ class Progress:
         ``on_file(done, total, path)`` after each file's features are ready.
     on_epoch : callable, optional
         ``on_epoch(epoch, max_epochs, loss)`` after each training epoch.
+    audio_seconds : float
+        Duration of the files whose features are ready so far (updated before
+        each ``on_file`` call, for a realtime factor).
     """
 
     on_file: Callable[[int, int, Path], None] | None = None
     on_epoch: Callable[[int, int, float], None] | None = None
+    audio_seconds: float = 0.0
 
 
 class SongMapper:
@@ -67,7 +92,22 @@ class SongMapper:
         Mel bands of the spectrogram.
     n_fft, hop_length : int
         STFT size and hop in samples.
-    crop_percentile : float
+    preset : {"default", "seed"}
+        Named configuration that fills in ``representation``, ``crop_percentile``,
+        ``modulation_bins`` and ``neighbour_weight`` where they are not given
+        (see :data:`PRESETS`): "seed" is the notebooks' plain autoencoder on
+        time-pooled spectrograms, "default" the measured improvement.
+    representation : {"pooled", "modulation"}, optional
+        What the autoencoder reads per track: the log-mel spectrogram averaged
+        into ``time_bins`` columns, or each band's modulation spectrum in
+        ``modulation_bins`` columns. Either way a ``(n_mels, columns)`` image,
+        centred per band over the collection and scaled per band (pooled) or
+        by one spread for all bands (modulation, so quiet bands stay quiet).
+    modulation_bins : int, optional
+        Columns of the modulation representation.
+    neighbour_weight : float, optional
+        Weight of the t-SNE neighbour term in the training loss (0 = plain autoencoder).
+    crop_percentile : float, optional
         Tracks are loop-padded or cropped to this percentile of the durations...
     min_crop_s, max_crop_s : float
         ...clamped to this range (seconds).
@@ -88,6 +128,11 @@ class SongMapper:
         of coordinates is NaN and the reason is reported), or raise ValueError.
     progress : Progress, optional
         Callbacks for progress bars.
+    n_jobs : int
+        Processes that extract features in parallel (-1: one per core).
+    scheduler : str, optional
+        Send feature extraction to Dask instead: ``"local"`` or a scheduler
+        address such as ``"tcp://10.0.0.5:8786"`` (workers must share the cache folder).
 
     Attributes
     ----------
@@ -113,7 +158,7 @@ class SongMapper:
         n_mels: int = 128,
         n_fft: int = 2048,
         hop_length: int = 512,
-        crop_percentile: float = 75.0,
+        crop_percentile: float | None = None,
         min_crop_s: float = 1.0,
         max_crop_s: float = 30.0,
         time_bins: int = 64,
@@ -126,7 +171,22 @@ class SongMapper:
         cache_dir: str | os.PathLike | None = None,
         on_error: str = "skip",
         progress: Progress | None = None,
+        n_jobs: int = 1,
+        scheduler: str | None = None,
+        preset: str = "default",
+        representation: str | None = None,
+        modulation_bins: int | None = None,
+        neighbour_weight: float | None = None,
     ):
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+        self.preset = preset
+        # The preset only fills in what was not given, so SongMapper(**mapper.get_params()) is the same mapper.
+        chosen = PRESETS[preset]
+        crop_percentile = chosen["crop_percentile"] if crop_percentile is None else crop_percentile
+        self.representation = chosen["representation"] if representation is None else representation
+        self.modulation_bins = chosen["modulation_bins"] if modulation_bins is None else modulation_bins
+        self.neighbour_weight = chosen["neighbour_weight"] if neighbour_weight is None else neighbour_weight
         self.sample_rate = sample_rate
         self.n_mels = n_mels
         self.n_fft = n_fft
@@ -144,13 +204,19 @@ class SongMapper:
         self.cache_dir = cache_dir
         self.on_error = on_error
         self.progress = progress
+        self.n_jobs = n_jobs
+        self.scheduler = scheduler
 
     # -- scikit-learn conventions -------------------------------------------------------------
 
     _PARAM_NAMES = (
         "sample_rate", "n_mels", "n_fft", "hop_length", "crop_percentile", "min_crop_s", "max_crop_s",
         "time_bins", "filters", "epochs", "batch_size", "learning_rate", "patience", "seed",
+        "preset", "representation", "modulation_bins", "neighbour_weight",
     )
+
+    # Settings of how and where to run, not of the map: never saved with the model.
+    _RUNTIME_NAMES = ("cache_dir", "on_error", "progress", "n_jobs", "scheduler")
 
     def get_params(self, deep: bool = True) -> dict:
         """Parameters that define the map (not where caches live or how progress is shown)."""
@@ -161,7 +227,7 @@ class SongMapper:
     def set_params(self, **params) -> SongMapper:
         """Set parameters by name; unknown names raise ValueError."""
         for name, value in params.items():
-            if name not in self._PARAM_NAMES and name not in ("cache_dir", "on_error", "progress"):
+            if name not in self._PARAM_NAMES and name not in self._RUNTIME_NAMES:
                 raise ValueError(f"unknown parameter {name!r}")
             setattr(self, name, value)
         return self
@@ -182,6 +248,14 @@ class SongMapper:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if int(self.time_bins) < 4:
             raise ValueError(f"time_bins must be at least 4, got {self.time_bins}")
+        if self.representation not in REPRESENTATIONS:
+            raise ValueError(f"representation must be one of {', '.join(REPRESENTATIONS)}, got {self.representation!r}")
+        if int(self.modulation_bins) < 4:
+            raise ValueError(f"modulation_bins must be at least 4, got {self.modulation_bins}")
+        if not float(self.neighbour_weight) >= 0:
+            raise ValueError(f"neighbour_weight must be 0 or more, got {self.neighbour_weight}")
+        if int(self.n_jobs) < 1 and self.n_jobs != -1:
+            raise ValueError(f"n_jobs must be -1 (all cores) or at least 1, got {self.n_jobs}")
         if int(self.batch_size) < 2:
             raise ValueError(f"batch_size must be at least 2, got {self.batch_size}")
         self._feature_params()  # validates rates and sizes
@@ -212,19 +286,40 @@ class SongMapper:
         return durations
 
     def _track_features(
-        self, paths: Sequence[Path], indices: Iterable[int], crop_s: float, skipped: list[tuple[Path, str]]
+        self, paths: Sequence[Path], durations: dict[int, float], crop_s: float, skipped: list[tuple[Path, str]]
     ) -> dict[int, TrackFeatures]:
-        indices = list(indices)
-        on_file = self.progress.on_file if self.progress is not None else None
+        indices = list(durations)
+        on_file = None
+        if self.progress is not None and self.progress.on_file is not None:
+            hooks = self.progress
+            seconds = {paths[i]: durations[i] for i in indices}
+
+            def on_file(done: int, total: int, path: Path) -> None:
+                hooks.audio_seconds += seconds.get(path, 0.0)
+                hooks.on_file(done, total, path)
+
         cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
-        feats, failed = extract_collection([paths[i] for i in indices], self._feature_params(), crop_s, cache, on_file)
+        jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else int(self.n_jobs)
+        feats, failed = extract_collection(
+            [paths[i] for i in indices], self._feature_params(), crop_s, cache, on_file, jobs=jobs, scheduler=self.scheduler
+        )
         for path, reason in failed:
             self._fail(path, reason, skipped)
         return {indices[k]: f for k, f in feats.items()}
 
+    @property
+    def input_width(self) -> int:
+        """Columns of the autoencoder's input image (time bins or modulation bins)."""
+        return int(self.modulation_bins) if self.representation == "modulation" else int(self.time_bins)
+
     def _model_inputs(self, features: Sequence[TrackFeatures], crop_s: float) -> np.ndarray:
-        """Loop-pad/crop every spectrogram to the crop length, then pool time: ``(n, n_mels, time_bins)``."""
+        """Loop-pad/crop every spectrogram to the crop length, then pool time or take its
+        modulation spectrum: ``(n, n_mels, input_width)``."""
         n_frames = frames_for_seconds(crop_s, self._feature_params())
+        if self.representation == "modulation":
+            return np.stack(
+                [modulation_spectrum(loop_pad_or_crop(f.log_mel, n_frames, axis=1), int(self.modulation_bins)) for f in features]
+            )
         return np.stack([pool_time(loop_pad_or_crop(f.log_mel, n_frames, axis=1), int(self.time_bins)) for f in features])
 
     def _normalise(self, inputs: np.ndarray) -> np.ndarray:
@@ -267,29 +362,38 @@ class SongMapper:
         self.crop_seconds_ = crop_seconds(
             [d for d in durations.values() if d > 0], self.crop_percentile, self.min_crop_s, self.max_crop_s
         ) if any(d > 0 for d in durations.values()) else float(self.min_crop_s)
-        feats = self._track_features(paths, durations.keys(), self.crop_seconds_, skipped)
+        feats = self._track_features(paths, durations, self.crop_seconds_, skipped)
         if len(feats) < 2:
             raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(feats)}")
         order = sorted(feats)
         inputs = self._model_inputs([feats[i] for i in order], self.crop_seconds_)
         self.band_mean_ = inputs.mean(axis=(0, 2)).astype(np.float32)
-        # A floor on the spread keeps bands that are silent in every track from blowing up.
-        self.band_std_ = np.maximum(inputs.std(axis=(0, 2)), 1e-3).astype(np.float32)
+        if self.representation == "modulation":
+            # One spread for every band: scaling each band to unit variance would blow up the quiet
+            # ones, where a noise bed under the music would then weigh as much as the music.
+            spread = float((inputs - self.band_mean_[None, :, None]).std())
+            self.band_std_ = np.full(inputs.shape[1], max(spread, 1e-3), dtype=np.float32)
+        else:
+            # A floor on the spread keeps bands that are silent in every track from blowing up.
+            self.band_std_ = np.maximum(inputs.std(axis=(0, 2)), 1e-3).astype(np.float32)
         normalised = self._normalise(inputs)
 
         seed_everything(int(self.seed))
-        self.model_ = ConvAutoencoder(int(self.n_mels), int(self.time_bins), self.filters, latent_dim=2)
+        self.model_ = ConvAutoencoder(int(self.n_mels), self.input_width, self.filters, latent_dim=2)
         config = TrainingConfig(
             epochs=int(self.epochs), batch_size=int(self.batch_size), learning_rate=float(self.learning_rate),
-            patience=int(self.patience), seed=int(self.seed),
+            patience=int(self.patience), seed=int(self.seed), neighbour_weight=float(self.neighbour_weight),
         )
         on_epoch = None
         if self.progress is not None and self.progress.on_epoch is not None:
             callback = self.progress.on_epoch
             on_epoch = lambda epoch, loss: callback(epoch, config.epochs, loss)  # noqa: E731
+        started = time.perf_counter()
         with _deterministic_torch():
             self.training_: TrainingResult = train_autoencoder(self.model_, normalised, config, on_epoch)
             coords = encode(self.model_, normalised)
+        # Training alone (features excluded), so `songmap compare` can set it next to PCA/t-SNE/UMAP.
+        self.training_seconds_ = time.perf_counter() - started
 
         self.paths_ = paths
         self.skipped_ = skipped
@@ -320,8 +424,7 @@ class SongMapper:
         self._check_fitted()
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
-        good = [i for i, p in enumerate(paths) if self._readable_or_skip(p, skipped)]
-        feats = self._track_features(paths, good, self.crop_seconds_, skipped)
+        feats = self._track_features(paths, self._durations(paths, skipped), self.crop_seconds_, skipped)
         coords = np.full((len(paths), 2), np.nan)
         if feats:
             order = sorted(feats)
@@ -330,13 +433,35 @@ class SongMapper:
                 coords[order] = encode(self.model_, inputs)
         return (coords, skipped) if return_skipped else coords
 
-    def _readable_or_skip(self, path: Path, skipped: list[tuple[Path, str]]) -> bool:
-        try:
-            probe(path)
-            return True
-        except DecodeError as exc:
-            self._fail(path, str(exc), skipped)
-            return False
+    def features_for(self, paths: Iterable[str | os.PathLike]) -> np.ndarray:
+        """The fitted map's reference space: each file's normalised model input, flattened.
+
+        This is what the autoencoder reconstructs (``n_mels`` × ``input_width``
+        values per track: time-pooled log-mel or modulation spectrum,
+        normalised with the fit's statistics), and the space in which
+        ``songmap compare`` runs PCA, t-SNE and UMAP and measures every map.
+
+        Parameters
+        ----------
+        paths : iterable of str or os.PathLike
+            Audio files (read through the feature cache when there is one).
+
+        Returns
+        -------
+        np.ndarray
+            ``(n, n_mels * input_width)`` float64; NaN rows for files that
+            could not be decoded.
+        """
+        self._check_fitted()
+        paths = self._as_paths(paths)
+        skipped: list[tuple[Path, str]] = []
+        feats = self._track_features(paths, self._durations(paths, skipped), self.crop_seconds_, skipped)
+        out = np.full((len(paths), int(self.n_mels) * self.input_width), np.nan)
+        if feats:
+            order = sorted(feats)
+            inputs = self._normalise(self._model_inputs([feats[i] for i in order], self.crop_seconds_))
+            out[order] = inputs.reshape(len(order), -1)
+        return out
 
     def fit_transform(self, paths: Iterable[str | os.PathLike], y=None) -> np.ndarray:
         """Fit and return the coordinates of ``paths``: ``(n, 2)``, NaN rows for skipped files."""
@@ -401,7 +526,10 @@ class SongMapper:
             raise ValueError(f"{path} is not a songmap model")
         if state.get("format_version", 0) > MODEL_FORMAT_VERSION:
             raise ValueError(f"{path} was saved by a newer songmap ({state.get('songmap_version')}); upgrade songmap")
-        mapper = cls(**state["params"], **kwargs)
+        params = dict(state["params"])
+        # Models saved before presets existed are the notebooks' model: pooled input, no neighbour term.
+        params.setdefault("preset", "seed")
+        mapper = cls(**params, **kwargs)
         mapper.crop_seconds_ = float(state["crop_seconds"])
         mapper.band_mean_ = state["band_mean"].numpy()
         mapper.band_std_ = state["band_std"].numpy()

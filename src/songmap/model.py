@@ -3,8 +3,20 @@
 The encoder is a stack of stride-2 convolutions (filter counts adjustable, as
 in the notebooks) followed by a linear layer to exactly ``latent_dim=2``
 neurons; the decoder mirrors it. Training minimises the reconstruction error
-of the normalised, time-pooled log-mel spectrograms. The two bottleneck
-values of a track are its coordinates on the map.
+of the normalised model inputs (time-pooled log-mel spectrograms or their
+modulation spectra, see :mod:`songmap.mapping`). The two bottleneck values of
+a track are its coordinates on the map.
+
+Optionally (``TrainingConfig.neighbour_weight > 0``) the loss also asks the
+bottleneck to keep each track's neighbours: the t-SNE objective, the
+Kullback-Leibler divergence between Gaussian neighbour affinities of the inputs
+and Student-t affinities of the 2-D codes (as in parametric t-SNE). A pure
+autoencoder spends its two neurons on whatever reconstructs the most pixels,
+which are the broad directions of the data (nonlinear PCA); the extra term
+makes it also place near each other the tracks that are near in the input,
+which is what a map is read for. The decoder is kept: the code must still
+describe the track, and :meth:`SongMapper.transform` places new songs with the
+trained encoder, which a t-SNE map cannot do.
 """
 
 from __future__ import annotations
@@ -20,7 +32,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ConvAutoencoder", "TrainingConfig", "TrainingResult", "train_autoencoder", "encode", "seed_everything"]
+__all__ = [
+    "ConvAutoencoder",
+    "TrainingConfig",
+    "TrainingResult",
+    "train_autoencoder",
+    "encode",
+    "seed_everything",
+    "neighbour_affinities",
+    "neighbour_loss",
+    "default_perplexity",
+]
 
 
 class ConvAutoencoder(nn.Module):
@@ -109,6 +131,16 @@ class TrainingConfig:
         Relative improvement that counts, e.g. 0.005 = 0.5 %.
     seed : int
         Seed for weights and batch order.
+    neighbour_weight : float
+        Weight of the t-SNE neighbour term next to the reconstruction error
+        (0 = a plain autoencoder, as in the notebooks).
+    perplexity : float or None
+        Effective number of neighbours of the input affinities; None adapts it
+        to the collection (:func:`default_perplexity`).
+    neighbour_batch : int
+        Collections up to this size are kept whole in the neighbour term at
+        every step; larger ones are trained in batches of this many tracks,
+        each with its own affinities.
     """
 
     epochs: int = 300
@@ -117,6 +149,9 @@ class TrainingConfig:
     patience: int = 25
     min_delta: float = 0.005
     seed: int = 0
+    neighbour_weight: float = 0.0
+    perplexity: float | None = None
+    neighbour_batch: int = 512
 
 
 @dataclass
@@ -136,6 +171,83 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def default_perplexity(n: int) -> float:
+    """Perplexity for ``n`` points: t-SNE's usual 30, lowered to half of the other points for small sets.
+
+    Half rather than the more common third: on collections of a few dozen songs
+    the maps are read (and measured) by their 10 nearest neighbours, a fifth of
+    the collection, and wider affinities keep those neighbourhoods better. The
+    t-SNE baseline of ``songmap compare`` uses the same rule, so that the two
+    are compared at the same neighbourhood size.
+    """
+    return float(max(1.0, min(30.0, (n - 1) / 2.0)))
+
+
+def neighbour_affinities(inputs: torch.Tensor, perplexity: float | None = None, tolerance: float = 1e-5) -> torch.Tensor:
+    """Symmetric t-SNE input affinities ``P`` (summing to 1) of the rows of ``inputs``.
+
+    Each row gets a Gaussian kernel whose width is found by bisection so that
+    its neighbour distribution has the wanted perplexity; ``P = (P_row + P_row.T) / 2n``.
+
+    Parameters
+    ----------
+    inputs : torch.Tensor
+        ``(n, ...)`` features (flattened here), n >= 2.
+    perplexity : float, optional
+        Effective number of neighbours; default :func:`default_perplexity`.
+    tolerance : float
+        Accepted error of the entropy, in nats.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n, n)`` float32, zero diagonal.
+    """
+    x = inputs.detach().reshape(len(inputs), -1).double()
+    n = len(x)
+    perplexity = default_perplexity(n) if perplexity is None else float(perplexity)
+    perplexity = min(perplexity, n - 1.0)
+    squared = torch.cdist(x, x).square()
+    squared.fill_diagonal_(float("inf"))
+    # Distances relative to each row's nearest neighbour keep exp() in range for any feature scale.
+    squared = squared - squared.min(dim=1, keepdim=True).values
+    target = math.log(max(perplexity, 1.0 + 1e-6))
+    lo = torch.zeros(n, 1, dtype=torch.float64)
+    hi = torch.full((n, 1), float("inf"), dtype=torch.float64)
+    beta = torch.full((n, 1), 1.0, dtype=torch.float64) / squared[torch.isfinite(squared)].median().clamp_min(1e-12)
+    for _ in range(200):
+        weights = torch.exp(-squared * beta)
+        rows = weights / weights.sum(dim=1, keepdim=True)
+        entropy = -(rows * torch.log(rows.clamp_min(1e-300))).sum(dim=1, keepdim=True)
+        if torch.all((entropy - target).abs() < tolerance):
+            break
+        too_flat = entropy > target  # too many neighbours: narrow the kernel (raise beta)
+        lo = torch.where(too_flat, beta, lo)
+        hi = torch.where(too_flat, hi, beta)
+        beta = torch.where(torch.isinf(hi), beta * 2.0, (lo + hi) / 2.0)
+    affinities = (rows + rows.T) / (2.0 * n)
+    return affinities.clamp_min(1e-12).fill_diagonal_(0.0).float()
+
+
+def neighbour_loss(codes: torch.Tensor, affinities: torch.Tensor) -> torch.Tensor:
+    """t-SNE's KL(P || Q) between input affinities and the Student-t affinities of the codes.
+
+    Parameters
+    ----------
+    codes : torch.Tensor
+        ``(n, latent_dim)`` bottleneck values.
+    affinities : torch.Tensor
+        ``(n, n)`` from :func:`neighbour_affinities` for the same rows.
+    """
+    # Explicit differences rather than torch.cdist: its backward is not deterministic-safe at 0.
+    squared = (codes[:, None, :] - codes[None, :, :]).square().sum(dim=-1)
+    kernel = 1.0 / (1.0 + squared)
+    kernel = kernel * (1.0 - torch.eye(len(codes), dtype=kernel.dtype))
+    q = kernel / kernel.sum()
+    mask = affinities > 0
+    return (affinities[mask] * (torch.log(affinities[mask]) - torch.log(q[mask].clamp_min(1e-12)))).sum()
+
+
 def train_autoencoder(
     model: ConvAutoencoder,
     inputs: np.ndarray,
@@ -143,6 +255,13 @@ def train_autoencoder(
     on_epoch: Callable[[int, float], None] | None = None,
 ) -> TrainingResult:
     """Fit ``model`` to reconstruct ``inputs``; keeps the weights of the best epoch.
+
+    With ``config.neighbour_weight > 0`` the loss is the reconstruction error
+    of each batch plus that weight times :func:`neighbour_loss`: for
+    collections of up to ``config.neighbour_batch`` tracks, every step encodes
+    the whole collection for that term (affinities computed once); larger
+    collections are trained in batches of ``neighbour_batch`` tracks, each
+    with its own affinities.
 
     Parameters
     ----------
@@ -165,20 +284,33 @@ def train_autoencoder(
     result = TrainingResult()
     best_state = copy.deepcopy(model.state_dict())
     since_best = 0
+    neighbours = config.neighbour_weight > 0 and n >= 3
+    whole = neighbours and n <= config.neighbour_batch
+    batch_size = config.batch_size if not neighbours or whole else config.neighbour_batch
+    full_affinities = neighbour_affinities(data, config.perplexity) if whole else None
     # BatchNorm needs more than one sample per batch in training mode.
-    drop_last_single = n % config.batch_size == 1 and n > 1
+    drop_last_single = n % batch_size == 1 and n > 1
 
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(n, generator=generator)
         total, seen = 0.0, 0
-        for start in range(0, n, config.batch_size):
-            idx = order[start : start + config.batch_size]
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
             if len(idx) == 1 and drop_last_single:
                 continue
             batch = data[idx]
             optimizer.zero_grad(set_to_none=True)
-            loss = F.mse_loss(model(batch), batch)
+            if whole:
+                codes = model.encode(data)
+                loss = F.mse_loss(model.decode(codes[idx]), batch)
+                loss = loss + config.neighbour_weight * neighbour_loss(codes, full_affinities)
+            elif neighbours and len(idx) >= 3:
+                codes = model.encode(batch)
+                loss = F.mse_loss(model.decode(codes), batch)
+                loss = loss + config.neighbour_weight * neighbour_loss(codes, neighbour_affinities(batch, config.perplexity))
+            else:
+                loss = F.mse_loss(model(batch), batch)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(idx)

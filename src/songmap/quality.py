@@ -1,4 +1,18 @@
-"""How faithful a map is: neighbour ranks of known pairs (e.g. a track and its "(Storm)" variant)."""
+"""How faithful a map is to the songs' similarity.
+
+Four measures, all computed from a map (``(n, 2)`` points) and, where needed,
+the reference space the map was made from (``(n, d)`` features):
+
+* **trustworthiness@k** (scikit-learn's ``trustworthiness``): are a point's k
+  nearest map neighbours also near it in the reference space? 1 = no
+  intruders; penalised by how far down the reference ranking each intruder is.
+* **continuity@k**: the same with the roles of the two spaces swapped: are the
+  k nearest reference neighbours kept together on the map? 1 = none torn apart.
+* **kNN category agreement**: the share of each point's k=5 nearest map
+  neighbours that have its category (only tracks that have a category count).
+* **pair ranks**: for known pairs (e.g. a track and its "(Storm)" variant), the
+  rank of b among a's map neighbours and back (1 = nearest).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +23,22 @@ import numpy as np
 
 from songmap.collection import read_table
 
-__all__ = ["neighbour_rank", "read_pairs", "pair_report"]
+__all__ = [
+    "neighbour_rank",
+    "read_pairs",
+    "pair_report",
+    "trustworthiness_at",
+    "continuity_at",
+    "knn_category_agreement",
+    "map_quality",
+    "QUALITY_KS",
+]
+
+#: Neighbourhood sizes at which trustworthiness and continuity are reported.
+QUALITY_KS = (5, 10)
+
+#: Neighbours whose categories are compared in :func:`knn_category_agreement`.
+CATEGORY_K = 5
 
 
 def neighbour_rank(points: np.ndarray, i: int, j: int) -> int:
@@ -82,3 +111,136 @@ def pair_report(files: list[str], points: np.ndarray, pairs: list[dict[str, str]
             }
         )
     return report
+
+
+def _distance_ranks_valid(n: int, k: int) -> bool:
+    # scikit-learn's trustworthiness is only defined (stays within [0, 1]) for k < n / 2.
+    return 1 <= k < n / 2
+
+
+def trustworthiness_at(reference: np.ndarray, points: np.ndarray, k: int) -> float | None:
+    """Trustworthiness of the map ``points`` with respect to ``reference`` at ``k`` neighbours.
+
+    Parameters
+    ----------
+    reference : np.ndarray
+        ``(n, d)`` features the map was made from (Euclidean distances).
+    points : np.ndarray
+        ``(n, 2)`` map coordinates, row-aligned with ``reference``.
+    k : int
+        Neighbourhood size.
+
+    Returns
+    -------
+    float or None
+        In ``[0, 1]``, 1 when every map neighbourhood is a reference
+        neighbourhood; None when ``k >= n / 2`` (too few points for the measure).
+    """
+    from sklearn.manifold import trustworthiness
+
+    reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
+    points = np.asarray(points, dtype=np.float64)
+    if len(reference) != len(points):
+        raise ValueError(f"reference has {len(reference)} rows but the map has {len(points)}")
+    if not _distance_ranks_valid(len(points), k):
+        return None
+    return float(trustworthiness(reference, points, n_neighbors=k))
+
+
+def continuity_at(reference: np.ndarray, points: np.ndarray, k: int) -> float | None:
+    """Continuity at ``k``: trustworthiness with the roles of reference and map swapped.
+
+    1 when every point's ``k`` nearest reference neighbours are also among its
+    ``k`` nearest map neighbours; None when ``k >= n / 2``.
+    """
+    reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
+    return trustworthiness_at(np.asarray(points, dtype=np.float64), reference, k)
+
+
+def knn_category_agreement(points: np.ndarray, categories, k: int = CATEGORY_K) -> float | None:
+    """Mean share of each point's ``k`` nearest map neighbours that have its category.
+
+    Only points with a category (not None or empty) take part, as points and as
+    neighbours. Ties in distance are broken by row order.
+
+    Parameters
+    ----------
+    points : np.ndarray
+        ``(n, 2)`` map coordinates.
+    categories : sequence of str or None
+        Category of each point.
+    k : int
+        Neighbours per point (fewer when fewer points have a category).
+
+    Returns
+    -------
+    float or None
+        In ``[0, 1]``; None when fewer than two distinct categories are present
+        (agreement would be trivially 1).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    labelled = [i for i, c in enumerate(categories) if c]
+    labels = np.array([categories[i] for i in labelled], dtype=object)
+    if len(set(labels)) < 2:
+        return None
+    sub = points[labelled]
+    k = min(k, len(sub) - 1)
+    distances = np.linalg.norm(sub[:, None, :] - sub[None, :, :], axis=2)
+    np.fill_diagonal(distances, np.inf)
+    nearest = np.argsort(distances, axis=1, kind="stable")[:, :k]
+    return float(np.mean(labels[nearest] == labels[:, None]))
+
+
+def map_quality(
+    reference: np.ndarray,
+    points: np.ndarray,
+    files: list[str] | None = None,
+    categories=None,
+    pairs: list[dict[str, str]] | None = None,
+    ks=QUALITY_KS,
+) -> dict:
+    """Every quality figure of one map, as a JSON-ready dict.
+
+    Parameters
+    ----------
+    reference : np.ndarray
+        ``(n, d)`` features the map was made from (flattened model inputs).
+    points : np.ndarray
+        ``(n, 2)`` map coordinates, row-aligned with ``reference``.
+    files : list of str, optional
+        File of each row (needed for ``pairs``).
+    categories : sequence of str or None, optional
+        Category of each row.
+    pairs : list of dict, optional
+        Known pairs (``a``, ``b``, ``kind``), as read by :func:`read_pairs`.
+    ks : sequence of int
+        Neighbourhood sizes of trustworthiness and continuity.
+
+    Returns
+    -------
+    dict
+        ``{"n_tracks", "trustworthiness": {"5": .., "10": ..}, "continuity": {..},
+        "knn_category_agreement", "knn_category_k", "pairs": [...]}``; a figure that
+        cannot be computed (too few tracks, no categories) is None, ``pairs`` is
+        only there when pairs were given.
+    """
+    reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
+    points = np.asarray(points, dtype=np.float64)
+    result: dict = {
+        "n_tracks": int(len(points)),
+        "trustworthiness": {str(k): _rounded(trustworthiness_at(reference, points, k)) for k in ks},
+        "continuity": {str(k): _rounded(continuity_at(reference, points, k)) for k in ks},
+        "knn_category_agreement": _rounded(knn_category_agreement(points, categories)) if categories is not None else None,
+        "knn_category_k": CATEGORY_K,
+    }
+    if pairs is not None:
+        if files is None:
+            raise ValueError("pairs need the file name of each row")
+        result["pairs"] = [
+            {key: p[key] for key in ("a", "b", "kind", "rank_a_to_b", "rank_b_to_a")} for p in pair_report(files, points, pairs)
+        ]
+    return result
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
