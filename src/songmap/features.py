@@ -543,6 +543,7 @@ def extract_collection(
     on_file: Callable[[int, int, Path], None] | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
+    reduce: Callable[[TrackFeatures], object] | None = None,
 ) -> tuple[dict[int, TrackFeatures], list[tuple[Path, str]]]:
     """Features of many files, from the cache where it covers ``max_seconds``.
 
@@ -564,6 +565,9 @@ def extract_collection(
         ``"local"`` (a dask.distributed LocalCluster with ``jobs`` workers) or
         the address of a Dask scheduler (``tcp://host:8786``); the per-file
         work is sent there instead of to local processes.
+    reduce : callable, optional
+        Applied to each file's features as they arrive; the result is kept
+        instead, so a large collection need not hold every spectrogram.
 
     Returns
     -------
@@ -590,7 +594,7 @@ def extract_collection(
     failed: dict[int, str] = {}
     for done, (index, (feats, reason)) in enumerate(results, start=1):
         if feats is not None:
-            features[index] = feats
+            features[index] = reduce(feats) if reduce is not None else feats
         else:
             failed[index] = reason
         if on_file is not None:

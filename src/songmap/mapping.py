@@ -81,6 +81,27 @@ class Progress:
     audio_seconds: float = 0.0
 
 
+#: Most gradient steps a fit takes. A small collection runs all its epochs under it; a large one
+#: has many steps per epoch and needs fewer epochs, so training time stops growing with its size.
+MAX_TRAINING_STEPS = 1500
+#: ...but never fewer epochs than this: every track is seen several times.
+MIN_EPOCHS = 8
+
+
+def _epoch_budget(epochs: int, n_tracks: int, batch_size: int) -> int:
+    """Epochs to run: ``epochs``, cut so that at most about MAX_TRAINING_STEPS steps are taken."""
+    steps_per_epoch = max(1, -(-n_tracks // batch_size))
+    return max(1, min(epochs, max(MIN_EPOCHS, MAX_TRAINING_STEPS // steps_per_epoch)))
+
+
+@dataclass
+class _TrackInput:
+    """What the mapper keeps of a track: its model input and its duration."""
+
+    input: np.ndarray
+    duration_s: float
+
+
 class SongMapper:
     """Place songs on a 2-D map with a two-neuron convolutional autoencoder.
 
@@ -287,7 +308,8 @@ class SongMapper:
 
     def _track_features(
         self, paths: Sequence[Path], durations: dict[int, float], crop_s: float, skipped: list[tuple[Path, str]]
-    ) -> dict[int, TrackFeatures]:
+    ) -> dict[int, _TrackInput]:
+        """Each decodable file's model input and duration (index -> :class:`_TrackInput`)."""
         indices = list(durations)
         on_file = None
         if self.progress is not None and self.progress.on_file is not None:
@@ -300,8 +322,11 @@ class SongMapper:
 
         cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
         jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else int(self.n_jobs)
+        # Reduce each spectrogram to its small model input as it arrives: memory then grows by
+        # n_mels x input_width per track, not by a whole spectrogram per track.
         feats, failed = extract_collection(
-            [paths[i] for i in indices], self._feature_params(), crop_s, cache, on_file, jobs=jobs, scheduler=self.scheduler
+            [paths[i] for i in indices], self._feature_params(), crop_s, cache, on_file, jobs=jobs, scheduler=self.scheduler,
+            reduce=lambda f: _TrackInput(self._model_input(f, crop_s), f.duration_s),
         )
         for path, reason in failed:
             self._fail(path, reason, skipped)
@@ -312,15 +337,18 @@ class SongMapper:
         """Columns of the autoencoder's input image (time bins or modulation bins)."""
         return int(self.modulation_bins) if self.representation == "modulation" else int(self.time_bins)
 
-    def _model_inputs(self, features: Sequence[TrackFeatures], crop_s: float) -> np.ndarray:
-        """Loop-pad/crop every spectrogram to the crop length, then pool time or take its
-        modulation spectrum: ``(n, n_mels, input_width)``."""
+    def _model_input(self, features: TrackFeatures, crop_s: float) -> np.ndarray:
+        """Loop-pad/crop a spectrogram to the crop length, then pool time or take its
+        modulation spectrum: ``(n_mels, input_width)``."""
         n_frames = frames_for_seconds(crop_s, self._feature_params())
+        cropped = loop_pad_or_crop(features.log_mel, n_frames, axis=1)
         if self.representation == "modulation":
-            return np.stack(
-                [modulation_spectrum(loop_pad_or_crop(f.log_mel, n_frames, axis=1), int(self.modulation_bins)) for f in features]
-            )
-        return np.stack([pool_time(loop_pad_or_crop(f.log_mel, n_frames, axis=1), int(self.time_bins)) for f in features])
+            return modulation_spectrum(cropped, int(self.modulation_bins))
+        return pool_time(cropped, int(self.time_bins))
+
+    def _model_inputs(self, tracks: Sequence[_TrackInput], crop_s: float) -> np.ndarray:
+        """Stack the tracks' model inputs: ``(n, n_mels, input_width)`` float32."""
+        return np.stack([t.input for t in tracks]).astype(np.float32, copy=False)
 
     def _normalise(self, inputs: np.ndarray) -> np.ndarray:
         return (inputs - self.band_mean_[None, :, None]) / self.band_std_[None, :, None]
@@ -381,7 +409,7 @@ class SongMapper:
         seed_everything(int(self.seed))
         self.model_ = ConvAutoencoder(int(self.n_mels), self.input_width, self.filters, latent_dim=2)
         config = TrainingConfig(
-            epochs=int(self.epochs), batch_size=int(self.batch_size), learning_rate=float(self.learning_rate),
+            epochs=_epoch_budget(int(self.epochs), len(order), int(self.batch_size)), batch_size=int(self.batch_size), learning_rate=float(self.learning_rate),
             patience=int(self.patience), seed=int(self.seed), neighbour_weight=float(self.neighbour_weight),
         )
         on_epoch = None
