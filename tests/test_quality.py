@@ -257,7 +257,7 @@ def test_save_load_keeps_the_representation_and_old_models_load_as_seed(families
 def test_compare_command_writes_quality_and_figure(families: Path, tmp_path: Path) -> None:
     out = tmp_path / "compare"
     result = runner.invoke(
-        app, ["compare", str(families), "--out", str(out), "--epochs", "30", "--methods", "ae,pca,tsne,umap"],
+        app, ["compare", str(families), "--out", str(out), "--epochs", "80", "--methods", "ae,pca,tsne,umap"],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
@@ -271,7 +271,7 @@ def test_compare_command_writes_quality_and_figure(families: Path, tmp_path: Pat
         assert quality["knn_category_agreement"] is not None
         assert [(p["a"], p["b"]) for p in quality["pairs"]] == [("drone 1.wav", "drone 1 (Storm).wav")]
         assert all(len(t[name]) == 2 for t in doc["tracks"])
-    # The autoencoder, even after 30 epochs, keeps the noisy copy next to its original.
+    # The autoencoder keeps the noisy copy next to its original.
     ae_pair = doc["methods"]["ae"]["pairs"][0]
     assert (ae_pair["rank_a_to_b"], ae_pair["rank_b_to_a"]) == (1, 1)
     assert "t-SNE" in result.output and "UMAP" in result.output and "quality.json" in result.output
@@ -297,3 +297,16 @@ def test_map_reports_quality_in_embeddings_json(families: Path, tmp_path: Path) 
     assert 0 <= quality["knn_category_agreement"] <= 1
     assert quality["pairs"][0]["rank_a_to_b"] >= 1
     assert "Quality:" in result.output and "kNN category agreement" in result.output
+
+
+def test_large_maps_are_measured_on_a_sample_and_with_a_tree(monkeypatch) -> None:
+    import songmap.quality as quality_module
+
+    points, labels = _clusters(n_per=40)
+    dense = map_quality(points, points[:, :2], categories=labels)
+    monkeypatch.setattr(quality_module, "MAX_TRUSTWORTHINESS_TRACKS", 60)
+    monkeypatch.setattr(quality_module, "_DENSE_LIMIT", 50)
+    sampled = map_quality(points, points[:, :2], categories=labels)
+    assert sampled["sampled"] == 60 and "sampled" not in dense
+    assert sampled["knn_category_agreement"] == pytest.approx(dense["knn_category_agreement"])
+    assert abs(sampled["trustworthiness"]["10"] - dense["trustworthiness"]["10"]) < 0.05

@@ -27,7 +27,7 @@ from songmap.outputs import (
     write_embeddings_csv,
     write_embeddings_json,
 )
-from songmap.quality import map_quality, pair_report, read_pairs
+from songmap.quality import map_quality, pair_report, read_pairs, trustworthiness_sample
 
 __all__ = [
     "MapResult",
@@ -216,17 +216,19 @@ def fitted_map_quality(collection: Collection, mapper: SongMapper, pairs: list[d
     Measured against :meth:`SongMapper.features_for` (the normalised model
     inputs, flattened) of the mapped tracks; see :func:`songmap.quality.map_quality`.
     """
-    mapped = [i for i, row in enumerate(mapper.embedding_) if np.all(np.isfinite(row))]
-    reference = _reference_space(mapper, [collection.files[i] for i in mapped])
-    # A file that changed or vanished since fitting has no reference row: leave it out of the figures.
-    usable = [k for k, row in enumerate(reference) if np.all(np.isfinite(row))]
-    rows = [mapped[k] for k in usable]
+    rows = [i for i, row in enumerate(mapper.embedding_) if np.all(np.isfinite(row))]
+    # Only the rows trustworthiness is measured on are read back (all of them up to 2000 tracks).
+    sample = trustworthiness_sample(len(rows))
+    reference = _reference_space(mapper, [collection.files[rows[k]] for k in sample])
+    # A file that changed or vanished since fitting has no reference row: leave it out of those figures.
+    usable = np.array([k for k, row in enumerate(reference) if np.all(np.isfinite(row))], dtype=np.int64)
     quality = map_quality(
         reference[usable],
         mapper.embedding_[rows],
         files=[collection.relative(collection.files[i]) for i in rows],
         categories=[collection.category(collection.files[i]) for i in rows],
         pairs=pairs,
+        reference_rows=sample[usable],
     )
     return {"reference_space": reference_space_name(mapper), **quality}
 

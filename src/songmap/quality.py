@@ -32,6 +32,7 @@ __all__ = [
     "knn_category_agreement",
     "map_quality",
     "QUALITY_KS",
+    "trustworthiness_sample",
 ]
 
 #: Neighbourhood sizes at which trustworthiness and continuity are reported.
@@ -39,6 +40,32 @@ QUALITY_KS = (5, 10)
 
 #: Neighbours whose categories are compared in :func:`knn_category_agreement`.
 CATEGORY_K = 5
+
+#: Trustworthiness and continuity need all pairwise distances in both spaces (memory ~ n²);
+#: above this many tracks they are computed on a fixed random sample of this size.
+MAX_TRUSTWORTHINESS_TRACKS = 2000
+
+#: Above this many points, nearest neighbours come from a k-d tree instead of a dense distance matrix.
+_DENSE_LIMIT = 2000
+
+
+def _nearest(points: np.ndarray, k: int) -> np.ndarray:
+    """Indices of each point's ``k`` nearest other points, ``(n, k)``, nearest first."""
+    n = len(points)
+    if n <= _DENSE_LIMIT:
+        distances = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
+        np.fill_diagonal(distances, np.inf)
+        # Stable sort: ties go to the lower row, so the result does not depend on the platform.
+        return np.argsort(distances, axis=1, kind="stable")[:, :k]
+    from sklearn.neighbors import NearestNeighbors
+
+    _, indices = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
+    # Each point is normally its own first neighbour; drop it wherever it came back.
+    out = np.empty((n, k), dtype=np.int64)
+    for i, row in enumerate(indices):
+        others = row[row != i]
+        out[i] = others[:k]
+    return out
 
 
 def neighbour_rank(points: np.ndarray, i: int, j: int) -> int:
@@ -89,9 +116,8 @@ def pair_report(files: list[str], points: np.ndarray, pairs: list[dict[str, str]
         index.setdefault(Path(f).name, i)
     points = np.asarray(points, dtype=np.float64)
     if len(points) >= 2:
-        d = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
-        np.fill_diagonal(d, np.inf)
-        median_nn = float(np.median(d.min(axis=1)))
+        nearest = _nearest(points, 1)[:, 0]
+        median_nn = float(np.median(np.linalg.norm(points - points[nearest], axis=1)))
     else:
         median_nn = float("nan")
     report = []
@@ -184,10 +210,7 @@ def knn_category_agreement(points: np.ndarray, categories, k: int = CATEGORY_K) 
     if len(set(labels)) < 2:
         return None
     sub = points[labelled]
-    k = min(k, len(sub) - 1)
-    distances = np.linalg.norm(sub[:, None, :] - sub[None, :, :], axis=2)
-    np.fill_diagonal(distances, np.inf)
-    nearest = np.argsort(distances, axis=1, kind="stable")[:, :k]
+    nearest = _nearest(sub, min(k, len(sub) - 1))
     return float(np.mean(labels[nearest] == labels[:, None]))
 
 
@@ -198,6 +221,7 @@ def map_quality(
     categories=None,
     pairs: list[dict[str, str]] | None = None,
     ks=QUALITY_KS,
+    reference_rows: np.ndarray | None = None,
 ) -> dict:
     """Every quality figure of one map, as a JSON-ready dict.
 
@@ -215,6 +239,10 @@ def map_quality(
         Known pairs (``a``, ``b``, ``kind``), as read by :func:`read_pairs`.
     ks : sequence of int
         Neighbourhood sizes of trustworthiness and continuity.
+    reference_rows : np.ndarray, optional
+        When ``reference`` only holds some rows of the map (a sample chosen with
+        :func:`trustworthiness_sample`, so huge collections need not be held
+        whole), their indices into ``points``.
 
     Returns
     -------
@@ -222,17 +250,26 @@ def map_quality(
         ``{"n_tracks", "trustworthiness": {"5": .., "10": ..}, "continuity": {..},
         "knn_category_agreement", "knn_category_k", "pairs": [...]}``; a figure that
         cannot be computed (too few tracks, no categories) is None, ``pairs`` is
-        only there when pairs were given.
+        only there when pairs were given. Above
+        :data:`MAX_TRUSTWORTHINESS_TRACKS` tracks, trustworthiness and continuity
+        are those of a fixed random sample, whose size is given as ``"sampled"``.
     """
     reference = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
     points = np.asarray(points, dtype=np.float64)
+    if reference_rows is None:
+        sample = trustworthiness_sample(len(points))
+        reference = reference[sample]
+    else:
+        sample = np.asarray(reference_rows, dtype=np.int64)
     result: dict = {
         "n_tracks": int(len(points)),
-        "trustworthiness": {str(k): _rounded(trustworthiness_at(reference, points, k)) for k in ks},
-        "continuity": {str(k): _rounded(continuity_at(reference, points, k)) for k in ks},
+        "trustworthiness": {str(k): _rounded(trustworthiness_at(reference, points[sample], k)) for k in ks},
+        "continuity": {str(k): _rounded(continuity_at(reference, points[sample], k)) for k in ks},
         "knn_category_agreement": _rounded(knn_category_agreement(points, categories)) if categories is not None else None,
         "knn_category_k": CATEGORY_K,
     }
+    if len(sample) < len(points):
+        result["sampled"] = int(len(sample))
     if pairs is not None:
         if files is None:
             raise ValueError("pairs need the file name of each row")
@@ -240,6 +277,14 @@ def map_quality(
             {key: p[key] for key in ("a", "b", "kind", "rank_a_to_b", "rank_b_to_a")} for p in pair_report(files, points, pairs)
         ]
     return result
+
+
+def trustworthiness_sample(n: int) -> np.ndarray:
+    """Rows on which trustworthiness and continuity of an ``n``-track map are measured: all of them,
+    or a fixed random :data:`MAX_TRUSTWORTHINESS_TRACKS` of them (seed 0, sorted)."""
+    if n <= MAX_TRUSTWORTHINESS_TRACKS:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, MAX_TRUSTWORTHINESS_TRACKS, replace=False))
 
 
 def _rounded(value: float | None, digits: int = 4) -> float | None:
