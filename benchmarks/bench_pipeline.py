@@ -16,8 +16,6 @@ Markdown table to paste into BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -25,7 +23,6 @@ import sys
 import tempfile
 import warnings
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -35,17 +32,7 @@ from songmap.features import FeatureCache, FeatureParams, crop_seconds, extract_
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+from bench_scale import machine  # noqa: E402  (same folder; the machine line carries the date)
 
 
 def timed(fn) -> float:
@@ -138,7 +125,7 @@ def main() -> None:
     med = {name: statistics.median(v) for name, v in {**times, **end_to_end}.items() if v}
     librosa_s = med["librosa load + melspectrogram"]
     print()
-    print(f"Date {date.today().isoformat()}; {machine()}; {len(paths)} files ({audio_seconds / 60:.1f} min of audio); "
+    print(f"{machine()}; {len(paths)} files ({audio_seconds / 60:.1f} min of audio); "
           f"median of {args.repeats} runs each")
     print()
     print("| stage | median s | x realtime | librosa path / this |")

@@ -422,10 +422,8 @@ def _features_for_file(
         return feats, None
     try:
         feats = extract_features(path, params, max_seconds=max_seconds)
-    except DecodeError as exc:
+    except DecodeError as exc:  # extract_features turns every per-file failure into one
         return None, str(exc)
-    except (OSError, MemoryError) as exc:
-        return None, f"cannot read file ({exc.__class__.__name__}: {exc})"
     if cache is not None:
         try:
             cache.put(path, params, feats)
