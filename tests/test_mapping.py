@@ -119,3 +119,44 @@ def test_short_blips_are_loop_padded_not_dropped(tmp_path: Path) -> None:
     ]
     xy = SongMapper(seed=0, **FAST).fit_transform(paths)
     assert np.isfinite(xy).all()
+
+
+def test_input_rows_live_in_an_unlinked_memmap_and_compact_in_file_order(tmp_path: Path) -> None:
+    from songmap.mapping import _InputRows
+
+    with _InputRows(5, (3, 2), tmp_path) as store:
+        assert isinstance(store.array, np.memmap)
+        assert list(tmp_path.iterdir()) == []  # the file is unlinked at once: nothing to leave behind
+        for i in (4, 1, 3):  # arrival order, as from worker processes
+            store.put(i, np.full((3, 2), float(i)), duration_s=10.0 + i)
+        store.compact()
+        assert store.order.tolist() == [1, 3, 4]
+        assert [float(r[0, 0]) for r in store.rows] == [1.0, 3.0, 4.0]
+        assert store.durations[store.order].tolist() == [11.0, 13.0, 14.0]
+
+
+def test_normalisation_statistics_read_in_blocks_match_the_whole_array() -> None:
+    rng = np.random.default_rng(0)
+    inputs = (rng.standard_normal((7, 5, 4)) * np.arange(1, 6)[None, :, None] + 3).astype(np.float32)
+    for representation in ("pooled", "modulation"):
+        mapper = SongMapper(representation=representation)
+        mapper._fit_normalisation(inputs, block=3)
+        np.testing.assert_allclose(mapper.band_mean_, inputs.mean(axis=(0, 2)), rtol=1e-5)
+        expected = inputs.std(axis=(0, 2)) if representation == "pooled" else np.full(5, (inputs - inputs.mean(axis=(0, 2))[None, :, None]).std())
+        np.testing.assert_allclose(mapper.band_std_, expected, rtol=1e-5)
+
+
+def test_fit_with_a_failed_file_first_keeps_rows_in_file_order(small_collection: Path, tmp_path: Path) -> None:
+    """A skipped file before the others shifts the stored rows; each file keeps its own place."""
+    paths = _paths(small_collection)
+    broken = tmp_path / "0 broken.wav"
+    broken.write_bytes(b"RIFF but not really a wave file")
+    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **FAST)
+    xy = mapper.fit_transform([broken] + paths)
+    assert np.isnan(xy[0]).all() and np.isfinite(xy[1:]).all()
+    np.testing.assert_allclose(mapper.transform(paths), xy[1:], atol=1e-5)
+    from songmap.audio import probe
+
+    assert mapper.durations_[1:] == pytest.approx([probe(p).duration_s for p in paths], abs=0.05)
+    # Only feature-cache entries are left in the cache folder: the input rows' file is gone.
+    assert {p.suffix for p in (tmp_path / "cache").rglob("*") if p.is_file()} == {".npz"}

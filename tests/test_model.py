@@ -75,3 +75,43 @@ def test_early_stopping_keeps_best_weights() -> None:
         model.eval()
         t = torch.from_numpy(x).unsqueeze(1)
         assert float(torch.nn.functional.mse_loss(model(t), t)) < result.losses[0]
+
+
+class _RowReader:
+    """An array-like over ``x`` that records how many rows each read asked for."""
+
+    def __init__(self, x: np.ndarray):
+        self.x, self.reads = x, []
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index):
+        rows = self.x[index]
+        self.reads.append(len(rows))
+        return rows
+
+
+@pytest.mark.parametrize("neighbour_weight, neighbour_batch", [(0.0, 512), (1.0, 512), (1.0, 10)])
+def test_training_reads_batches_from_a_memmap_and_prepares_each(tmp_path, neighbour_weight: float, neighbour_batch: int) -> None:
+    """Training on raw rows in a memmap, normalised batch by batch, is the same training as on a
+    normalised in-memory copy; and outside the whole-collection neighbour mode no read exceeds a batch."""
+    x, _ = _clusters()
+    x = 3.0 * x + 5.0
+    mean, std = x.mean(axis=(0, 2), keepdims=True), x.std(axis=(0, 2), keepdims=True)
+    stored = np.memmap(tmp_path / "rows.f32", dtype=np.float32, mode="w+", shape=x.shape)
+    stored[:] = x
+    config = TrainingConfig(epochs=6, batch_size=8, seed=1, patience=1000, neighbour_weight=neighbour_weight, neighbour_batch=neighbour_batch)
+    runs = []
+    for inputs, prepare in [((x - mean) / std, None), (_RowReader(stored), lambda rows: (rows - mean) / std)]:
+        seed_everything(1)
+        model = ConvAutoencoder(32, 16, (8, 16))
+        result = train_autoencoder(model, inputs, config, prepare=prepare)
+        runs.append((result.losses, encode(model, inputs, batch_size=5, prepare=prepare), inputs))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    reads = runs[1][2].reads
+    whole_collection = neighbour_weight > 0 and len(x) <= neighbour_batch
+    largest_batch = len(x) if whole_collection else (neighbour_batch if neighbour_weight > 0 else 8)
+    assert max(reads) == largest_batch
+    assert whole_collection or len(reads) > 6  # every step read its own batch

@@ -564,8 +564,9 @@ def extract_collection(
         the address of a Dask scheduler (``tcp://host:8786``); the per-file
         work is sent there instead of to local processes.
     reduce : callable, optional
-        Applied to each file's features as they arrive; the result is kept
-        instead, so a large collection need not hold every spectrogram.
+        Called as ``reduce(index, features)`` for each file's features as they
+        arrive; its result is kept instead, so a large collection need not
+        hold every spectrogram.
 
     Returns
     -------
@@ -592,7 +593,7 @@ def extract_collection(
     failed: dict[int, str] = {}
     for done, (index, (feats, reason)) in enumerate(results, start=1):
         if feats is not None:
-            features[index] = reduce(feats) if reduce is not None else feats
+            features[index] = reduce(index, feats) if reduce is not None else feats
         else:
             failed[index] = reason
         if on_file is not None:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -94,12 +95,63 @@ def _epoch_budget(epochs: int, n_tracks: int, batch_size: int) -> int:
     return max(1, min(epochs, max(MIN_EPOCHS, MAX_TRAINING_STEPS // steps_per_epoch)))
 
 
-@dataclass
-class _TrackInput:
-    """What the mapper keeps of a track: its model input and its duration."""
+class _InputRows:
+    """Model inputs of a set of files, one row per file, in a memory-mapped temporary file.
 
-    input: np.ndarray
-    duration_s: float
+    Rows are written as each file's features arrive, and training and encoding
+    read them back a batch at a time, so the mapper's own memory does not grow
+    with the number of tracks: the rows live in the operating system's page
+    cache, which it can write out and drop. The file is unlinked as soon as it
+    is made (POSIX), so nothing is left behind, not even after a kill.
+
+    Parameters
+    ----------
+    n_rows : int
+        Files that may have a row.
+    row_shape : tuple of int
+        ``(n_mels, input_width)``.
+    folder : str or os.PathLike, optional
+        Where the file is made (the feature cache's folder: on disk, where
+        there is room for features); default: the system's temporary folder.
+    """
+
+    def __init__(self, n_rows: int, row_shape: tuple[int, ...], folder: str | os.PathLike | None = None):
+        try:
+            if folder is not None:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+            self._file = tempfile.TemporaryFile(prefix="songmap-inputs-", dir=folder)
+        except OSError:  # a read-only cache folder only costs where the rows go
+            self._file = tempfile.TemporaryFile(prefix="songmap-inputs-")
+        # np.memmap cannot map an empty file: a collection with no decodable file still gets one row.
+        self.array = np.memmap(self._file, dtype=np.float32, mode="w+", shape=(max(n_rows, 1), *row_shape))
+        self.durations = np.full(n_rows, np.nan)
+        self.filled = np.zeros(n_rows, dtype=bool)
+        #: Indices of the files that have a row, and those rows (set by :meth:`compact`).
+        self.order = np.zeros(0, dtype=np.int64)
+        self.rows = self.array[:0]
+
+    def put(self, row: int, values: np.ndarray, duration_s: float) -> None:
+        self.array[row] = values
+        self.durations[row] = duration_s
+        self.filled[row] = True
+
+    def compact(self) -> None:
+        """Move the filled rows to the front, in file order: ``rows[k]`` is file ``order[k]``."""
+        self.order = np.flatnonzero(self.filled)
+        for k, i in enumerate(self.order):
+            if k != i:  # i > k: the row it overwrites has been moved already (or was never filled)
+                self.array[k] = self.array[i]
+        self.rows = self.array[: len(self.order)]
+
+    def close(self) -> None:
+        self.array = self.rows = None  # the mapping goes when the last view of it does
+        self._file.close()
+
+    def __enter__(self) -> _InputRows:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class SongMapper:
@@ -306,10 +358,10 @@ class SongMapper:
             durations[i] = info.duration_s
         return durations
 
-    def _track_features(
+    def _track_inputs(
         self, paths: Sequence[Path], durations: dict[int, float], crop_s: float, skipped: list[tuple[Path, str]]
-    ) -> dict[int, _TrackInput]:
-        """Each decodable file's model input and duration (index -> :class:`_TrackInput`)."""
+    ) -> _InputRows:
+        """Each decodable file's model input: an :class:`_InputRows` (compacted) over ``paths``."""
         indices = list(durations)
         on_file = None
         if self.progress is not None and self.progress.on_file is not None:
@@ -322,15 +374,22 @@ class SongMapper:
 
         cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
         jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else int(self.n_jobs)
-        # Reduce each spectrogram to its small model input as it arrives: memory then grows by
-        # n_mels x input_width per track, not by a whole spectrogram per track.
-        feats, failed = extract_collection(
-            [paths[i] for i in indices], self._feature_params(), crop_s, cache, on_file, jobs=jobs, scheduler=self.scheduler,
-            reduce=lambda f: _TrackInput(self._model_input(f, crop_s), f.duration_s),
-        )
-        for path, reason in failed:
-            self._fail(path, reason, skipped)
-        return {indices[k]: f for k, f in feats.items()}
+        store = _InputRows(len(paths), (int(self.n_mels), self.input_width), self.cache_dir)
+        try:
+            # Each spectrogram is reduced to its small model input as it arrives and written to
+            # the store: memory does not grow by a spectrogram, nor even by an input, per track.
+            _, failed = extract_collection(
+                [paths[i] for i in indices], self._feature_params(), crop_s, cache, on_file, jobs=jobs,
+                scheduler=self.scheduler,
+                reduce=lambda k, f: store.put(indices[k], self._model_input(f, crop_s), f.duration_s),
+            )
+            for path, reason in failed:
+                self._fail(path, reason, skipped)
+            store.compact()
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     @property
     def input_width(self) -> int:
@@ -346,12 +405,29 @@ class SongMapper:
             return modulation_spectrum(cropped, int(self.modulation_bins))
         return pool_time(cropped, int(self.time_bins))
 
-    def _model_inputs(self, tracks: Sequence[_TrackInput], crop_s: float) -> np.ndarray:
-        """Stack the tracks' model inputs: ``(n, n_mels, input_width)`` float32."""
-        return np.stack([t.input for t in tracks]).astype(np.float32, copy=False)
-
     def _normalise(self, inputs: np.ndarray) -> np.ndarray:
         return (inputs - self.band_mean_[None, :, None]) / self.band_std_[None, :, None]
+
+    def _fit_normalisation(self, inputs: np.ndarray, block: int = 1024) -> None:
+        """Set ``band_mean_`` and ``band_std_`` from ``inputs`` ``(n, n_mels, width)``, read
+        ``block`` rows at a time (two passes; float64 sums)."""
+        n, n_mels, width = inputs.shape
+        total = np.zeros(n_mels)
+        for start in range(0, n, block):
+            total += inputs[start : start + block].sum(axis=(0, 2), dtype=np.float64)
+        self.band_mean_ = (total / (n * width)).astype(np.float32)
+        squares = np.zeros(n_mels)
+        for start in range(0, n, block):
+            centred = inputs[start : start + block] - self.band_mean_[None, :, None]
+            squares += np.square(centred, dtype=np.float64).sum(axis=(0, 2))
+        if self.representation == "modulation":
+            # One spread for every band: scaling each band to unit variance would blow up the quiet
+            # ones, where a noise bed under the music would then weigh as much as the music.
+            spread = float(np.sqrt(squares.sum() / (n * n_mels * width)))
+            self.band_std_ = np.full(n_mels, max(spread, 1e-3), dtype=np.float32)
+        else:
+            # A floor on the spread keeps bands that are silent in every track from blowing up.
+            self.band_std_ = np.maximum(np.sqrt(squares / (n * width)), 1e-3).astype(np.float32)
 
     @staticmethod
     def _as_paths(paths) -> list[Path]:
@@ -390,46 +466,35 @@ class SongMapper:
         self.crop_seconds_ = crop_seconds(
             [d for d in durations.values() if d > 0], self.crop_percentile, self.min_crop_s, self.max_crop_s
         ) if any(d > 0 for d in durations.values()) else float(self.min_crop_s)
-        feats = self._track_features(paths, durations, self.crop_seconds_, skipped)
-        if len(feats) < 2:
-            raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(feats)}")
-        order = sorted(feats)
-        inputs = self._model_inputs([feats[i] for i in order], self.crop_seconds_)
-        self.band_mean_ = inputs.mean(axis=(0, 2)).astype(np.float32)
-        if self.representation == "modulation":
-            # One spread for every band: scaling each band to unit variance would blow up the quiet
-            # ones, where a noise bed under the music would then weigh as much as the music.
-            spread = float((inputs - self.band_mean_[None, :, None]).std())
-            self.band_std_ = np.full(inputs.shape[1], max(spread, 1e-3), dtype=np.float32)
-        else:
-            # A floor on the spread keeps bands that are silent in every track from blowing up.
-            self.band_std_ = np.maximum(inputs.std(axis=(0, 2)), 1e-3).astype(np.float32)
-        normalised = self._normalise(inputs)
-
-        seed_everything(int(self.seed))
-        self.model_ = ConvAutoencoder(int(self.n_mels), self.input_width, self.filters, latent_dim=2)
-        config = TrainingConfig(
-            epochs=_epoch_budget(int(self.epochs), len(order), int(self.batch_size)), batch_size=int(self.batch_size), learning_rate=float(self.learning_rate),
-            patience=int(self.patience), seed=int(self.seed), neighbour_weight=float(self.neighbour_weight),
-        )
-        on_epoch = None
-        if self.progress is not None and self.progress.on_epoch is not None:
-            callback = self.progress.on_epoch
-            on_epoch = lambda epoch, loss: callback(epoch, config.epochs, loss)  # noqa: E731
-        started = time.perf_counter()
-        with _deterministic_torch():
-            self.training_: TrainingResult = train_autoencoder(self.model_, normalised, config, on_epoch)
-            coords = encode(self.model_, normalised)
-        # Training alone (features excluded), so `songmap compare` can set it next to PCA/t-SNE/UMAP.
-        self.training_seconds_ = time.perf_counter() - started
+        with self._track_inputs(paths, durations, self.crop_seconds_, skipped) as store:
+            if len(store.order) < 2:
+                raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
+            self._fit_normalisation(store.rows)
+            seed_everything(int(self.seed))
+            self.model_ = ConvAutoencoder(int(self.n_mels), self.input_width, self.filters, latent_dim=2)
+            config = TrainingConfig(
+                epochs=_epoch_budget(int(self.epochs), len(store.order), int(self.batch_size)), batch_size=int(self.batch_size),
+                learning_rate=float(self.learning_rate), patience=int(self.patience), seed=int(self.seed),
+                neighbour_weight=float(self.neighbour_weight),
+            )
+            on_epoch = None
+            if self.progress is not None and self.progress.on_epoch is not None:
+                callback = self.progress.on_epoch
+                on_epoch = lambda epoch, loss: callback(epoch, config.epochs, loss)  # noqa: E731
+            started = time.perf_counter()
+            with _deterministic_torch():
+                self.training_: TrainingResult = train_autoencoder(self.model_, store.rows, config, on_epoch, prepare=self._normalise)
+                coords = encode(self.model_, store.rows, prepare=self._normalise)
+            # Training alone (features excluded), so `songmap compare` can set it next to PCA/t-SNE/UMAP.
+            self.training_seconds_ = time.perf_counter() - started
+            order, durations_s = store.order, store.durations[store.order]
 
         self.paths_ = paths
         self.skipped_ = skipped
         self.embedding_ = np.full((len(paths), 2), np.nan)
         self.embedding_[order] = coords
         self.durations_ = np.full(len(paths), np.nan)
-        for i in order:
-            self.durations_[i] = feats[i].duration_s
+        self.durations_[order] = durations_s
         return self
 
     def transform(self, paths: Iterable[str | os.PathLike], return_skipped: bool = False):
@@ -452,13 +517,11 @@ class SongMapper:
         self._check_fitted()
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
-        feats = self._track_features(paths, self._durations(paths, skipped), self.crop_seconds_, skipped)
         coords = np.full((len(paths), 2), np.nan)
-        if feats:
-            order = sorted(feats)
-            inputs = self._normalise(self._model_inputs([feats[i] for i in order], self.crop_seconds_))
-            with _deterministic_torch():
-                coords[order] = encode(self.model_, inputs)
+        with self._track_inputs(paths, self._durations(paths, skipped), self.crop_seconds_, skipped) as store:
+            if len(store.order):
+                with _deterministic_torch():
+                    coords[store.order] = encode(self.model_, store.rows, prepare=self._normalise)
         return (coords, skipped) if return_skipped else coords
 
     def features_for(self, paths: Iterable[str | os.PathLike]) -> np.ndarray:
@@ -483,12 +546,10 @@ class SongMapper:
         self._check_fitted()
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
-        feats = self._track_features(paths, self._durations(paths, skipped), self.crop_seconds_, skipped)
         out = np.full((len(paths), int(self.n_mels) * self.input_width), np.nan)
-        if feats:
-            order = sorted(feats)
-            inputs = self._normalise(self._model_inputs([feats[i] for i in order], self.crop_seconds_))
-            out[order] = inputs.reshape(len(order), -1)
+        with self._track_inputs(paths, self._durations(paths, skipped), self.crop_seconds_, skipped) as store:
+            if len(store.order):
+                out[store.order] = self._normalise(store.rows).reshape(len(store.order), -1)
         return out
 
     def fit_transform(self, paths: Iterable[str | os.PathLike], y=None) -> np.ndarray:

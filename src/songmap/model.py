@@ -253,6 +253,7 @@ def train_autoencoder(
     inputs: np.ndarray,
     config: TrainingConfig,
     on_epoch: Callable[[int, float], None] | None = None,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> TrainingResult:
     """Fit ``model`` to reconstruct ``inputs``; keeps the weights of the best epoch.
 
@@ -268,17 +269,27 @@ def train_autoencoder(
     model : ConvAutoencoder
         Freshly initialised model (initialise it after :func:`seed_everything`).
     inputs : np.ndarray
-        ``(n_tracks, n_mels, time_bins)`` normalised features.
+        ``(n_tracks, n_mels, time_bins)`` features, for instance a
+        ``np.memmap``: only the rows of the current batch are read from it, so
+        memory is bounded by the batch, not by the number of tracks.
     config : TrainingConfig
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, loss)`` after each epoch (progress bars).
+    prepare : callable, optional
+        Applied to each batch of rows read from ``inputs`` (normalisation);
+        default: used as they are.
 
     Returns
     -------
     TrainingResult
     """
-    data = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)).unsqueeze(1)
-    n = data.shape[0]
+    n = len(inputs)
+
+    def rows(index: torch.Tensor | slice) -> torch.Tensor:
+        picked = inputs[index.numpy() if isinstance(index, torch.Tensor) else index]
+        picked = prepare(picked) if prepare is not None else picked
+        return torch.from_numpy(np.ascontiguousarray(picked, dtype=np.float32)).unsqueeze(1)
+
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     result = TrainingResult()
@@ -287,6 +298,8 @@ def train_autoencoder(
     neighbours = config.neighbour_weight > 0 and n >= 3
     whole = neighbours and n <= config.neighbour_batch
     batch_size = config.batch_size if not neighbours or whole else config.neighbour_batch
+    # Up to neighbour_batch tracks every step encodes them all: hold them (that many rows at most).
+    data = rows(slice(None)) if whole else None
     full_affinities = neighbour_affinities(data, config.perplexity) if whole else None
     # BatchNorm needs more than one sample per batch in training mode.
     drop_last_single = n % batch_size == 1 and n > 1
@@ -299,7 +312,7 @@ def train_autoencoder(
             idx = order[start : start + batch_size]
             if len(idx) == 1 and drop_last_single:
                 continue
-            batch = data[idx]
+            batch = data[idx] if whole else rows(idx)
             optimizer.zero_grad(set_to_none=True)
             if whole:
                 codes = model.encode(data)
@@ -335,12 +348,23 @@ def train_autoencoder(
     return result
 
 
-def encode(model: ConvAutoencoder, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Bottleneck values of ``inputs`` ``(n, n_mels, time_bins)`` -> ``(n, latent_dim)`` float64."""
+def encode(
+    model: ConvAutoencoder,
+    inputs: np.ndarray,
+    batch_size: int = 256,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Bottleneck values of ``inputs`` ``(n, n_mels, time_bins)`` -> ``(n, latent_dim)`` float64.
+
+    ``inputs`` is read ``batch_size`` rows at a time (it may be a ``np.memmap``);
+    ``prepare`` is applied to each such block, as in :func:`train_autoencoder`.
+    """
     model.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(inputs[start : start + batch_size], dtype=np.float32))
+            block = inputs[start : start + batch_size]
+            block = prepare(block) if prepare is not None else block
+            batch = torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32))
             out.append(model.encode(batch.unsqueeze(1)).double().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.latent_dim))
