@@ -119,6 +119,22 @@ def test_embed_places_a_mapped_song_where_map_put_it(mapped, tmp_path: Path) -> 
     assert "new song" in (tmp_path / "placed.csv").read_text(encoding="utf-8")
 
 
+def test_embed_command_does_not_load_the_compiler_stack(mapped, tmp_path: Path) -> None:
+    """`songmap embed` is mostly start-up: it must not pull in torch._dynamo (0.8 s of imports,
+    which switching PyTorch's deterministic flag does) just to run the encoder forward."""
+    root, out, _ = mapped
+    code = (
+        "import sys; from songmap.cli import app; "
+        f"sys.argv = ['songmap', 'embed', {str(out)!r}, {str(root / 'Mid Hum.flac')!r}]\n"
+        "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('dynamo loaded:', 'torch._dynamo' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Mid Hum.flac" in result.stdout
+    assert "dynamo loaded: False" in result.stdout
+
+
 def test_embed_errors(mapped, tmp_path: Path) -> None:
     _, out, _ = mapped
     bad = tmp_path / "bad.mp3"

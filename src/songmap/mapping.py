@@ -520,8 +520,9 @@ class SongMapper:
         coords = np.full((len(paths), 2), np.nan)
         with self._track_inputs(paths, self._durations(paths, skipped), self.crop_seconds_, skipped) as store:
             if len(store.order):
-                with _deterministic_torch():
-                    coords[store.order] = encode(self.model_, store.rows, prepare=self._normalise)
+                # No _deterministic_torch here: a forward pass on the CPU is deterministic already,
+                # and switching the flag imports torch._dynamo (0.8 s, most of `songmap embed`).
+                coords[store.order] = encode(self.model_, store.rows, prepare=self._normalise)
         return (coords, skipped) if return_skipped else coords
 
     def features_for(self, paths: Iterable[str | os.PathLike]) -> np.ndarray:
