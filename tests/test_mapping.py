@@ -160,3 +160,13 @@ def test_fit_with_a_failed_file_first_keeps_rows_in_file_order(small_collection:
     assert mapper.durations_[1:] == pytest.approx([probe(p).duration_s for p in paths], abs=0.05)
     # Only feature-cache entries are left in the cache folder: the input rows' file is gone.
     assert {p.suffix for p in (tmp_path / "cache").rglob("*") if p.is_file()} == {".npz"}
+
+
+def test_input_rows_fall_back_to_the_temporary_folder_when_the_cache_folder_cannot_be_made(tmp_path: Path) -> None:
+    from songmap.mapping import _InputRows
+
+    (tmp_path / "not a folder").write_text("a file where the cache folder would go")
+    with _InputRows(2, (3, 2), tmp_path / "not a folder" / "cache") as store:
+        store.put(1, np.ones((3, 2)), 1.0)
+        store.compact()
+        assert store.order.tolist() == [1] and float(store.rows.sum()) == 6.0
