@@ -208,7 +208,7 @@ def run_embed(args) -> None:
     from songmap.mapping import SongMapper
 
     fitted = DATA / "embed-map"
-    if not (fitted / "model.pt").exists():
+    if not (fitted / "model.safetensors").exists():
         subprocess.run(SONGMAP + ["map", str(REPO.parent / "shared" / "audio" / "games"), "--out", str(fitted)], check=True)
     song = DATA / "three-minute song.ogg"
     if not song.exists():
@@ -217,7 +217,7 @@ def run_embed(args) -> None:
     for _ in range(args.repeats):
         start = time.perf_counter()
         # The fitted map's cache folder, as `songmap embed` uses it.
-        SongMapper.load(fitted / "model.pt", cache_dir=fitted / "cache").transform([touch_uncached(song)])
+        SongMapper.load(fitted / "model.safetensors", cache_dir=fitted / "cache").transform([touch_uncached(song)])
         in_process.append(time.perf_counter() - start)
         touch_uncached(song)
         start = time.perf_counter()
@@ -225,7 +225,7 @@ def run_embed(args) -> None:
         command.append(time.perf_counter() - start)
     print(f"\n{machine()}\n\n| embed one 3-minute song | median s |\n|---|---:|")
     print(f"| SongMapper.load + transform (in process) | {statistics.median(in_process):.2f} |")
-    print(f"| `songmap embed` command (includes Python + PyTorch start-up) | {statistics.median(command):.2f} |")
+    print(f"| `songmap embed` command (includes Python start-up and imports) | {statistics.median(command):.2f} |")
 
 
 def main() -> None:

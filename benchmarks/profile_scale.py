@@ -59,7 +59,7 @@ def run_memory(args) -> None:
 def run_imports(args) -> None:
     song = DATA / "three-minute song.ogg"
     fitted = DATA / "embed-map"
-    if not song.exists() or not (fitted / "model.pt").exists():
+    if not song.exists() or not (fitted / "model.safetensors").exists():
         run_embed(argparse.Namespace(repeats=1))  # makes both
     command = SONGMAP + ["embed", str(fitted), str(song)]
     walls = []

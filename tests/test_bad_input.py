@@ -29,7 +29,7 @@ from songmap.cli import app, map_command
 FAST = ["--epochs", "5", "--n-mels", "32", "--filters", "4,8"]
 # In one process, so that the simulated permission errors below reach the code reading the files.
 JOBS1 = ["--jobs", "1"] if "jobs" in inspect.signature(map_command).parameters else []
-OUTPUTS = ("model.pt", "embeddings.csv", "map.png", "map.html", "embeddings.json")
+OUTPUTS = ("model.safetensors", "embeddings.csv", "map.png", "map.html", "embeddings.json")
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 SPREADSHEET_CSV = (

@@ -30,7 +30,7 @@ from songmap.outdir import STAGING_PREFIX, recover_output_folder
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and process groups are POSIX")
 
-OUTPUTS = ("model.pt", "embeddings.csv", "map.png", "map.html", "embeddings.json")
+OUTPUTS = ("model.safetensors", "embeddings.csv", "map.png", "map.html", "embeddings.json")
 FAST = ["--epochs", "3", "--n-mels", "16", "--filters", "4"]
 # One process: worker start-up would dominate these tiny runs (Ctrl-C is tested with the default workers).
 JOBS1 = ["--jobs", "1"] if "jobs" in inspect.signature(map_command).parameters else []
@@ -125,11 +125,11 @@ def assert_complete(out: Path, root: Path, seed: int) -> None:
     xy = {t["file"]: (t["x"], t["y"]) for t in doc["tracks"]}
     rows = (out / "embeddings.csv").read_text(encoding="utf-8").splitlines()[1:]
     assert {r.split(",")[0]: (float(r.split(",")[-2]), float(r.split(",")[-1])) for r in rows} == xy
-    state = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
-    assert state["params"]["seed"] == seed
     from songmap.mapping import SongMapper
 
-    placed = SongMapper.load(out / "model.pt").transform([root / f for f in xy])
+    model = SongMapper.load(out / "model.safetensors")
+    assert model.seed == seed
+    placed = model.transform([root / f for f in xy])
     np.testing.assert_allclose(placed, np.array(list(xy.values())), atol=1e-4)
     parser = _PageData()
     parser.feed((out / "map.html").read_text(encoding="utf-8"))

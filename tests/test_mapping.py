@@ -42,8 +42,8 @@ def test_transform_places_fitted_files_where_fit_put_them(small_collection: Path
     mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **FAST).fit(paths)
     np.testing.assert_allclose(mapper.transform(paths), mapper.embedding_, atol=1e-5)
 
-    mapper.save(tmp_path / "model.pt")
-    loaded = SongMapper.load(tmp_path / "model.pt")
+    mapper.save(tmp_path / "model.safetensors")
+    loaded = SongMapper.load(tmp_path / "model.safetensors")
     assert loaded.get_params() == mapper.get_params()
     assert loaded.crop_seconds_ == mapper.crop_seconds_
     np.testing.assert_allclose(loaded.transform(paths), mapper.embedding_, atol=1e-5)
@@ -91,7 +91,10 @@ def test_validation_and_not_fitted(tmp_path: Path) -> None:
 
 
 def test_load_rejects_other_files(tmp_path: Path) -> None:
-    (tmp_path / "model.pt").write_bytes(b"not a model")
+    (tmp_path / "model.safetensors").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a readable songmap model"):
+        SongMapper.load(tmp_path / "model.safetensors")
+    (tmp_path / "model.pt").write_bytes(b"PK\x03\x04 but not a zip")
     with pytest.raises(ValueError, match="not a readable songmap model"):
         SongMapper.load(tmp_path / "model.pt")
     with pytest.raises(FileNotFoundError):

@@ -115,3 +115,24 @@ def test_training_reads_batches_from_a_memmap_and_prepares_each(tmp_path, neighb
     largest_batch = len(x) if whole_collection else (neighbour_batch if neighbour_weight > 0 else 8)
     assert max(reads) == largest_batch
     assert whole_collection or len(reads) > 6  # every step read its own batch
+
+
+@pytest.mark.parametrize("n_mels, width, filters", [(128, 16, (16, 32, 64)), (40, 30, (8, 16)), (96, 17, (4, 8, 8, 8))])
+def test_numpy_encoder_matches_the_pytorch_encoder(n_mels: int, width: int, filters) -> None:
+    """songmap.encoder (used to place songs without PyTorch) computes what ConvAutoencoder.encode does,
+    batch-norm running statistics included."""
+    from songmap.encoder import encode_numpy
+
+    seed_everything(0)
+    model = ConvAutoencoder(n_mels, width, filters)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):  # move the running statistics away from their initial 0 and 1
+            model(3.0 * torch.randn(16, 1, n_mels, width) + 1.0)
+    model.eval()
+    x = np.random.default_rng(1).standard_normal((23, n_mels, width)).astype(np.float32)
+    weights = {name: value.numpy() for name, value in model.state_dict().items()}
+    expected = encode(model, x)
+    np.testing.assert_allclose(encode_numpy(weights, x, batch_size=5), expected, atol=1e-5)
+    np.testing.assert_allclose(encode_numpy(weights, 2 * x, prepare=lambda rows: rows / 2), expected, atol=1e-5)
+    assert np.abs(expected).max() > 1e-3  # not trivially zero

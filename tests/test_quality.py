@@ -235,23 +235,73 @@ def test_save_load_keeps_the_representation_and_old_models_load_as_seed(families
 
     paths = sorted(families.glob("*.wav"))[:4]
     mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**FAST, "epochs": 5}).fit(paths)
-    mapper.save(tmp_path / "model.pt")
-    loaded = SongMapper.load(tmp_path / "model.pt")
+    mapper.save(tmp_path / "model.safetensors")
+    loaded = SongMapper.load(tmp_path / "model.safetensors")
     assert loaded.get_params() == mapper.get_params()
     np.testing.assert_allclose(loaded.transform(paths), mapper.embedding_, atol=1e-5)
     np.testing.assert_allclose(loaded.features_for(paths), mapper.features_for(paths))
 
-    # A model.pt written before presets existed (format 1, no preset/representation) is the seed model.
+    # Files songmap wrote before model format 3 are torch.save dictionaries (model.pt); they still load.
+    # Version 1, written before presets existed (no preset/representation), is the seed model.
     old = SongMapper(preset="seed", seed=0, **{**FAST, "epochs": 5}).fit(paths)
-    old.save(tmp_path / "old.pt")
-    state = torch.load(tmp_path / "old.pt", weights_only=True)
-    for key in ("preset", "representation", "modulation_bins", "neighbour_weight"):
-        del state["params"][key]
-    state["format_version"] = 1
-    torch.save(state, tmp_path / "old.pt")
-    reloaded = SongMapper.load(tmp_path / "old.pt")
-    assert reloaded.representation == "pooled" and reloaded.crop_percentile == old.crop_percentile
-    np.testing.assert_allclose(reloaded.transform(paths), old.embedding_, atol=1e-5)
+    for version in (1, 2):
+        state = _legacy_model_pt(old, version)
+        torch.save(state, tmp_path / f"old{version}.pt")
+        reloaded = SongMapper.load(tmp_path / f"old{version}.pt")
+        assert reloaded.representation == "pooled" and reloaded.crop_percentile == old.crop_percentile
+        assert reloaded.training_.losses == pytest.approx(old.training_.losses)
+        np.testing.assert_allclose(reloaded.transform(paths), old.embedding_, atol=1e-5)
+
+
+def _legacy_model_pt(mapper: SongMapper, version: int) -> dict:
+    """What ``SongMapper.save`` wrote with ``torch.save`` in model formats 1 and 2."""
+    import dataclasses
+
+    import torch
+
+    params = mapper.get_params()
+    if version == 1:
+        for key in ("preset", "representation", "modulation_bins", "neighbour_weight"):
+            del params[key]
+    t = mapper.training_
+    return {
+        "format": "songmap-model", "format_version": version, "songmap_version": "0.1.0", "params": params,
+        "feature_params": dataclasses.asdict(mapper._feature_params()), "crop_seconds": float(mapper.crop_seconds_),
+        "band_mean": torch.from_numpy(mapper.band_mean_), "band_std": torch.from_numpy(mapper.band_std_),
+        "model_config": mapper.model_.config(), "state_dict": mapper.model_.state_dict(),
+        "training": {"losses": list(t.losses), "best_epoch": t.best_epoch, "best_loss": t.best_loss, "stopped_early": t.stopped_early},
+    }
+
+
+def test_saved_model_is_safetensors_readable_without_pytorch(families: Path, tmp_path: Path) -> None:
+    """model.safetensors holds the weights and a JSON header, and placing songs with it never imports torch."""
+    import json
+    import subprocess
+    import sys
+
+    from safetensors import safe_open
+
+    paths = sorted(families.glob("*.wav"))[:4]
+    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**FAST, "epochs": 5}).fit(paths)
+    mapper.save(tmp_path / "model.safetensors")
+    with safe_open(str(tmp_path / "model.safetensors"), framework="numpy") as f:
+        header = json.loads(f.metadata()["songmap"])
+        names = set(f.keys())
+    assert header["format"] == "songmap-model" and header["format_version"] == 3
+    assert header["params"] == mapper.get_params() and header["crop_seconds"] == mapper.crop_seconds_
+    assert {"band_mean", "band_std", "state.to_latent.weight"} <= names
+
+    code = (
+        "import sys, json; from songmap.mapping import SongMapper; "
+        f"m = SongMapper.load({str(tmp_path / 'model.safetensors')!r}); "
+        f"print(json.dumps(m.transform({[str(p) for p in paths]!r}).tolist())); "
+        "print('torch imported:', 'torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    placed, imported = result.stdout.strip().splitlines()
+    np.testing.assert_allclose(json.loads(placed), mapper.embedding_, atol=1e-5)
+    assert imported == "torch imported: False"
 
 
 def test_compare_command_writes_quality_and_figure(families: Path, tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ def test_map_reports_its_quality(games_map) -> None:
 
 def test_all_outputs_written(games_map) -> None:
     out, doc, _ = games_map
-    for name in ("embeddings.json", "embeddings.csv", "map.png", "map.html", "model.pt"):
+    for name in ("embeddings.json", "embeddings.csv", "map.png", "map.html", "model.safetensors"):
         assert (out / name).stat().st_size > 0
     assert doc["params"]["crop_seconds"] > 1.0
 

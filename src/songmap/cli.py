@@ -283,7 +283,7 @@ def map_command(
     ] = None,
     preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
 ) -> None:
-    """Map every song of INPUT_DIR: writes embeddings.json/.csv, map.png, map.html and model.pt to --out."""
+    """Map every song of INPUT_DIR: writes embeddings.json/.csv, map.png, map.html and model.safetensors to --out."""
     with _user_errors():
         run_map(input_dir, out_dir, metadata, categories, epochs, seed, crop_percentile, sample_rate, n_mels, filters,
                 max_crop_seconds, jobs, scheduler, ignore_case=ignore_case, preset=preset)
@@ -479,23 +479,25 @@ def convert_command(
 
 @app.command("embed")
 def embed_command(
-    out_dir: Annotated[Path, typer.Argument(help="Output folder of a previous `songmap map` (holds model.pt).", show_default=False)],
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of a previous `songmap map` (holds model.safetensors).", show_default=False)],
     files: Annotated[list[Path], typer.Argument(help="Audio files to place on the map.", show_default=False)],
     output: Annotated[Optional[Path], typer.Option("--output", help="Also write the coordinates to this .json or .csv file.")] = None,
 ) -> None:
     """Place new songs on an existing map with its saved model (no retraining)."""
     import numpy as np
 
-    from songmap.mapping import SongMapper
+    from songmap.mapping import LEGACY_MODEL_FILE, MODEL_FILE, SongMapper
     from songmap.outputs import read_embeddings, write_embeddings_csv, write_embeddings_json
 
     with _user_errors():
         if output is not None and output.suffix.lower() not in (".json", ".csv"):
             raise _fail("--output must end in .json or .csv", EXIT_USAGE)
         _finish_interrupted_map(out_dir)
-        model_path = out_dir / "model.pt"
+        model_path = out_dir / MODEL_FILE
+        if not model_path.is_file() and (out_dir / LEGACY_MODEL_FILE).is_file():
+            model_path = out_dir / LEGACY_MODEL_FILE  # a map made by songmap before model format 3
         if not model_path.is_file():
-            raise _fail(f"no model.pt in {out_dir} (run 'songmap map' first)")
+            raise _fail(f"no {MODEL_FILE} in {out_dir} (run 'songmap map' first)")
         mapper = SongMapper.load(model_path, cache_dir=out_dir / "cache", on_error="skip")
         coords, skipped = mapper.transform(files, return_skipped=True)
         reasons = {p: r for p, r in skipped}

@@ -2,12 +2,13 @@
 
 >>> mapper = SongMapper(epochs=200, seed=0)
 >>> xy = mapper.fit_transform(paths)        # (n, 2), one row per path
->>> mapper.save("model.pt")
->>> SongMapper.load("model.pt").transform(new_paths)   # placed on the same map, no retraining
+>>> mapper.save("model.safetensors")
+>>> SongMapper.load("model.safetensors").transform(new_paths)   # placed on the same map, no retraining
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -16,10 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from songmap import __version__
 from songmap.audio import DecodeError, probe
+from songmap.encoder import encode_numpy
 from songmap.features import (
     FeatureCache,
     FeatureParams,
@@ -30,14 +31,22 @@ from songmap.features import (
     loop_pad_or_crop,
     pool_time,
 )
-from songmap.model import ConvAutoencoder, TrainingConfig, TrainingResult, encode, seed_everything, train_autoencoder
 from songmap.modulation import modulation_spectrum
+
+# PyTorch (songmap.model) is imported only where a model is trained or asked for: `import torch`
+# takes about a second, and placing songs on a saved map does not need it (songmap.encoder).
 
 __all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIONS"]
 
 MODEL_FORMAT = "songmap-model"
-# 2: presets, the modulation representation and the neighbour term (files of version 1 load as preset "seed").
-MODEL_FORMAT_VERSION = 2
+# 3: a safetensors file (model.safetensors), readable without PyTorch.
+# 2: presets, the modulation representation and the neighbour term; 1: the first model.
+# Versions 1 and 2 are torch.save files (model.pt) and still load (version 1 as preset "seed").
+MODEL_FORMAT_VERSION = 3
+
+#: File name of the model in a `songmap map` output folder, and the one older versions wrote.
+MODEL_FILE = "model.safetensors"
+LEGACY_MODEL_FILE = "model.pt"
 
 #: What the autoencoder reads: the time-pooled spectrogram (the notebooks') or
 #: each band's modulation spectrum (see :mod:`songmap.modulation`).
@@ -214,7 +223,12 @@ class SongMapper:
     band_mean_, band_std_ : np.ndarray
         Per-mel-band normalisation learned at fit time.
     model_ : ConvAutoencoder
-        The trained autoencoder.
+        The trained autoencoder (PyTorch; made from ``weights_`` when first used).
+    weights_ : dict of str to np.ndarray
+        The autoencoder's ``state_dict`` as arrays; :meth:`transform` runs the
+        encoder on them in NumPy (:mod:`songmap.encoder`), without PyTorch.
+    model_config_ : dict
+        The autoencoder's constructor arguments.
     training_ : TrainingResult
         Loss history and early-stopping information.
     embedding_ : np.ndarray
@@ -335,8 +349,35 @@ class SongMapper:
         crop_seconds([1.0], self.crop_percentile, self.min_crop_s, self.max_crop_s)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
+        if "weights_" not in self.__dict__:
             raise NotFittedError("this SongMapper is not fitted yet: call fit() or load() first")
+
+    @property
+    def model_(self):
+        """The trained :class:`~songmap.model.ConvAutoencoder` (PyTorch), made from ``weights_`` on first use."""
+        if "weights_" not in self.__dict__:
+            raise AttributeError("model_: this SongMapper is not fitted yet")
+        if self.__dict__.get("_model") is None:
+            import torch
+
+            from songmap.model import ConvAutoencoder
+
+            model = ConvAutoencoder(**self.model_config_)
+            model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in self.weights_.items()})
+            self._model = model.eval()
+        return self._model
+
+    @property
+    def training_(self):
+        """:class:`~songmap.model.TrainingResult` of the fit (loss history, early stopping)."""
+        if "_training" not in self.__dict__:
+            raise AttributeError("training_: this SongMapper is not fitted yet")
+        if isinstance(self._training, dict):  # as loaded; the class lives with PyTorch in songmap.model
+            from songmap.model import TrainingResult
+
+            t = self._training
+            self._training = TrainingResult(list(t["losses"]), int(t["best_epoch"]), float(t["best_loss"]), bool(t["stopped_early"]))
+        return self._training
 
     # -- features -----------------------------------------------------------------------------
 
@@ -470,8 +511,10 @@ class SongMapper:
             if len(store.order) < 2:
                 raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
             self._fit_normalisation(store.rows)
+            from songmap.model import ConvAutoencoder, TrainingConfig, encode, seed_everything, train_autoencoder
+
             seed_everything(int(self.seed))
-            self.model_ = ConvAutoencoder(int(self.n_mels), self.input_width, self.filters, latent_dim=2)
+            model = ConvAutoencoder(int(self.n_mels), self.input_width, self.filters, latent_dim=2)
             config = TrainingConfig(
                 epochs=_epoch_budget(int(self.epochs), len(store.order), int(self.batch_size)), batch_size=int(self.batch_size),
                 learning_rate=float(self.learning_rate), patience=int(self.patience), seed=int(self.seed),
@@ -483,12 +526,15 @@ class SongMapper:
                 on_epoch = lambda epoch, loss: callback(epoch, config.epochs, loss)  # noqa: E731
             started = time.perf_counter()
             with _deterministic_torch():
-                self.training_: TrainingResult = train_autoencoder(self.model_, store.rows, config, on_epoch, prepare=self._normalise)
-                coords = encode(self.model_, store.rows, prepare=self._normalise)
+                self._training = train_autoencoder(model, store.rows, config, on_epoch, prepare=self._normalise)
+                coords = encode(model, store.rows, prepare=self._normalise)
             # Training alone (features excluded), so `songmap compare` can set it next to PCA/t-SNE/UMAP.
             self.training_seconds_ = time.perf_counter() - started
             order, durations_s = store.order, store.durations[store.order]
 
+        self._model = model
+        self.model_config_ = model.config()
+        self.weights_ = {name: value.detach().numpy().copy() for name, value in model.state_dict().items()}
         self.paths_ = paths
         self.skipped_ = skipped
         self.embedding_ = np.full((len(paths), 2), np.nan)
@@ -520,9 +566,8 @@ class SongMapper:
         coords = np.full((len(paths), 2), np.nan)
         with self._track_inputs(paths, self._durations(paths, skipped), self.crop_seconds_, skipped) as store:
             if len(store.order):
-                # No _deterministic_torch here: a forward pass on the CPU is deterministic already,
-                # and switching the flag imports torch._dynamo (0.8 s, most of `songmap embed`).
-                coords[store.order] = encode(self.model_, store.rows, prepare=self._normalise)
+                # The encoder in NumPy: no PyTorch import (about a second) to place a few songs.
+                coords[store.order] = encode_numpy(self.weights_, store.rows, prepare=self._normalise)
         return (coords, skipped) if return_skipped else coords
 
     def features_for(self, paths: Iterable[str | os.PathLike]) -> np.ndarray:
@@ -562,41 +607,52 @@ class SongMapper:
     def save(self, path: str | os.PathLike) -> None:
         """Save weights and everything needed to place new songs (parameters, crop, normalisation).
 
-        The file is a ``torch.save`` dictionary readable with ``weights_only=True``;
-        it is written to a temporary name and renamed.
+        The file is a `safetensors <https://huggingface.co/docs/safetensors>`_
+        file, readable without PyTorch: tensors ``band_mean``, ``band_std`` and
+        ``state.<name>`` for each entry of the model's ``state_dict``; its
+        metadata ``"songmap"`` is a JSON object with ``format``,
+        ``format_version``, ``songmap_version``, ``params``, ``feature_params``,
+        ``crop_seconds``, ``model_config`` and ``training``. It is written to a
+        temporary name and renamed.
         """
+        from safetensors.numpy import save_file
+
         self._check_fitted()
         path = Path(path)
-        state = {
+        # The loaded record as it is (turning it into a TrainingResult would import PyTorch).
+        t = self._training
+        training = t if isinstance(t, dict) else {"losses": t.losses, "best_epoch": t.best_epoch, "best_loss": t.best_loss,
+                                                  "stopped_early": t.stopped_early}
+        header = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
             "songmap_version": __version__,
             "params": self.get_params(),
             "feature_params": asdict(self._feature_params()),
             "crop_seconds": float(self.crop_seconds_),
-            "band_mean": torch.from_numpy(self.band_mean_),
-            "band_std": torch.from_numpy(self.band_std_),
-            "model_config": self.model_.config(),
-            "state_dict": self.model_.state_dict(),
+            "model_config": dict(self.model_config_),
             "training": {
-                "losses": list(self.training_.losses),
-                "best_epoch": self.training_.best_epoch,
-                "best_loss": self.training_.best_loss,
-                "stopped_early": self.training_.stopped_early,
+                "losses": [float(x) for x in training["losses"]],
+                "best_epoch": int(training["best_epoch"]),
+                "best_loss": float(training["best_loss"]),
+                "stopped_early": bool(training["stopped_early"]),
             },
         }
+        tensors = {f"state.{name}": np.ascontiguousarray(value) for name, value in self.weights_.items()}
+        tensors["band_mean"] = np.ascontiguousarray(self.band_mean_, dtype=np.float32)
+        tensors["band_std"] = np.ascontiguousarray(self.band_std_, dtype=np.float32)
         tmp = path.with_name(f".{path.name}.tmp")
-        torch.save(state, tmp)
+        save_file(tensors, str(tmp), metadata={"format": MODEL_FORMAT, "songmap": json.dumps(header)})
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs) -> SongMapper:
-        """Load a mapper saved with :meth:`save`.
+        """Load a mapper saved with :meth:`save` (or a ``model.pt`` of songmap before format 3).
 
         Parameters
         ----------
         path : str or os.PathLike
-            ``model.pt`` file.
+            ``model.safetensors`` file (or an older ``model.pt``).
         **kwargs
             Runtime settings to set on the loaded mapper (``cache_dir``, ``on_error``, ``progress``).
 
@@ -608,27 +664,61 @@ class SongMapper:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no model file at {path}")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
-        if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
-            raise ValueError(f"{path} is not a songmap model")
+        with open(path, "rb") as f:
+            is_torch_zip = f.read(4) == b"PK\x03\x04"
+        state = _read_torch_model(path) if is_torch_zip else _read_model(path)
         if state.get("format_version", 0) > MODEL_FORMAT_VERSION:
             raise ValueError(f"{path} was saved by a newer songmap ({state.get('songmap_version')}); upgrade songmap")
-        params = dict(state["params"])
-        # Models saved before presets existed are the notebooks' model: pooled input, no neighbour term.
-        params.setdefault("preset", "seed")
-        mapper = cls(**params, **kwargs)
-        mapper.crop_seconds_ = float(state["crop_seconds"])
-        mapper.band_mean_ = state["band_mean"].numpy()
-        mapper.band_std_ = state["band_std"].numpy()
-        mapper.model_ = ConvAutoencoder(**state["model_config"])
-        mapper.model_.load_state_dict(state["state_dict"])
-        mapper.model_.eval()
-        t = state["training"]
-        mapper.training_ = TrainingResult(list(t["losses"]), int(t["best_epoch"]), float(t["best_loss"]), bool(t["stopped_early"]))
+        try:
+            params = dict(state["params"])
+            # Models saved before presets existed are the notebooks' model: pooled input, no neighbour term.
+            params.setdefault("preset", "seed")
+            mapper = cls(**params, **kwargs)
+            mapper.crop_seconds_ = float(state["crop_seconds"])
+            mapper.band_mean_ = np.asarray(state["band_mean"], dtype=np.float32)
+            mapper.band_std_ = np.asarray(state["band_std"], dtype=np.float32)
+            mapper.model_config_ = dict(state["model_config"])
+            mapper.weights_ = dict(state["weights"])
+            mapper._training = dict(state["training"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path} is not a complete songmap model ({exc.__class__.__name__}: {exc})") from None
         return mapper
+
+
+def _read_model(path: Path) -> dict:
+    """The contents of a format-3 model file (safetensors), without PyTorch."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            if metadata.get("format") != MODEL_FORMAT:
+                raise ValueError(f"{path} is not a songmap model")
+            state = json.loads(metadata["songmap"])
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
+    state["band_mean"], state["band_std"] = tensors.get("band_mean"), tensors.get("band_std")
+    state["weights"] = {name[len("state."):]: value for name, value in tensors.items() if name.startswith("state.")}
+    return state
+
+
+def _read_torch_model(path: Path) -> dict:
+    """The contents of a ``model.pt`` written by songmap before format 3 (``torch.save``)."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path} is not a songmap model")
+    state = dict(state)
+    state["weights"] = {name: value.numpy() for name, value in state.get("state_dict", {}).items()}
+    for key in ("band_mean", "band_std"):
+        if key in state:
+            state[key] = state[key].numpy()
+    return state
 
 
 _DEFAULTS = SongMapper().get_params()
@@ -638,10 +728,14 @@ class _deterministic_torch:
     """Ask PyTorch for deterministic kernels while training/encoding, then restore the setting."""
 
     def __enter__(self):
+        import torch
+
         self._previous = torch.are_deterministic_algorithms_enabled()
         torch.use_deterministic_algorithms(True)
         return self
 
     def __exit__(self, *exc):
+        import torch
+
         torch.use_deterministic_algorithms(self._previous)
         return False

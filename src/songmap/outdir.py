@@ -1,6 +1,6 @@
 """All-or-nothing replacement of the outputs in a songmap output folder.
 
-``map`` writes five files (``model.pt``, ``embeddings.csv``, ``map.png``,
+``map`` writes five files (``model.safetensors``, ``embeddings.csv``, ``map.png``,
 ``map.html``, ``embeddings.json``) that must belong together. A rename can
 replace one file atomically, not five, so the outputs are committed like a
 database journal:

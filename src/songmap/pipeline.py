@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: Files ``map_folder`` writes into the output folder (plus the ``cache/`` folder).
-OUTPUT_NAMES = ("embeddings.json", "embeddings.csv", "map.png", "map.html", "model.pt")
+OUTPUT_NAMES = ("embeddings.json", "embeddings.csv", "map.png", "map.html", "model.safetensors")
 
 
 def _is_inside(child: Path, parent: Path) -> bool:
@@ -127,8 +127,8 @@ def map_folder(
 
         from songmap.page import local_audio_urls, render_map_page  # the page module is large; load it only now
 
-        names = ["model.pt", "embeddings.csv", "map.png", "map.html", "embeddings.json"]
-        mapper.save(staging.path / "model.pt")
+        names = ["model.safetensors", "embeddings.csv", "map.png", "map.html", "embeddings.json"]
+        mapper.save(staging.path / "model.safetensors")
         write_embeddings_csv(staging.path / "embeddings.csv", tracks)
         plot_map(tracks, staging.path / "map.png", title=display_text(input_dir.resolve().name))
         # Audio URLs are relative to where the page will be, not to the staging folder.
