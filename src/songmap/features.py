@@ -438,13 +438,23 @@ def _worker_init() -> None:
     # pool down; workers that took it too would each print a KeyboardInterrupt traceback.
     import signal
 
+    from threadpoolctl import threadpool_limits  # comes with scikit-learn
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One process per core already: BLAS threads (the mel filterbank product) would only fight
+    # over the cores. Set for the life of the worker.
+    threadpool_limits(1)
 
 
 def _run_serial(tasks):
-    """Yield ``(index, result)`` computed in this process."""
-    for index, args in tasks:
-        yield index, _features_for_file(*args)
+    """Yield ``(index, result)`` computed in this process, with BLAS on one thread."""
+    from threadpoolctl import threadpool_limits
+
+    # One file's spectrogram is a few small products: waking a second BLAS thread for each costs
+    # more than it saves (as PyTorch's thread pool did when the STFT ran there).
+    with threadpool_limits(1):
+        for index, args in tasks:
+            yield index, _features_for_file(*args)
 
 
 def _run_local(tasks, jobs: int):
