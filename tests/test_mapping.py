@@ -94,6 +94,13 @@ def test_load_rejects_other_files(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a readable songmap model"):
         SongMapper.load(tmp_path / "model.safetensors")
+    from safetensors.numpy import save_file
+
+    for header in ("[1]", "{}", "not json"):
+        save_file({"band_mean": np.zeros(3, np.float32)}, str(tmp_path / "odd.safetensors"),
+                  metadata={"format": "songmap-model", "songmap": header})
+        with pytest.raises(ValueError, match="songmap model"):
+            SongMapper.load(tmp_path / "odd.safetensors")
     (tmp_path / "model.pt").write_bytes(b"PK\x03\x04 but not a zip")
     with pytest.raises(ValueError, match="not a readable songmap model"):
         SongMapper.load(tmp_path / "model.pt")

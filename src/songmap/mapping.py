@@ -698,6 +698,8 @@ def _read_model(path: Path) -> dict:
             tensors = {name: f.get_tensor(name) for name in f.keys()}
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a complete songmap model (its header is not a JSON object)")
     state["band_mean"], state["band_std"] = tensors.get("band_mean"), tensors.get("band_std")
     state["weights"] = {name[len("state."):]: value for name, value in tensors.items() if name.startswith("state.")}
     return state
