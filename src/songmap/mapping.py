@@ -619,10 +619,8 @@ class SongMapper:
 
         self._check_fitted()
         path = Path(path)
-        # The loaded record as it is (turning it into a TrainingResult would import PyTorch).
-        t = self._training
-        training = t if isinstance(t, dict) else {"losses": t.losses, "best_epoch": t.best_epoch, "best_loss": t.best_loss,
-                                                  "stopped_early": t.stopped_early}
+        # A loaded record stays a dict (turning it into a TrainingResult would import PyTorch).
+        training = self._training if isinstance(self._training, dict) else asdict(self._training)
         header = {
             "format": MODEL_FORMAT,
             "format_version": MODEL_FORMAT_VERSION,
