@@ -1,7 +1,7 @@
 """Benchmark the map page with a large collection in headless Chromium.
 
 Generates an embeddings.json with N points (default 10 000, random clusters in
-5 categories), writes map.html with :func:`songmap.page.write_map_page`, opens
+5 categories), writes map.html with :func:`songmap.web.page.write_map_page`, opens
 it from disk several times and reports
 
 * first render: ``window.songmap.renderMs`` (navigation start -> end of the
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from songmap.page import write_map_page
+from songmap.web.page import write_map_page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -27,8 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from songmap.audio import decode, find_audio_files, probe
-from songmap.features import FeatureCache, FeatureParams, crop_seconds, extract_collection
+from songmap.io.audio import decode, find_audio_files, probe
+from songmap.features.cache import FeatureCache
+from songmap.features.parallel import extract_collection
+from songmap.features.shaping import crop_seconds
+from songmap.features.spectrogram import FeatureParams
 
 REPO = Path(__file__).resolve().parents[1]
 

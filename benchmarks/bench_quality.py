@@ -1,6 +1,6 @@
 """Map quality of the autoencoder against PCA, t-SNE and UMAP, per preset and seed (BENCHMARKS.md "Map quality").
 
-Runs :func:`songmap.pipeline.compare_folder` on each collection, for each preset
+Runs :func:`songmap.app.jobs.compare_folder` on each collection, for each preset
 and each seed, and prints one markdown table per collection and preset: the
 figures of seed 0, the range over all seeds, and the median wall time.
 
@@ -21,9 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from songmap.comparison import METHOD_TITLES  # noqa: E402
-from songmap.mapping import SongMapper  # noqa: E402
-from songmap.pipeline import compare_folder  # noqa: E402
+from songmap.report.plots import METHOD_TITLES  # noqa: E402
+from songmap.mapper import SongMapper  # noqa: E402
+from songmap.app.jobs import compare_folder  # noqa: E402
 
 
 def _figures(q: dict) -> dict:

@@ -110,7 +110,7 @@ def run_features(args) -> None:
     import librosa
     import torch
 
-    from songmap.audio import decode, find_audio_files, probe
+    from songmap.io.audio import decode, find_audio_files, probe
     from songmap.features import FeatureParams, crop_seconds, extract_collection
 
     warnings.filterwarnings("ignore", message="n_fft=.*is too large")
@@ -205,7 +205,7 @@ def touch_uncached(path: Path) -> Path:
 
 
 def run_embed(args) -> None:
-    from songmap.mapping import SongMapper
+    from songmap.mapper import SongMapper
 
     fitted = DATA / "embed-map"
     if not (fitted / "model.safetensors").exists():

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from conftest import tone, write_audio
-from songmap.audio import DecodeError, decode, find_audio_files, load, looks_like_audio, probe
+from songmap.io.audio import DecodeError, decode, find_audio_files, load, looks_like_audio, probe
 
 
 def test_find_audio_files_by_extension_and_content(tmp_path: Path) -> None:

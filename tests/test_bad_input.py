@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from badcorpus import MAPPED, SKIPPED, build_corpus
 from conftest import checksums, tone, write_audio
-from songmap.cli import app, map_command
+from songmap.app.cli import app, map_command
 
 FAST = ["--epochs", "5", "--n-mels", "32", "--filters", "4,8"]
 # In one process, so that the simulated permission errors below reach the code reading the files.
@@ -107,7 +107,7 @@ def run(tmp_path_factory) -> _Run:
     before = {k: v for k, v in checksums(root).items() if k not in changing}
     (root / "locked folder").chmod(0)
 
-    from songmap import mapping
+    from songmap.mapper import estimator as mapping
 
     real_probe = mapping.probe
 
@@ -340,7 +340,7 @@ def _is_number(text: str) -> bool:
 def test_damaged_mp3_does_not_print_decoder_noise(tmp_path: Path, capfd, monkeypatch) -> None:
     if "MP3" not in sf.available_formats():
         pytest.skip("this libsndfile has no MP3 encoder to make a damaged MP3 with")
-    from songmap.audio import load, probe
+    from songmap.io.audio import load, probe
 
     monkeypatch.delenv("SONGMAP_DEBUG", raising=False)  # which would show the decoder's own messages
     path = tmp_path / "half.mp3"
@@ -356,7 +356,7 @@ def test_damaged_mp3_does_not_print_decoder_noise(tmp_path: Path, capfd, monkeyp
 def test_metadata_from_other_spreadsheet_exports(tmp_path: Path) -> None:
     import unicodedata
 
-    from songmap.collection import scan_collection
+    from songmap.io.collection import scan_collection
 
     root = tmp_path / "songs"
     nfd = unicodedata.normalize("NFD", "Café.wav")  # how macOS writes accented names
@@ -377,7 +377,7 @@ def test_metadata_from_other_spreadsheet_exports(tmp_path: Path) -> None:
 
 
 def test_unreadable_input_folder_is_one_clear_line(tmp_path: Path) -> None:
-    from songmap.collection import scan_collection
+    from songmap.io.collection import scan_collection
 
     root = tmp_path / "locked"
     write_audio(root / "a.wav", tone(300, 0.5), 22050)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from songmap.page import write_map_page
+from songmap.web.page import write_map_page
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from conftest import checksums, tone, write_audio
-from songmap.cli import app
+from songmap.app.cli import app
 
 FAST = ["--epochs", "40", "--n-mels", "64", "--filters", "8,16"]
 runner = CliRunner()
@@ -124,7 +124,7 @@ def test_embed_command_does_not_import_pytorch(mapped, tmp_path: Path) -> None:
     song runs the encoder in NumPy on model.safetensors, so PyTorch is never imported."""
     root, out, _ = mapped
     code = (
-        "import sys; from songmap.cli import app; "
+        "import sys; from songmap.app.cli import app; "
         f"sys.argv = ['songmap', 'embed', {str(out)!r}, {str(root / 'Mid Hum.flac')!r}]\n"
         "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "print('torch imported:', 'torch' in sys.modules)"
@@ -138,7 +138,7 @@ def test_embed_command_does_not_import_pytorch(mapped, tmp_path: Path) -> None:
 def test_embed_uses_the_model_pt_of_a_map_made_before_model_format_3(mapped, tmp_path: Path) -> None:
     import torch
 
-    from songmap.mapping import SongMapper
+    from songmap.mapper import SongMapper
 
     root, out, _ = mapped
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
@@ -146,7 +146,7 @@ def test_embed_uses_the_model_pt_of_a_map_made_before_model_format_3(mapped, tmp
     mapper = SongMapper.load(out / "model.safetensors")
     t = mapper.training_
     torch.save({  # what SongMapper.save wrote in format 2
-        "format": "songmap-model", "format_version": 2, "songmap_version": "0.1.0", "params": mapper.get_params(),
+        "format": "songmap-model", "format_version": 2, "songmap_version": "0.1.0", "params": mapper.params_,
         "crop_seconds": mapper.crop_seconds_, "band_mean": torch.from_numpy(mapper.band_mean_),
         "band_std": torch.from_numpy(mapper.band_std_), "model_config": mapper.model_.config(),
         "state_dict": mapper.model_.state_dict(),

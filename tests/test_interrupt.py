@@ -24,8 +24,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import noise_burst, tone, write_audio
-from songmap.cli import app, map_command
-from songmap.outdir import STAGING_PREFIX, recover_output_folder
+from songmap.app.cli import app, map_command
+from songmap.report.outdir import STAGING_PREFIX, recover_output_folder
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and process groups are POSIX")
 
@@ -124,7 +124,7 @@ def assert_complete(out: Path, root: Path, seed: int) -> None:
     xy = {t["file"]: (t["x"], t["y"]) for t in doc["tracks"]}
     rows = (out / "embeddings.csv").read_text(encoding="utf-8").splitlines()[1:]
     assert {r.split(",")[0]: (float(r.split(",")[-2]), float(r.split(",")[-1])) for r in rows} == xy
-    from songmap.mapping import SongMapper
+    from songmap.mapper import SongMapper
 
     model = SongMapper.load(out / "model.safetensors")
     assert model.seed == seed

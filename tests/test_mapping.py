@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import write_audio
-from songmap.mapping import NotFittedError, SongMapper
+from songmap.mapper import NotFittedError, SongMapper
 
 FAST = dict(epochs=60, n_mels=64, time_bins=32, filters=(8, 16), patience=15)
 
@@ -132,9 +132,9 @@ def test_short_blips_are_loop_padded_not_dropped(tmp_path: Path) -> None:
 
 
 def test_input_rows_live_in_an_unlinked_memmap_and_compact_in_file_order(tmp_path: Path) -> None:
-    from songmap.mapping import _InputRows
+    from songmap.mapper.inputs import InputRows
 
-    with _InputRows(5, (3, 2), tmp_path) as store:
+    with InputRows(5, (3, 2), tmp_path) as store:
         assert isinstance(store.array, np.memmap)
         assert list(tmp_path.iterdir()) == []  # the file is unlinked at once: nothing to leave behind
         for i in (4, 1, 3):  # arrival order, as from worker processes
@@ -165,7 +165,7 @@ def test_fit_with_a_failed_file_first_keeps_rows_in_file_order(small_collection:
     xy = mapper.fit_transform([broken] + paths)
     assert np.isnan(xy[0]).all() and np.isfinite(xy[1:]).all()
     np.testing.assert_allclose(mapper.transform(paths), xy[1:], atol=1e-5)
-    from songmap.audio import probe
+    from songmap.io.audio import probe
 
     assert mapper.durations_[1:] == pytest.approx([probe(p).duration_s for p in paths], abs=0.05)
     # Only feature-cache entries are left in the cache folder: the input rows' file is gone.
@@ -173,10 +173,10 @@ def test_fit_with_a_failed_file_first_keeps_rows_in_file_order(small_collection:
 
 
 def test_input_rows_fall_back_to_the_temporary_folder_when_the_cache_folder_cannot_be_made(tmp_path: Path) -> None:
-    from songmap.mapping import _InputRows
+    from songmap.mapper.inputs import InputRows
 
     (tmp_path / "not a folder").write_text("a file where the cache folder would go")
-    with _InputRows(2, (3, 2), tmp_path / "not a folder" / "cache") as store:
+    with InputRows(2, (3, 2), tmp_path / "not a folder" / "cache") as store:
         store.put(1, np.ones((3, 2)), 1.0)
         store.compact()
         assert store.order.tolist() == [1] and float(store.rows.sum()) == 6.0

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from songmap.model import ConvAutoencoder, TrainingConfig, encode, seed_everything, train_autoencoder
+from songmap.model.autoencoder import ConvAutoencoder
+from songmap.model.training import TrainingConfig, encode, seed_everything, train_autoencoder
 
 
 @pytest.mark.parametrize("n_mels, time_bins, filters", [(128, 64, (16, 32, 64)), (40, 30, (8, 16)), (96, 17, (4, 8, 8, 8))])
@@ -119,9 +120,9 @@ def test_training_reads_batches_from_a_memmap_and_prepares_each(tmp_path, neighb
 
 @pytest.mark.parametrize("n_mels, width, filters", [(128, 16, (16, 32, 64)), (40, 30, (8, 16)), (96, 17, (4, 8, 8, 8))])
 def test_numpy_encoder_matches_the_pytorch_encoder(n_mels: int, width: int, filters) -> None:
-    """songmap.encoder (used to place songs without PyTorch) computes what ConvAutoencoder.encode does,
+    """songmap.model.numpy_encoder (used to place songs without PyTorch) computes what ConvAutoencoder.encode does,
     batch-norm running statistics included."""
-    from songmap.encoder import encode_numpy
+    from songmap.model.numpy_encoder import encode_numpy
 
     seed_everything(0)
     model = ConvAutoencoder(n_mels, width, filters)

@@ -19,15 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from songmap import page as page_module
-from songmap.page import (
-    embed_json,
-    load_embeddings,
-    local_audio_urls,
-    render_map_page,
-    write_map_page,
-)
-from songmap.serve import RangeNotSatisfiable, make_server, parse_range_header
+from songmap.io import atomic as atomic_module
+from songmap.report.documents import read_embeddings as load_embeddings
+from songmap.web.page import embed_json, local_audio_urls, render_map_page, write_map_page
+from songmap.web.serve import RangeNotSatisfiable, make_server, parse_range_header
 
 SCRIPT_BREAKER = "</script><script>alert(1)</script>"
 ATTRIBUTE_BREAKER = '"onerror=alert(1) x="'
@@ -240,7 +235,7 @@ def test_write_map_page_replaces_atomically(out_dir, monkeypatch):
         assert Path(target).read_text() == "old page"  # untouched until the swap
         real_replace(source, target)
 
-    monkeypatch.setattr(page_module.os, "replace", recording_replace)
+    monkeypatch.setattr(atomic_module.os, "replace", recording_replace)
     write_map_page(out_dir)
 
     [(source, target)] = replaced
@@ -256,7 +251,7 @@ def test_failed_write_keeps_the_old_page_and_leaves_no_temp_file(out_dir, monkey
     def failing_replace(source, target):
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(page_module.os, "replace", failing_replace)
+    monkeypatch.setattr(atomic_module.os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk on fire"):
         write_map_page(out_dir)
     assert (out_dir / "map.html").read_text() == "old page"

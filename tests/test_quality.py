@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import write_audio
-from songmap.baselines import BASELINES, tsne_perplexity, umap_neighbours
-from songmap.cli import app
-from songmap.mapping import PRESETS, SongMapper
-from songmap.modulation import MODULATION_OFFSET, modulation_band_edges, modulation_spectrum
-from songmap.quality import continuity_at, knn_category_agreement, map_quality, trustworthiness_at
+from songmap.evaluation.baselines import BASELINES, tsne_perplexity, umap_neighbours
+from songmap.app.cli import app
+from songmap.mapper import PRESETS, SongMapper
+from songmap.features.modulation import MODULATION_OFFSET, modulation_band_edges, modulation_spectrum
+from songmap.evaluation.quality import continuity_at, knn_category_agreement, map_quality, trustworthiness_at
 
 runner = CliRunner()
 SR = 22050
@@ -292,7 +292,7 @@ def test_saved_model_is_safetensors_readable_without_pytorch(families: Path, tmp
     assert {"band_mean", "band_std", "state.to_latent.weight"} <= names
 
     code = (
-        "import sys, json; from songmap.mapping import SongMapper; "
+        "import sys, json; from songmap.mapper import SongMapper; "
         f"m = SongMapper.load({str(tmp_path / 'model.safetensors')!r}); "
         f"print(json.dumps(m.transform({[str(p) for p in paths]!r}).tolist())); "
         "print('torch imported:', 'torch' in sys.modules)"
@@ -350,7 +350,7 @@ def test_map_reports_quality_in_embeddings_json(families: Path, tmp_path: Path) 
 
 
 def test_large_maps_are_measured_on_a_sample_and_with_a_tree(monkeypatch) -> None:
-    import songmap.quality as quality_module
+    import songmap.evaluation.quality as quality_module
 
     points, labels = _clusters(n_per=40)
     dense = map_quality(points, points[:, :2], categories=labels)

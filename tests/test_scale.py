@@ -15,9 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import tone, write_audio
-from songmap.audio import find_audio_files
-from songmap.cli import app
-from songmap.features import FeatureCache, FeatureParams, extract_collection
+from songmap.io.audio import find_audio_files
+from songmap.app.cli import app
+from songmap.features.cache import FeatureCache
+from songmap.features.parallel import extract_collection
+from songmap.features.spectrogram import FeatureParams
 
 PARAMS = FeatureParams(n_mels=64)
 

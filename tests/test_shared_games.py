@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import REPO_ROOT, checksums
-from songmap.cli import app
+from songmap.app.cli import app
 
 pytestmark = pytest.mark.shared
 runner = CliRunner()

@@ -1,10 +1,8 @@
 """songmap: put a collection of songs on a 2-D map.
 
-Stages, data flowing one way::
+Subpackages, data flowing one way (docs/architecture.md)::
 
-    audio (decode, resample, mono) -> features (pad/crop, log-mel, cache)
-    -> model (two-neuron convolutional autoencoder) -> mapping (SongMapper)
-    -> outputs (json/csv, plot, map page)
+    io -> features -> model -> mapper (SongMapper) -> evaluation -> report / web -> app (jobs, CLI)
 """
 
 import os
@@ -15,7 +13,7 @@ import os
 # setdefault: a user's own setting wins. Must happen before torch is first imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.1.0"
+from songmap._version import __version__
 
 __all__ = ["__version__", "SongMapper"]
 
@@ -23,7 +21,7 @@ __all__ = ["__version__", "SongMapper"]
 def __getattr__(name: str):
     # Imported on first use: `songmap --help` should not pay for loading PyTorch.
     if name == "SongMapper":
-        from songmap.mapping import SongMapper
+        from songmap.mapper.estimator import SongMapper
 
         return SongMapper
     raise AttributeError(f"module 'songmap' has no attribute {name!r}")

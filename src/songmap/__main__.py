@@ -1,7 +1,7 @@
 import sys
 
 try:
-    from songmap.cli import app
+    from songmap.app.cli import app
 
     app(prog_name="songmap")
 except KeyboardInterrupt:  # Ctrl-C while starting up, before a command could handle it

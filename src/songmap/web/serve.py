@@ -31,10 +31,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from songmap.page import EMBEDDINGS_FILENAME, load_embeddings, render_map_page, resolve_input_dir
+from songmap.io.audio import AUDIO_CONTENT_TYPES
+from songmap.report.documents import EMBEDDINGS_FILENAME, read_embeddings
+from songmap.web.page import render_map_page, resolve_input_dir
 
 __all__ = [
-    "AUDIO_CONTENT_TYPES",
     "RangeNotSatisfiable",
     "parse_range_header",
     "make_server",
@@ -42,20 +43,6 @@ __all__ = [
     "server_url",
 ]
 
-AUDIO_CONTENT_TYPES = {
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".mp3": "audio/mpeg",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".aac": "audio/aac",
-    ".m4a": "audio/mp4",
-    ".mp4": "audio/mp4",
-    ".aif": "audio/aiff",
-    ".aiff": "audio/aiff",
-    ".opus": "audio/opus",
-    ".webm": "audio/webm",
-}
 _FALLBACK_CONTENT_TYPE = "application/octet-stream"
 _AUDIO_PATH_RE = re.compile(r"/audio/([0-9]{1,9})")
 _RANGE_SPEC_RE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
@@ -128,7 +115,7 @@ class _Snapshot:
 
     @classmethod
     def load(cls, out_dir: Path) -> "_Snapshot":
-        doc = load_embeddings(out_dir)
+        doc = read_embeddings(out_dir)
         tracks = doc["tracks"]
         return cls(
             doc=doc,

@@ -1,4 +1,6 @@
-"""Command-line interface: a thin Typer layer over :mod:`songmap.pipeline`.
+"""Command-line interface: a thin Typer layer over the jobs API (:mod:`songmap.app.jobs`).
+
+It only parses options, shows progress and prints results; every job is a function there.
 
 Exit codes: 0 success; 1 bad input (missing folder, unusable metadata, fewer
 than two decodable files, ...); 2 bad usage (unknown option, invalid value);
@@ -20,8 +22,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from songmap import __version__
-from songmap._fileio import display_text
+from songmap._version import __version__
+from songmap.io.text import display_text
 
 app = typer.Typer(
     name="songmap",
@@ -50,7 +52,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 @contextlib.contextmanager
 def _user_errors():
     """Turn every failure into one clear line and an exit code; never a traceback."""
-    from songmap.collection import MetadataError
+    from songmap.io.tables import MetadataError
 
     try:
         yield
@@ -122,60 +124,28 @@ def main(
 # -- map ----------------------------------------------------------------------------------------
 
 
-def run_map(
-    input_dir: Path,
-    out_dir: Path,
-    metadata: Optional[Path],
-    categories: Optional[str],
-    epochs: int,
-    seed: int,
-    crop_percentile: Optional[float],
-    sample_rate: int,
-    n_mels: int,
-    filters: str,
-    max_crop_seconds: float,
-    jobs: int = 1,
-    scheduler: Optional[str] = None,
-    ignore_case: bool = False,
-    preset: str = "default",
-) -> dict:
-    """Shared by ``map`` and ``demo``: map a folder with progress and a summary; returns the document."""
-    from songmap.mapping import Progress as Hooks
-    from songmap.mapping import SongMapper
-    from songmap.pipeline import map_folder
+def _map_progress(progress: Progress, epochs: int):
+    """Progress hooks of ``map`` and ``demo``: a features bar with the realtime factor, a training bar."""
+    from songmap.mapper import Progress as Hooks
 
+    files_task = progress.add_task("features", total=None, info="")
+    train_task = progress.add_task("training", total=epochs, info="", visible=False)
     started = time.perf_counter()
-    with _progress() as progress:
-        files_task = progress.add_task("features", total=None, info="")
-        train_task = progress.add_task("training", total=epochs, info="", visible=False)
-        file_clock = {"start": time.perf_counter()}
 
-        def on_file(done: int, total: int, path: Path) -> None:
-            elapsed = max(time.perf_counter() - file_clock["start"], 1e-9)
-            # mapper.progress, not hooks: the pipeline may wrap the hooks in a copy of its own.
-            info = f"{done / elapsed:5.1f} files/s, {mapper.progress.audio_seconds / elapsed:5.0f}x realtime"
-            progress.update(files_task, total=total, completed=done, info=info)
-            if progress.disable and done == total:  # piped output gets plain lines instead of bars
-                err.print(f"features: {total} files, {info}, {elapsed:.1f} s")
+    def on_file(done: int, total: int, path: Path) -> None:
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        info = f"{done / elapsed:5.1f} files/s, {hooks.audio_seconds / elapsed:5.0f}x realtime"
+        progress.update(files_task, total=total, completed=done, info=info)
+        if progress.disable and done == total:  # piped output gets plain lines instead of bars
+            err.print(f"features: {total} files, {info}, {elapsed:.1f} s")
 
-        def on_epoch(epoch: int, max_epochs: int, loss: float) -> None:
-            progress.update(train_task, visible=True, completed=epoch + 1, info=f"loss {loss:.4f}")
-            if progress.disable and (epoch + 1) % 50 == 0:
-                err.print(f"training: epoch {epoch + 1}/{max_epochs}, loss {loss:.4f}")
+    def on_epoch(epoch: int, max_epochs: int, loss: float) -> None:
+        progress.update(train_task, visible=True, total=max_epochs, completed=epoch + 1, info=f"loss {loss:.4f}")
+        if progress.disable and (epoch + 1) % 50 == 0:
+            err.print(f"training: epoch {epoch + 1}/{max_epochs}, loss {loss:.4f}")
 
-        hooks = Hooks(on_file, on_epoch)
-        mapper = SongMapper(
-            sample_rate=sample_rate, n_mels=n_mels, crop_percentile=crop_percentile, max_crop_s=max_crop_seconds,
-            filters=_parse_filters(filters), epochs=epochs, seed=seed, progress=hooks,
-            n_jobs=jobs, scheduler=scheduler, preset=preset,
-        )
-        wanted = [c for c in categories.split(",")] if categories else None
-        result = map_folder(input_dir, out_dir, mapper, metadata_path=metadata, categories=wanted, ignore_case=ignore_case)
-        training = result.document["training"]
-        progress.update(train_task, total=training["epochs_run"], completed=training["epochs_run"])
-    doc = result.document
-    _print_map_summary(result, time.perf_counter() - started)
-    return doc
+    hooks = Hooks(on_file, on_epoch)
+    return hooks
 
 
 def _print_map_summary(result, seconds: float) -> None:
@@ -248,7 +218,7 @@ _PRESET_HELP = "Model configuration: 'default' (modulation spectra + neighbour-p
 
 
 def _check_preset(value: str) -> str:
-    from songmap.mapping import PRESETS
+    from songmap.mapper import PRESETS
 
     if value not in PRESETS:
         raise typer.BadParameter(f"expected one of {', '.join(PRESETS)}")
@@ -284,16 +254,27 @@ def map_command(
     preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
 ) -> None:
     """Map every song of INPUT_DIR: writes embeddings.json/.csv, map.png, map.html and model.safetensors to --out."""
+    from songmap.app.jobs import map_folder
+    from songmap.mapper import SongMapper
+
     with _user_errors():
-        run_map(input_dir, out_dir, metadata, categories, epochs, seed, crop_percentile, sample_rate, n_mels, filters,
-                max_crop_seconds, jobs, scheduler, ignore_case=ignore_case, preset=preset)
+        started = time.perf_counter()
+        mapper = SongMapper(
+            sample_rate=sample_rate, n_mels=n_mels, crop_percentile=crop_percentile, max_crop_s=max_crop_seconds,
+            filters=_parse_filters(filters), epochs=epochs, seed=seed, n_jobs=jobs, scheduler=scheduler, preset=preset,
+        )
+        with _progress() as progress:
+            result = map_folder(input_dir, out_dir, mapper, metadata_path=metadata, ignore_case=ignore_case,
+                                categories=categories.split(",") if categories else None,
+                                progress=_map_progress(progress, epochs))
+        _print_map_summary(result, time.perf_counter() - started)
 
 
 # -- compare ------------------------------------------------------------------------------------
 
 
 def _parse_methods(text: str) -> list[str]:
-    from songmap.pipeline import COMPARE_METHODS
+    from songmap.app.jobs import COMPARE_METHODS
 
     methods = [m.strip().lower() for m in text.split(",") if m.strip()]
     unknown = [m for m in methods if m not in COMPARE_METHODS]
@@ -324,10 +305,10 @@ def compare_command(
     Writes quality.json (trustworthiness and continuity at k=5 and 10, kNN category agreement,
     ranks of known pairs, wall time per method) and compare.png (one panel per method).
     """
-    from songmap.comparison import METHOD_TITLES, quality_rows
-    from songmap.mapping import Progress as Hooks
-    from songmap.mapping import SongMapper
-    from songmap.pipeline import compare_folder
+    from songmap.app.jobs import compare_folder
+    from songmap.mapper import Progress as Hooks
+    from songmap.mapper import SongMapper
+    from songmap.report.plots import METHOD_TITLES
 
     with _user_errors():
         wanted = _parse_methods(methods)
@@ -341,19 +322,19 @@ def compare_command(
                 progress.update(files_task, total=total, completed=done)
 
             def on_epoch(epoch: int, max_epochs: int, loss: float) -> None:
-                progress.update(train_task, visible="ae" in wanted, completed=epoch + 1, info=f"loss {loss:.4f}")
+                progress.update(train_task, visible="ae" in wanted, total=max_epochs, completed=epoch + 1,
+                                info=f"loss {loss:.4f}")
 
             def on_method(name: str) -> None:
                 if name in wanted:
-                    done = wanted.index(name)
-                    progress.update(method_task, visible=True, completed=done, info=METHOD_TITLES.get(name, name))
+                    progress.update(method_task, visible=True, completed=wanted.index(name),
+                                    info=METHOD_TITLES.get(name, name))
                     if progress.disable:
                         err.print(f"running {METHOD_TITLES.get(name, name)}")
 
-            mapper = SongMapper(epochs=epochs, seed=seed, preset=preset, progress=Hooks(on_file, on_epoch))
-            wanted_categories = categories.split(",") if categories else None
-            result = compare_folder(input_dir, out_dir, mapper, wanted, metadata_path=metadata,
-                                    categories=wanted_categories, pairs_path=pairs, on_method=on_method)
+            result = compare_folder(input_dir, out_dir, SongMapper(epochs=epochs, seed=seed, preset=preset), wanted,
+                                    metadata_path=metadata, categories=categories.split(",") if categories else None,
+                                    pairs_path=pairs, progress=Hooks(on_file, on_epoch), on_method=on_method)
             progress.update(method_task, completed=len(wanted), info="")
         doc = result.document
         for item in doc["skipped"]:
@@ -362,13 +343,35 @@ def compare_command(
         # Short headers: the table must fit 80 columns (T = trustworthiness, C = continuity).
         for column in ("method", "T@5", "T@10", "C@5", "C@10", "kNN cat", "pair ranks", "s"):
             table.add_column(column, justify="left" if column in ("method", "pair ranks") else "right")
-        for row in quality_rows(doc["methods"]):
+        for row in _quality_rows(doc["methods"], METHOD_TITLES):
             table.add_row(*row)
         out.print(table)
         out.print("T@k/C@k: trustworthiness/continuity with k neighbours; kNN cat: share of the 5 nearest with the same "
                   "category; pair ranks: rank of b among a's neighbours / of a among b's (1 = nearest).")
         out.print(f"Features {doc['features_seconds']:.1f} s (shared by all methods); {time.perf_counter() - started:.1f} s in all.")
         out.print(f"Wrote {', '.join(p.name for p in result.written)} to {result.out_dir}")
+
+
+def _quality_rows(methods: dict[str, dict], titles: dict[str, str]) -> list[list[str]]:
+    """Table rows (method, T@5, T@10, C@5, C@10, kNN category, pair ranks, seconds)."""
+
+    def number(value, digits=3):
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    rows = []
+    for name, q in methods.items():
+        pairs = " ".join(f"{p['rank_a_to_b']}/{p['rank_b_to_a']}" for p in q.get("pairs", [])) or "-"
+        rows.append([
+            titles.get(name, name),
+            number(q["trustworthiness"].get("5")),
+            number(q["trustworthiness"].get("10")),
+            number(q["continuity"].get("5")),
+            number(q["continuity"].get("10")),
+            number(q.get("knn_category_agreement"), 2),
+            pairs,
+            number(q.get("seconds"), 1),
+        ])
+    return rows
 
 
 # -- inspect ------------------------------------------------------------------------------------
@@ -387,23 +390,13 @@ def inspect_command(
     ] = False,
 ) -> None:
     """Show formats, rates, channels, durations and categories, and the crop length `map` would use."""
-    import numpy as np
-
-    from songmap.pipeline import inspect_folder
+    from songmap.app.jobs import inspect_folder
 
     with _user_errors():
-        if crop_percentile is None:
-            from songmap.mapping import PRESETS
-
-            crop_percentile = PRESETS["default"]["crop_percentile"]
-        histogram = None
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            histogram = out_dir / "durations.png"
-        collection, rows, crop_s = inspect_folder(input_dir, metadata, crop_percentile, histogram_path=histogram,
-                                                  ignore_case=ignore_case)
-        if not rows:
-            raise _fail(f"no audio files found in {input_dir}")
+        result = inspect_folder(input_dir, metadata_path=metadata, crop_percentile=crop_percentile,
+                                histogram_path=out_dir / "durations.png" if out_dir is not None else None,
+                                ignore_case=ignore_case)
+        rows = result.rows
         table = Table(title=f"{len(rows)} audio file(s) in {input_dir}")
         for column in ("file", "format", "rate", "ch", "duration", "category"):
             table.add_column(column, justify="right" if column in ("rate", "ch", "duration") else "left")
@@ -418,26 +411,26 @@ def inspect_command(
         summary = Table(title="Durations per category (seconds)")
         for column in ("category", "tracks", "min", "25%", "median", "75%", "max", "total"):
             summary.add_column(column, justify="left" if column == "category" else "right")
-        good = [r for r in rows if not r.problem]
-        groups: dict[str, list[float]] = {}
-        for r in good:
-            groups.setdefault(r.category or "(none)", []).append(r.duration_s or 0.0)
-        groups["all"] = [r.duration_s or 0.0 for r in good]
-        for name, values in groups.items():
-            if not values:
-                continue
-            q = np.percentile(values, [0, 25, 50, 75, 100])
-            summary.add_row(name, str(len(values)), *(f"{v:.2f}" for v in q), f"{sum(values):.1f}")
+        for name, values in result.durations_by_category.items():
+            if values:
+                quartiles = _quartiles(values)
+                summary.add_row(name, str(len(values)), *(f"{v:.2f}" for v in quartiles), f"{sum(values):.1f}")
         out.print(summary)
-        bad = len(rows) - len(good)
+        bad = sum(1 for r in rows if r.problem)
         if bad:
             out.print(f"{bad} file(s) would be skipped by `map` (see the format column).")
-        _print_metadata_warnings(collection)
-        if crop_s is not None:
-            out.print(f"`songmap map` would loop-pad/crop every track to {crop_s:.2f} s "
-                      f"(the {crop_percentile:g}th percentile of durations, clamped to 1-30 s).")
-        if histogram is not None and histogram.exists():
-            out.print(f"Wrote {histogram}")
+        _print_metadata_warnings(result.collection)
+        if result.crop_s is not None:
+            out.print(f"`songmap map` would loop-pad/crop every track to {result.crop_s:.2f} s "
+                      f"(the {result.crop_percentile:g}th percentile of durations, clamped to 1-30 s).")
+        if result.histogram is not None:
+            out.print(f"Wrote {result.histogram}")
+
+
+def _quartiles(values: list[float]) -> list[float]:
+    import numpy as np
+
+    return list(np.percentile(values, [0, 25, 50, 75, 100]))
 
 
 # -- convert ------------------------------------------------------------------------------------
@@ -452,17 +445,15 @@ def convert_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files in OUTPUT_DIR.")] = False,
 ) -> None:
     """Convert every audio file (mp3, ogg, ...) to WAV or FLAC, never overwriting without --force."""
-    from songmap.pipeline import convert_folder
+    from songmap.app.jobs import convert_folder
 
     with _user_errors():
         if audio_format.lower() not in ("wav", "flac"):
             raise _fail(f"--format must be wav or flac, got {audio_format!r}", EXIT_USAGE)
-        if not input_dir.is_dir():
-            raise _fail(f"input folder not found: {input_dir}")
         with _progress() as progress:
             task = progress.add_task("convert", total=None, info="")
             result = convert_folder(
-                input_dir, output_dir, audio_format, sample_rate, force,
+                input_dir, output_dir, audio_format=audio_format, sample_rate=sample_rate, force=force,
                 on_file=lambda done, total, path: progress.update(task, total=total, completed=done, info=""),
             )
         for path, reason in result.failed:
@@ -484,51 +475,24 @@ def embed_command(
     output: Annotated[Optional[Path], typer.Option("--output", help="Also write the coordinates to this .json or .csv file.")] = None,
 ) -> None:
     """Place new songs on an existing map with its saved model (no retraining)."""
-    import numpy as np
-
-    from songmap.mapping import LEGACY_MODEL_FILE, MODEL_FILE, SongMapper
-    from songmap.outputs import read_embeddings, write_embeddings_csv, write_embeddings_json
+    from songmap.app.jobs import embed_files
 
     with _user_errors():
         if output is not None and output.suffix.lower() not in (".json", ".csv"):
             raise _fail("--output must end in .json or .csv", EXIT_USAGE)
-        _finish_interrupted_map(out_dir)
-        model_path = out_dir / MODEL_FILE
-        if not model_path.is_file() and (out_dir / LEGACY_MODEL_FILE).is_file():
-            model_path = out_dir / LEGACY_MODEL_FILE  # a map made by songmap before model format 3
-        if not model_path.is_file():
-            raise _fail(f"no {MODEL_FILE} in {out_dir} (run 'songmap map' first)")
-        mapper = SongMapper.load(model_path, cache_dir=out_dir / "cache", on_error="skip")
-        coords, skipped = mapper.transform(files, return_skipped=True)
-        reasons = {p: r for p, r in skipped}
-        mapped = []
-        try:
-            reference = read_embeddings(out_dir)["tracks"]
-        except (FileNotFoundError, ValueError):
-            reference = []
-        ref_xy = np.array([[t["x"], t["y"]] for t in reference]) if reference else None
+        result = embed_files(out_dir, files, output=output)
+        for line in result.recovered:
+            err.print(f"note: {line}")
+        for path, reason in result.skipped:
+            err.print(f"skipped: {path}: {reason}")
         table = Table(title=f"Placed on the map in {out_dir}")
         for column in ("song", "x", "y", "nearest on the map"):
             table.add_column(column, justify="right" if column in ("x", "y") else "left")
-        for path, (x, y) in zip(files, coords):
-            if Path(path) in reasons:
-                err.print(f"skipped: {path}: {reasons[Path(path)]}")
-                continue
-            nearest = ""
-            if ref_xy is not None:
-                nearest = reference[int(np.argmin(np.linalg.norm(ref_xy - [x, y], axis=1)))]["title"]
-            mapped.append({"file": str(path), "title": Path(path).stem, "category": None, "duration_s": None, "x": float(x), "y": float(y)})
-            table.add_row(Path(path).name, f"{x:.4f}", f"{y:.4f}", nearest)
-        if not mapped:
-            raise _fail("none of the files could be placed on the map")
+        for song in result.placed:
+            table.add_row(Path(song.file).name, f"{song.x:.4f}", f"{song.y:.4f}", song.nearest)
         out.print(table)
-        if output is not None:
-            if output.suffix.lower() == ".csv":
-                write_embeddings_csv(output, mapped)
-            else:
-                write_embeddings_json(output, {"songmap_version": __version__, "model": str(model_path.resolve()),
-                                               "tracks": mapped, "skipped": [{"file": str(p), "reason": r} for p, r in skipped]})
-            out.print(f"Wrote {output}")
+        if result.written is not None:
+            out.print(f"Wrote {result.written}")
 
 
 # -- demo ---------------------------------------------------------------------------------------
@@ -541,14 +505,16 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Seed for the soundtrack and the training.")] = 0,
 ) -> None:
     """Synthesize a small chiptune soundtrack (no download) and map it; tells you where map.html is."""
-    from songmap.demo import synthesize_soundtrack
+    from songmap.app.jobs import demo
+    from songmap.mapper import SongMapper
 
     with _user_errors():
-        soundtrack = out_dir / "soundtrack"
         started = time.perf_counter()
-        paths = synthesize_soundtrack(soundtrack, seed=seed)
-        out.print(f"Synthesized {len(paths)} tracks into {soundtrack} in {time.perf_counter() - started:.1f} s.")
-        run_map(soundtrack, out_dir, None, None, epochs, seed, None, 22050, 128, "16,32,64", 30.0)
+        with _progress() as progress:
+            err.print(f"synthesizing the demo soundtrack into {out_dir / 'soundtrack'}")
+            paths, result = demo(out_dir, SongMapper(epochs=epochs, seed=seed), progress=_map_progress(progress, epochs))
+        out.print(f"Synthesized {len(paths)} tracks into {out_dir / 'soundtrack'}.")
+        _print_map_summary(result, time.perf_counter() - started)
 
 
 # -- page / serve -------------------------------------------------------------------------------
@@ -559,11 +525,12 @@ def page_command(
     out_dir: Annotated[Path, typer.Argument(help="Output folder of `songmap map`.", show_default=False)],
 ) -> None:
     """Rebuild map.html from embeddings.json."""
-    from songmap.page import write_map_page
+    from songmap.app.jobs import write_page
 
     with _user_errors():
-        _finish_interrupted_map(out_dir)
-        path = write_map_page(out_dir)
+        path, recovered = write_page(out_dir)
+        for line in recovered:
+            err.print(f"note: {line}")
         out.print(f"Wrote {path}")
 
 
@@ -574,27 +541,7 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to bind; the default is reachable from this computer only.")] = "127.0.0.1",
 ) -> None:
     """Serve the map page and the mapped audio (only files in embeddings.json) over HTTP."""
-    from songmap.serve import run_server
+    from songmap.app.jobs import serve
 
     with _user_errors():
-        _finish_interrupted_map(out_dir)
-        run_server(out_dir, host=host, port=port)
-
-
-def _finish_interrupted_map(out_dir: Path) -> None:
-    """Complete the outputs of a ``map`` that was killed while moving them into place (see songmap.outdir)."""
-    from songmap.outdir import recover_output_folder
-
-    try:
-        for line in recover_output_folder(out_dir):
-            err.print(f"note: {line}")
-    except OSError:
-        pass  # a read-only output folder: nothing can be finished, and nothing needs to be to read it
-
-
-def run() -> None:  # pragma: no cover - console entry point convenience
-    app(prog_name="songmap")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())
+        serve(out_dir, host=host, port=port, on_note=lambda line: err.print(f"note: {line}"))

@@ -35,13 +35,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from songmap._fileio import atomic_write_text
+from songmap.io.atomic import atomic_write_text
+from songmap.report.documents import EMBEDDINGS_FILENAME, read_embeddings, validate_embeddings
+from songmap.report.palette import category_colours
 
 __all__ = [
-    "EMBEDDINGS_FILENAME",
     "PAGE_FILENAME",
-    "load_embeddings",
-    "validate_embeddings",
     "resolve_input_dir",
     "local_audio_urls",
     "embed_json",
@@ -49,10 +48,9 @@ __all__ = [
     "write_map_page",
 ]
 
-EMBEDDINGS_FILENAME = "embeddings.json"
 PAGE_FILENAME = "map.html"
 
-_TEMPLATE_NAME = "map_page.html"
+_TEMPLATE_NAME = "static/map.html"
 _CSP_PLACEHOLDER = "__SONGMAP_CSP__"
 _DATA_PLACEHOLDER = "__SONGMAP_DATA__"
 
@@ -87,84 +85,6 @@ def embed_json(value: Any) -> str:
     """
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return _JSON_ESCAPE_RE.sub(lambda match: _JSON_ESCAPES.get(match.group(0)) or f"\\u{ord(match.group(0)):04x}", text)
-
-
-def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def validate_embeddings(doc: Any, source: str = EMBEDDINGS_FILENAME) -> None:
-    """Check that ``doc`` has the shape of an ``embeddings.json`` document.
-
-    Only what the map page and the server rely on is checked: ``input_dir`` is a
-    string and every track has a non-empty ``file`` and finite ``x``/``y``.
-
-    Parameters
-    ----------
-    doc
-        The parsed document.
-    source
-        Name used in error messages (usually the file path).
-
-    Raises
-    ------
-    ValueError
-        With a one-line message naming the first problem found.
-    """
-    if not isinstance(doc, dict):
-        raise ValueError(f"{source}: expected a JSON object at the top level")
-    if not isinstance(doc.get("input_dir"), str) or not doc["input_dir"]:
-        raise ValueError(f"{source}: 'input_dir' must be a non-empty string")
-    tracks = doc.get("tracks")
-    if not isinstance(tracks, list):
-        raise ValueError(f"{source}: 'tracks' must be a list")
-    for index, track in enumerate(tracks):
-        if not isinstance(track, dict):
-            raise ValueError(f"{source}: tracks[{index}] must be an object")
-        if not isinstance(track.get("file"), str) or not track["file"]:
-            raise ValueError(f"{source}: tracks[{index}].file must be a non-empty string")
-        for axis in ("x", "y"):
-            if not _is_finite_number(track.get(axis)):
-                raise ValueError(f"{source}: tracks[{index}].{axis} must be a finite number")
-
-
-def load_embeddings(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and validate ``out_dir/embeddings.json``.
-
-    Parameters
-    ----------
-    out_dir
-        A songmap output folder.
-
-    Returns
-    -------
-    dict
-        The parsed document.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist (the message says how to create it).
-    ValueError
-        If the file is not valid JSON or not an embeddings document.
-    """
-    path = Path(out_dir) / EMBEDDINGS_FILENAME
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"{path} not found: run `songmap map INPUT_DIR --out {out_dir}` first"
-        ) from None
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not UTF-8 text: {error.reason}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{path} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
-        ) from None
-    validate_embeddings(doc, source=str(path))
-    return doc
 
 
 def resolve_input_dir(doc: dict[str, Any], out_dir: str | os.PathLike[str]) -> Path:
@@ -230,7 +150,7 @@ def _template_with_csp() -> str:
     escaping failed), audio from the page's own origin or from disk, and
     nothing else: no network requests, no external scripts, fonts or images.
     """
-    template = resources.files("songmap").joinpath(_TEMPLATE_NAME).read_text(encoding="utf-8")
+    template = resources.files("songmap.web").joinpath(_TEMPLATE_NAME).read_text(encoding="utf-8")
     script = re.search(r"<script>(.*?)</script>", template, re.DOTALL)
     style = re.search(r"<style>(.*?)</style>", template, re.DOTALL)
     if script is None or style is None:
@@ -268,7 +188,7 @@ def _page_track(track: dict[str, Any], audio_url: str) -> dict[str, Any]:
     return {
         "title": title,
         "category": category,
-        "duration": float(duration) if _is_finite_number(duration) else None,
+        "duration": float(duration) if isinstance(duration, (int, float)) and math.isfinite(duration) else None,
         "x": _short_float(track["x"]),
         "y": _short_float(track["y"]),
         "file": file,
@@ -282,7 +202,7 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str]) -> str:
     Parameters
     ----------
     doc
-        An embeddings document (see :func:`load_embeddings`).
+        An embeddings document (see :func:`songmap.report.documents.read_embeddings`).
     audio_urls
         The audio URL of each track, in the order of ``doc["tracks"]``:
         :func:`local_audio_urls` for a page opened from disk,
@@ -311,6 +231,10 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str]) -> str:
         "skipped": len(doc.get("skipped") or []),
         "tracks": [_page_track(track, str(url)) for track, url in zip(tracks, audio_urls)],
     }
+    # Colours come from the one palette, so map.png and the page agree.
+    colours = category_colours(track["category"] for track in payload["tracks"])
+    payload["uncategorisedColour"] = colours.pop(None)
+    payload["categoryColours"] = colours
     # The data placeholder is replaced last, so data that happens to contain a
     # placeholder string can never be substituted into.
     return _template_with_csp().replace(_DATA_PLACEHOLDER, embed_json(payload), 1)
@@ -342,13 +266,13 @@ def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None =
     Notes
     -----
     The page is written to a temporary file in ``out_dir`` and moved into
-    place with :func:`os.replace` (:func:`songmap._fileio.atomic_write_text`),
+    place with :func:`os.replace` (:func:`songmap.io.atomic.atomic_write_text`),
     so a browser never sees a half-written page and a failed write leaves
     the old page intact.
     """
     out_path = Path(out_dir)
     if doc is None:
-        doc = load_embeddings(out_path)
+        doc = read_embeddings(out_path)
     html = render_map_page(doc, local_audio_urls(doc, out_path))
     page_path = out_path / PAGE_FILENAME
     atomic_write_text(page_path, html)

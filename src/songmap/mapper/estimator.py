@@ -1,16 +1,19 @@
-"""Mapping stage: :class:`SongMapper`, a scikit-learn-style estimator from audio files to 2-D points.
+"""SongMapper: a scikit-learn-style estimator from audio files to 2-D points.
 
->>> mapper = SongMapper(epochs=200, seed=0)
+>>> mapper = SongMapper(epochs=200, seed=0)                        # doctest: +SKIP
 >>> xy = mapper.fit_transform(paths)        # (n, 2), one row per path
 >>> mapper.save("model.safetensors")
 >>> SongMapper.load("model.safetensors").transform(new_paths)   # placed on the same map, no retraining
+
+PyTorch (:mod:`songmap.model.training`) is imported only where a model is
+trained or asked for: ``import torch`` takes about a second, and placing songs
+on a saved map does not need it (:mod:`songmap.model.numpy_encoder`).
 """
 
 from __future__ import annotations
 
-import json
+import inspect
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -18,39 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from songmap import __version__
-from songmap.audio import DecodeError, probe
-from songmap.encoder import encode_numpy
-from songmap.features import (
-    FeatureCache,
-    FeatureParams,
-    TrackFeatures,
-    crop_seconds,
-    extract_collection,
-    frames_for_seconds,
-    loop_pad_or_crop,
-    pool_time,
-)
-from songmap.modulation import modulation_spectrum
-
-# PyTorch (songmap.model) is imported only where a model is trained or asked for: `import torch`
-# takes about a second, and placing songs on a saved map does not need it (songmap.encoder).
+from songmap.features.cache import FeatureCache
+from songmap.features.parallel import iter_features
+from songmap.features.shaping import REPRESENTATIONS, crop_seconds, frames_for_seconds, model_input
+from songmap.features.spectrogram import FeatureParams
+from songmap.io.audio import DecodeError, probe
+from songmap.mapper.inputs import InputRows
+from songmap.mapper.persistence import read_model, write_model
+from songmap.model.numpy_encoder import encode_numpy
 
 __all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIONS"]
-
-MODEL_FORMAT = "songmap-model"
-# 3: a safetensors file (model.safetensors), readable without PyTorch.
-# 2: presets, the modulation representation and the neighbour term; 1: the first model.
-# Versions 1 and 2 are torch.save files (model.pt) and still load (version 1 as preset "seed").
-MODEL_FORMAT_VERSION = 3
-
-#: File name of the model in a `songmap map` output folder, and the one older versions wrote.
-MODEL_FILE = "model.safetensors"
-LEGACY_MODEL_FILE = "model.pt"
-
-#: What the autoencoder reads: the time-pooled spectrogram (the notebooks') or
-#: each band's modulation spectrum (see :mod:`songmap.modulation`).
-REPRESENTATIONS = ("pooled", "modulation")
 
 #: Named configurations; a parameter given explicitly to :class:`SongMapper` wins over its preset.
 #: "seed" is the notebooks' model, kept so the two can be compared (``songmap compare``,
@@ -60,11 +40,14 @@ REPRESENTATIONS = ("pooled", "modulation")
 #:   ``max_crop_s``): a loop-start-invariant, noise-bed-robust input, estimated
 #:   over up to 30 s because slow modulations need long windows;
 #: * ``neighbour_weight=1.0``: the t-SNE neighbour term next to the
-#:   reconstruction error (:mod:`songmap.model`).
+#:   reconstruction error (:mod:`songmap.model.neighbours`).
 PRESETS: dict[str, dict] = {
     "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0},
     "default": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
 }
+
+# Settings of how and where to run, not of the map: never saved with the model.
+_RUNTIME_PARAMS = frozenset({"cache_dir", "on_error", "progress", "n_jobs", "scheduler"})
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -104,65 +87,6 @@ def _epoch_budget(epochs: int, n_tracks: int, batch_size: int) -> int:
     return max(1, min(epochs, max(MIN_EPOCHS, MAX_TRAINING_STEPS // steps_per_epoch)))
 
 
-class _InputRows:
-    """Model inputs of a set of files, one row per file, in a memory-mapped temporary file.
-
-    Rows are written as each file's features arrive, and training and encoding
-    read them back a batch at a time, so the mapper's own memory does not grow
-    with the number of tracks: the rows live in the operating system's page
-    cache, which it can write out and drop. The file is unlinked as soon as it
-    is made (POSIX), so nothing is left behind, not even after a kill.
-
-    Parameters
-    ----------
-    n_rows : int
-        Files that may have a row.
-    row_shape : tuple of int
-        ``(n_mels, input_width)``.
-    folder : str or os.PathLike, optional
-        Where the file is made (the feature cache's folder: on disk, where
-        there is room for features); default: the system's temporary folder.
-    """
-
-    def __init__(self, n_rows: int, row_shape: tuple[int, ...], folder: str | os.PathLike | None = None):
-        try:
-            if folder is not None:
-                Path(folder).mkdir(parents=True, exist_ok=True)
-            self._file = tempfile.TemporaryFile(prefix="songmap-inputs-", dir=folder)
-        except OSError:  # a read-only cache folder only costs where the rows go
-            self._file = tempfile.TemporaryFile(prefix="songmap-inputs-")
-        # np.memmap cannot map an empty file: a collection with no decodable file still gets one row.
-        self.array = np.memmap(self._file, dtype=np.float32, mode="w+", shape=(max(n_rows, 1), *row_shape))
-        self.durations = np.full(n_rows, np.nan)
-        self.filled = np.zeros(n_rows, dtype=bool)
-        #: Indices of the files that have a row, and those rows (set by :meth:`compact`).
-        self.order = np.zeros(0, dtype=np.int64)
-        self.rows = self.array[:0]
-
-    def put(self, row: int, values: np.ndarray, duration_s: float) -> None:
-        self.array[row] = values
-        self.durations[row] = duration_s
-        self.filled[row] = True
-
-    def compact(self) -> None:
-        """Move the filled rows to the front, in file order: ``rows[k]`` is file ``order[k]``."""
-        self.order = np.flatnonzero(self.filled)
-        for k, i in enumerate(self.order):
-            if k != i:  # i > k: the row it overwrites has been moved already (or was never filled)
-                self.array[k] = self.array[i]
-        self.rows = self.array[: len(self.order)]
-
-    def close(self) -> None:
-        self.array = self.rows = None  # the mapping goes when the last view of it does
-        self._file.close()
-
-    def __enter__(self) -> _InputRows:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
 class SongMapper:
     """Place songs on a 2-D map with a two-neuron convolutional autoencoder.
 
@@ -176,9 +100,10 @@ class SongMapper:
         STFT size and hop in samples.
     preset : {"default", "seed"}
         Named configuration that fills in ``representation``, ``crop_percentile``,
-        ``modulation_bins`` and ``neighbour_weight`` where they are not given
-        (see :data:`PRESETS`): "seed" is the notebooks' plain autoencoder on
-        time-pooled spectrograms, "default" the measured improvement.
+        ``modulation_bins`` and ``neighbour_weight`` where they are None
+        (see :data:`PRESETS`), when :meth:`fit` runs: "seed" is the notebooks'
+        plain autoencoder on time-pooled spectrograms, "default" the measured
+        improvement.
     representation : {"pooled", "modulation"}, optional
         What the autoencoder reads per track: the log-mel spectrogram averaged
         into ``time_bins`` columns, or each band's modulation spectrum in
@@ -200,7 +125,7 @@ class SongMapper:
     epochs : int
         Maximum training epochs; training stops earlier when the loss stops improving.
     batch_size, learning_rate, patience : int, float, int
-        Training settings, see :class:`songmap.model.TrainingConfig`.
+        Training settings, see :class:`songmap.model.training.TrainingConfig`.
     seed : int
         Makes training repeatable.
     cache_dir : str or os.PathLike, optional
@@ -209,15 +134,23 @@ class SongMapper:
         What to do with a file that cannot be decoded: leave it out (its row
         of coordinates is NaN and the reason is reported), or raise ValueError.
     progress : Progress, optional
-        Callbacks for progress bars.
+        Callbacks for progress bars while :meth:`fit` runs.
     n_jobs : int
         Processes that extract features in parallel (-1: one per core).
     scheduler : str, optional
         Send feature extraction to Dask instead: ``"local"`` or a scheduler
         address such as ``"tcp://10.0.0.5:8786"`` (workers must share the cache folder).
 
+    All parameters are keyword-only and stored as given; they are checked and
+    the preset is resolved in :meth:`fit`, as in scikit-learn.
+
     Attributes
     ----------
+    params_ : dict
+        The parameters the map was made with, the preset resolved (JSON-able;
+        saved with the model and in ``embeddings.json``).
+    representation_ : str
+        The resolved ``representation``.
     crop_seconds_ : float
         Crop length chosen at fit time.
     band_mean_, band_std_ : np.ndarray
@@ -226,7 +159,7 @@ class SongMapper:
         The trained autoencoder (PyTorch; made from ``weights_`` when first used).
     weights_ : dict of str to np.ndarray
         The autoencoder's ``state_dict`` as arrays; :meth:`transform` runs the
-        encoder on them in NumPy (:mod:`songmap.encoder`), without PyTorch.
+        encoder on them in NumPy (:mod:`songmap.model.numpy_encoder`), without PyTorch.
     model_config_ : dict
         The autoencoder's constructor arguments.
     training_ : TrainingResult
@@ -241,6 +174,7 @@ class SongMapper:
 
     def __init__(
         self,
+        *,
         sample_rate: int = 22050,
         n_mels: int = 128,
         n_fft: int = 2048,
@@ -265,15 +199,6 @@ class SongMapper:
         modulation_bins: int | None = None,
         neighbour_weight: float | None = None,
     ):
-        if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-        self.preset = preset
-        # The preset only fills in what was not given, so SongMapper(**mapper.get_params()) is the same mapper.
-        chosen = PRESETS[preset]
-        crop_percentile = chosen["crop_percentile"] if crop_percentile is None else crop_percentile
-        self.representation = chosen["representation"] if representation is None else representation
-        self.modulation_bins = chosen["modulation_bins"] if modulation_bins is None else modulation_bins
-        self.neighbour_weight = chosen["neighbour_weight"] if neighbour_weight is None else neighbour_weight
         self.sample_rate = sample_rate
         self.n_mels = n_mels
         self.n_fft = n_fft
@@ -282,7 +207,7 @@ class SongMapper:
         self.min_crop_s = min_crop_s
         self.max_crop_s = max_crop_s
         self.time_bins = time_bins
-        self.filters = tuple(filters)
+        self.filters = filters
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -293,35 +218,45 @@ class SongMapper:
         self.progress = progress
         self.n_jobs = n_jobs
         self.scheduler = scheduler
+        self.preset = preset
+        self.representation = representation
+        self.modulation_bins = modulation_bins
+        self.neighbour_weight = neighbour_weight
 
     # -- scikit-learn conventions -------------------------------------------------------------
 
-    _PARAM_NAMES = (
-        "sample_rate", "n_mels", "n_fft", "hop_length", "crop_percentile", "min_crop_s", "max_crop_s",
-        "time_bins", "filters", "epochs", "batch_size", "learning_rate", "patience", "seed",
-        "preset", "representation", "modulation_bins", "neighbour_weight",
-    )
-
-    # Settings of how and where to run, not of the map: never saved with the model.
-    _RUNTIME_NAMES = ("cache_dir", "on_error", "progress", "n_jobs", "scheduler")
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY]
 
     def get_params(self, deep: bool = True) -> dict:
-        """Parameters that define the map (not where caches live or how progress is shown)."""
-        params = {name: getattr(self, name) for name in self._PARAM_NAMES}
-        params["filters"] = list(self.filters)
-        return params
+        """Every constructor parameter by name, as stored (scikit-learn's contract)."""
+        return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params) -> SongMapper:
         """Set parameters by name; unknown names raise ValueError."""
+        names = self._param_names()
         for name, value in params.items():
-            if name not in self._PARAM_NAMES and name not in self._RUNTIME_NAMES:
-                raise ValueError(f"unknown parameter {name!r}")
+            if name not in names:
+                raise ValueError(f"unknown parameter {name!r} for SongMapper (parameters: {', '.join(names)})")
             setattr(self, name, value)
         return self
 
     def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items() if v != _DEFAULTS.get(k)}
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = {k: v for k, v in self.get_params().items() if not _same(v, defaults.get(k))}
         return f"SongMapper({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    def _resolved(self) -> dict:
+        """The map-defining parameters with the preset filled in where a parameter is None (JSON-able)."""
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        params = {k: v for k, v in self.get_params().items() if k not in _RUNTIME_PARAMS}
+        for name, value in PRESETS[self.preset].items():
+            if params[name] is None:
+                params[name] = value
+        params["filters"] = [int(f) for f in params["filters"]]
+        return params
 
     # -- validation ---------------------------------------------------------------------------
 
@@ -329,24 +264,28 @@ class SongMapper:
         return FeatureParams(sample_rate=int(self.sample_rate), n_mels=int(self.n_mels), n_fft=int(self.n_fft), hop_length=int(self.hop_length))
 
     def _validate(self) -> None:
+        r = self._resolved()
         if self.on_error not in ("skip", "raise"):
             raise ValueError(f"on_error must be 'skip' or 'raise', got {self.on_error!r}")
         if int(self.epochs) < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
         if int(self.time_bins) < 4:
             raise ValueError(f"time_bins must be at least 4, got {self.time_bins}")
-        if self.representation not in REPRESENTATIONS:
-            raise ValueError(f"representation must be one of {', '.join(REPRESENTATIONS)}, got {self.representation!r}")
-        if int(self.modulation_bins) < 4:
-            raise ValueError(f"modulation_bins must be at least 4, got {self.modulation_bins}")
-        if not float(self.neighbour_weight) >= 0:
-            raise ValueError(f"neighbour_weight must be 0 or more, got {self.neighbour_weight}")
+        if r["representation"] not in REPRESENTATIONS:
+            raise ValueError(f"representation must be one of {', '.join(REPRESENTATIONS)}, got {r['representation']!r}")
+        if int(r["modulation_bins"]) < 4:
+            raise ValueError(f"modulation_bins must be at least 4, got {r['modulation_bins']}")
+        if not float(r["neighbour_weight"]) >= 0:
+            raise ValueError(f"neighbour_weight must be 0 or more, got {r['neighbour_weight']}")
         if int(self.n_jobs) < 1 and self.n_jobs != -1:
             raise ValueError(f"n_jobs must be -1 (all cores) or at least 1, got {self.n_jobs}")
         if int(self.batch_size) < 2:
             raise ValueError(f"batch_size must be at least 2, got {self.batch_size}")
         self._feature_params()  # validates rates and sizes
-        crop_seconds([1.0], self.crop_percentile, self.min_crop_s, self.max_crop_s)
+        crop_seconds([1.0], r["crop_percentile"], self.min_crop_s, self.max_crop_s)
+        filters = tuple(int(f) for f in self.filters)
+        if not filters or any(f < 1 for f in filters):
+            raise ValueError(f"filters must be one or more positive channel counts, got {self.filters!r}")
 
     def _check_fitted(self) -> None:
         if "weights_" not in self.__dict__:
@@ -360,7 +299,7 @@ class SongMapper:
         if self.__dict__.get("_model") is None:
             import torch
 
-            from songmap.model import ConvAutoencoder
+            from songmap.model.autoencoder import ConvAutoencoder
 
             model = ConvAutoencoder(**self.model_config_)
             model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in self.weights_.items()})
@@ -372,14 +311,14 @@ class SongMapper:
         """:class:`~songmap.model.TrainingResult` of the fit (loss history, early stopping)."""
         if "_training" not in self.__dict__:
             raise AttributeError("training_: this SongMapper is not fitted yet")
-        if isinstance(self._training, dict):  # as loaded; the class lives with PyTorch in songmap.model
-            from songmap.model import TrainingResult
+        if isinstance(self._training, dict):  # as loaded; the class lives with PyTorch in songmap.model.training
+            from songmap.model.training import TrainingResult
 
             t = self._training
             self._training = TrainingResult(list(t["losses"]), int(t["best_epoch"]), float(t["best_loss"]), bool(t["stopped_early"]))
         return self._training
 
-    # -- features -----------------------------------------------------------------------------
+    # -- features ---------------------------------------------------------------------------
 
     def _fail(self, path: Path, reason: str, skipped: list[tuple[Path, str]]) -> None:
         if self.on_error == "raise":
@@ -400,32 +339,42 @@ class SongMapper:
         return durations
 
     def _track_inputs(
-        self, paths: Sequence[Path], durations: dict[int, float], crop_s: float, skipped: list[tuple[Path, str]]
-    ) -> _InputRows:
-        """Each decodable file's model input: an :class:`_InputRows` (compacted) over ``paths``."""
+        self,
+        paths: Sequence[Path],
+        durations: dict[int, float],
+        skipped: list[tuple[Path, str]],
+        progress: Progress | None = None,
+    ) -> InputRows:
+        """Each decodable file's model input: an :class:`InputRows` (compacted) over ``paths``.
+
+        Each spectrogram is reduced to its small model input as it arrives and written to
+        the rows: memory does not grow by a spectrogram, nor even by an input, per track.
+        """
         indices = list(durations)
-        on_file = None
-        if self.progress is not None and self.progress.on_file is not None:
-            hooks = self.progress
-            seconds = {paths[i]: durations[i] for i in indices}
-
-            def on_file(done: int, total: int, path: Path) -> None:
-                hooks.audio_seconds += seconds.get(path, 0.0)
-                hooks.on_file(done, total, path)
-
+        params = self._feature_params()
+        n_frames = frames_for_seconds(self.crop_seconds_, params)
         cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
         jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else int(self.n_jobs)
-        store = _InputRows(len(paths), (int(self.n_mels), self.input_width), self.cache_dir)
+        store = InputRows(len(paths), (int(self.n_mels), self.input_width), self.cache_dir)
         try:
-            # Each spectrogram is reduced to its small model input as it arrives and written to
-            # the store: memory does not grow by a spectrogram, nor even by an input, per track.
-            _, failed = extract_collection(
-                [paths[i] for i in indices], self._feature_params(), crop_s, cache, on_file, jobs=jobs,
-                scheduler=self.scheduler,
-                reduce=lambda k, f: store.put(indices[k], self._model_input(f, crop_s), f.duration_s),
+            results = iter_features(
+                [paths[i] for i in indices], params, self.crop_seconds_, cache=cache, jobs=jobs, scheduler=self.scheduler
             )
-            for path, reason in failed:
-                self._fail(path, reason, skipped)
+            failed = {}
+            for done, (k, features, reason) in enumerate(results, start=1):
+                row = indices[k]
+                if features is None:
+                    failed[row] = reason
+                else:
+                    values = model_input(features.log_mel, n_frames=n_frames, representation=self.representation_,
+                                         width=self.input_width)
+                    store.put(row, values, features.duration_s)
+                if progress is not None:
+                    progress.audio_seconds += durations[row]
+                    if progress.on_file is not None:
+                        progress.on_file(done, len(indices), paths[row])
+            for row in sorted(failed):
+                self._fail(paths[row], failed[row], skipped)
             store.compact()
         except BaseException:
             store.close()
@@ -434,17 +383,19 @@ class SongMapper:
 
     @property
     def input_width(self) -> int:
-        """Columns of the autoencoder's input image (time bins or modulation bins)."""
-        return int(self.modulation_bins) if self.representation == "modulation" else int(self.time_bins)
+        """Columns of the autoencoder's input image (time bins or modulation bins), once :meth:`fit` has begun."""
+        if "params_" not in self.__dict__:
+            raise NotFittedError("this SongMapper is not fitted yet: call fit() or load() first")
+        return int(self.params_["modulation_bins"]) if self.representation_ == "modulation" else int(self.time_bins)
 
-    def _model_input(self, features: TrackFeatures, crop_s: float) -> np.ndarray:
-        """Loop-pad/crop a spectrogram to the crop length, then pool time or take its
-        modulation spectrum: ``(n_mels, input_width)``."""
-        n_frames = frames_for_seconds(crop_s, self._feature_params())
-        cropped = loop_pad_or_crop(features.log_mel, n_frames, axis=1)
-        if self.representation == "modulation":
-            return modulation_spectrum(cropped, int(self.modulation_bins))
-        return pool_time(cropped, int(self.time_bins))
+    @property
+    def reference_space_name(self) -> str:
+        """Human description of :meth:`features_for`'s space, stored next to quality figures."""
+        if self.representation_ == "modulation":
+            return (f"modulation spectra ({self.n_mels} mel bands x {self.input_width} modulation bins), "
+                    "centred per band, one scale, flattened")
+        return (f"time-pooled log-mel ({self.n_mels} mel bands x {self.input_width} time bins), "
+                "standardised per band, flattened")
 
     def _normalise(self, inputs: np.ndarray) -> np.ndarray:
         return (inputs - self.band_mean_[None, :, None]) / self.band_std_[None, :, None]
@@ -461,7 +412,7 @@ class SongMapper:
         for start in range(0, n, block):
             centred = inputs[start : start + block] - self.band_mean_[None, :, None]
             squares += np.square(centred, dtype=np.float64).sum(axis=(0, 2))
-        if self.representation == "modulation":
+        if self.representation_ == "modulation":
             # One spread for every band: scaling each band to unit variance would blow up the quiet
             # ones, where a noise bed under the music would then weigh as much as the music.
             spread = float(np.sqrt(squares.sum() / (n * n_mels * width)))
@@ -499,26 +450,29 @@ class SongMapper:
             ``on_error="raise"``) any undecodable file.
         """
         self._validate()
+        self.params_ = self._resolved()
+        self.representation_ = self.params_["representation"]
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
         durations = self._durations(paths, skipped)
         if len(durations) < 2:
             raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(durations)}")
         self.crop_seconds_ = crop_seconds(
-            [d for d in durations.values() if d > 0], self.crop_percentile, self.min_crop_s, self.max_crop_s
+            [d for d in durations.values() if d > 0], self.params_["crop_percentile"], self.min_crop_s, self.max_crop_s
         ) if any(d > 0 for d in durations.values()) else float(self.min_crop_s)
-        with self._track_inputs(paths, durations, self.crop_seconds_, skipped) as store:
+        with self._track_inputs(paths, durations, skipped, progress=self.progress) as store:
             if len(store.order) < 2:
                 raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
             self._fit_normalisation(store.rows)
-            from songmap.model import ConvAutoencoder, TrainingConfig, encode, seed_everything, train_autoencoder
+            from songmap.model.autoencoder import ConvAutoencoder
+            from songmap.model.training import TrainingConfig, encode, seed_everything, train_autoencoder
 
             seed_everything(int(self.seed))
-            model = ConvAutoencoder(int(self.n_mels), self.input_width, self.filters, latent_dim=2)
+            model = ConvAutoencoder(int(self.n_mels), self.input_width, tuple(int(f) for f in self.filters), latent_dim=2)
             config = TrainingConfig(
                 epochs=_epoch_budget(int(self.epochs), len(store.order), int(self.batch_size)), batch_size=int(self.batch_size),
                 learning_rate=float(self.learning_rate), patience=int(self.patience), seed=int(self.seed),
-                neighbour_weight=float(self.neighbour_weight),
+                neighbour_weight=float(self.params_["neighbour_weight"]),
             )
             on_epoch = None
             if self.progress is not None and self.progress.on_epoch is not None:
@@ -564,7 +518,7 @@ class SongMapper:
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
         coords = np.full((len(paths), 2), np.nan)
-        with self._track_inputs(paths, self._durations(paths, skipped), self.crop_seconds_, skipped) as store:
+        with self._track_inputs(paths, self._durations(paths, skipped), skipped) as store:
             if len(store.order):
                 # The encoder in NumPy: no PyTorch import (about a second) to place a few songs.
                 coords[store.order] = encode_numpy(self.weights_, store.rows, prepare=self._normalise)
@@ -593,7 +547,7 @@ class SongMapper:
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
         out = np.full((len(paths), int(self.n_mels) * self.input_width), np.nan)
-        with self._track_inputs(paths, self._durations(paths, skipped), self.crop_seconds_, skipped) as store:
+        with self._track_inputs(paths, self._durations(paths, skipped), skipped) as store:
             if len(store.order):
                 out[store.order] = self._normalise(store.rows).reshape(len(store.order), -1)
         return out
@@ -607,25 +561,14 @@ class SongMapper:
     def save(self, path: str | os.PathLike) -> None:
         """Save weights and everything needed to place new songs (parameters, crop, normalisation).
 
-        The file is a `safetensors <https://huggingface.co/docs/safetensors>`_
-        file, readable without PyTorch: tensors ``band_mean``, ``band_std`` and
-        ``state.<name>`` for each entry of the model's ``state_dict``; its
-        metadata ``"songmap"`` is a JSON object with ``format``,
-        ``format_version``, ``songmap_version``, ``params``, ``feature_params``,
-        ``crop_seconds``, ``model_config`` and ``training``. It is written to a
-        temporary name and renamed.
+        The format is described in :mod:`songmap.mapper.persistence`; the file
+        is written to a temporary name and renamed.
         """
-        from safetensors.numpy import save_file
-
         self._check_fitted()
-        path = Path(path)
         # A loaded record stays a dict (turning it into a TrainingResult would import PyTorch).
         training = self._training if isinstance(self._training, dict) else asdict(self._training)
         header = {
-            "format": MODEL_FORMAT,
-            "format_version": MODEL_FORMAT_VERSION,
-            "songmap_version": __version__,
-            "params": self.get_params(),
+            "params": self.params_,
             "feature_params": asdict(self._feature_params()),
             "crop_seconds": float(self.crop_seconds_),
             "model_config": dict(self.model_config_),
@@ -636,12 +579,10 @@ class SongMapper:
                 "stopped_early": bool(training["stopped_early"]),
             },
         }
-        tensors = {f"state.{name}": np.ascontiguousarray(value) for name, value in self.weights_.items()}
-        tensors["band_mean"] = np.ascontiguousarray(self.band_mean_, dtype=np.float32)
-        tensors["band_std"] = np.ascontiguousarray(self.band_std_, dtype=np.float32)
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file(tensors, str(tmp), metadata={"format": MODEL_FORMAT, "songmap": json.dumps(header)})
-        os.replace(tmp, path)
+        tensors = {f"state.{name}": value for name, value in self.weights_.items()}
+        tensors["band_mean"] = np.asarray(self.band_mean_, dtype=np.float32)
+        tensors["band_std"] = np.asarray(self.band_std_, dtype=np.float32)
+        write_model(path, header, tensors)
 
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs) -> SongMapper:
@@ -659,19 +600,14 @@ class SongMapper:
         ValueError
             When the file is not a songmap model.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no model file at {path}")
-        with open(path, "rb") as f:
-            is_torch_zip = f.read(4) == b"PK\x03\x04"
-        state = _read_torch_model(path) if is_torch_zip else _read_model(path)
-        if state.get("format_version", 0) > MODEL_FORMAT_VERSION:
-            raise ValueError(f"{path} was saved by a newer songmap ({state.get('songmap_version')}); upgrade songmap")
+        state = read_model(path)
         try:
             params = dict(state["params"])
             # Models saved before presets existed are the notebooks' model: pooled input, no neighbour term.
             params.setdefault("preset", "seed")
             mapper = cls(**params, **kwargs)
+            mapper.params_ = mapper._resolved()
+            mapper.representation_ = mapper.params_["representation"]
             mapper.crop_seconds_ = float(state["crop_seconds"])
             mapper.band_mean_ = np.asarray(state["band_mean"], dtype=np.float32)
             mapper.band_std_ = np.asarray(state["band_std"], dtype=np.float32)
@@ -683,45 +619,11 @@ class SongMapper:
         return mapper
 
 
-def _read_model(path: Path) -> dict:
-    """The contents of a format-3 model file (safetensors), without PyTorch."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            metadata = f.metadata() or {}
-            if metadata.get("format") != MODEL_FORMAT:
-                raise ValueError(f"{path} is not a songmap model")
-            state = json.loads(metadata["songmap"])
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
-    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} is not a complete songmap model (its header is not a JSON object)")
-    state["band_mean"], state["band_std"] = tensors.get("band_mean"), tensors.get("band_std")
-    state["weights"] = {name[len("state."):]: value for name, value in tensors.items() if name.startswith("state.")}
-    return state
-
-
-def _read_torch_model(path: Path) -> dict:
-    """The contents of a ``model.pt`` written by songmap before format 3 (``torch.save``)."""
-    import torch
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
-    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path} is not a songmap model")
-    state = dict(state)
-    state["weights"] = {name: value.numpy() for name, value in state.get("state_dict", {}).items()}
-    for key in ("band_mean", "band_std"):
-        if key in state:
-            state[key] = state[key].numpy()
-    return state
-
-
-_DEFAULTS = SongMapper().get_params()
+def _same(a, b) -> bool:
+    """Equal parameter values, comparing sequences by their items ((16, 32) == [16, 32])."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    return a == b
 
 
 class _deterministic_torch:

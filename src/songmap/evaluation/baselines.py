@@ -1,7 +1,7 @@
 """The usual recipe for a 2-D map of features: PCA, t-SNE and UMAP.
 
 ``songmap compare`` runs these on exactly the features the autoencoder is
-trained on (:meth:`songmap.mapping.SongMapper.features_for`), so that every
+trained on (:meth:`songmap.mapper.SongMapper.features_for`), so that every
 method's map is measured against the same reference space. Each function takes
 an ``(n, d)`` array and returns ``(n, 2)`` float64 coordinates; the result only
 depends on the features and ``seed``.
@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+
+from songmap.model.neighbours import default_perplexity
 
 __all__ = ["BASELINES", "import_baseline", "pca_map", "tsne_map", "umap_map", "tsne_perplexity", "umap_neighbours"]
 
@@ -59,9 +61,7 @@ def pca_map(features, seed: int = 0) -> np.ndarray:
 
 def tsne_perplexity(n: int) -> float:
     """t-SNE perplexity for ``n`` points: the autoencoder's neighbour-term rule
-    (:func:`songmap.model.default_perplexity`): 30, or half of the other points on small sets."""
-    from songmap.model import default_perplexity
-
+    (:func:`songmap.model.neighbours.default_perplexity`): 30, or half of the other points on small sets."""
     return default_perplexity(n)
 
 

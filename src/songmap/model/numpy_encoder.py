@@ -1,12 +1,12 @@
 """The trained encoder's forward pass in NumPy: placing songs on a map without importing PyTorch.
 
-Training needs PyTorch (:mod:`songmap.model`); placing a song needs only the
+Training needs PyTorch (:mod:`songmap.model.training`); placing a song needs only the
 encoder half of the autoencoder in evaluation mode — three strided
 convolutions, batch normalisation with its running statistics, leaky ReLU and
 one linear layer. ``import torch`` alone takes about a second, most of
-``songmap embed``, so :meth:`songmap.mapping.SongMapper.transform` runs this
+``songmap embed``, so :meth:`songmap.mapper.SongMapper.transform` runs this
 instead, on the weights stored in ``model.safetensors``. A test holds it equal
-to :meth:`songmap.model.ConvAutoencoder.encode`.
+to :meth:`songmap.model.autoencoder.ConvAutoencoder.encode`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = ["encode_numpy"]
 
-#: Must match songmap.model.ConvAutoencoder: BatchNorm2d's default eps and the LeakyReLU slope.
+#: Must match songmap.model.autoencoder.ConvAutoencoder: BatchNorm2d's default eps and the LeakyReLU slope.
 _BATCH_NORM_EPS = 1e-5
 _LEAKY_SLOPE = 0.2
 
@@ -35,7 +35,7 @@ def encode_numpy(
     batch_size: int = 256,
     prepare: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Bottleneck values of ``inputs`` with a trained :class:`~songmap.model.ConvAutoencoder`'s weights.
+    """Bottleneck values of ``inputs`` with a trained :class:`~songmap.model.autoencoder.ConvAutoencoder`'s weights.
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ def encode_numpy(
         ``(n, n_mels, width)``, read ``batch_size`` rows at a time (may be a ``np.memmap``).
     batch_size : int
     prepare : callable, optional
-        Applied to each block of rows first (normalisation), as in :func:`songmap.model.encode`.
+        Applied to each block of rows first (normalisation), as in :func:`songmap.model.training.encode`.
 
     Returns
     -------

@@ -1,146 +1,27 @@
-"""Outputs stage: the embeddings document (JSON/CSV) and the static plots.
+"""Static pictures: the map (map.png), the methods side by side (compare.png), track durations (durations.png).
 
-``embeddings.json`` format (version 1, stable; new keys may be added)::
-
-    {
-      "songmap_version": "0.1.0",
-      "format_version": 1,
-      "created": "2026-11-25T10:00:00+00:00",     # UTC, ISO 8601
-      "input_dir": "/absolute/path/of/INPUT_DIR",
-      "params": {...},                              # everything SongMapper was fitted with,
-                                                    # plus "crop_seconds" it chose
-      "training": {"epochs_run", "best_epoch", "best_loss", "stopped_early"},
-      "tracks": [{"file", "title", "category", "duration_s", "x", "y"}, ...],
-      "skipped": [{"file", "reason"}, ...],
-      "pairs": [{"a", "b", "kind", "distance", "rank_a_to_b", "rank_b_to_a", "median_nn_distance"}]
-    }
-
-``file`` is relative to ``input_dir`` with forward slashes; ``category`` is null
-when metadata has none; ``pairs`` is present when ``INPUT_DIR/pairs.csv`` is.
+Every picture colours categories with :func:`songmap.report.palette.category_colours`,
+the same colours as the map page.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import os
 import warnings
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
-from songmap import __version__
-from songmap._fileio import atomic_write_bytes, atomic_write_text, display_text
+from songmap.io.atomic import atomic_write_bytes
+from songmap.report.palette import category_colours
 
-__all__ = [
-    "EMBEDDINGS_FORMAT_VERSION",
-    "TRACK_COLUMNS",
-    "atomic_write_bytes",
-    "atomic_write_text",
-    "embeddings_document",
-    "write_embeddings_json",
-    "write_embeddings_csv",
-    "read_embeddings",
-    "category_colours",
-    "plot_map",
-    "plot_duration_histogram",
-]
+__all__ = ["METHOD_TITLES", "plot_map", "plot_comparison", "plot_duration_histogram", "pyplot", "save_figure"]
 
-EMBEDDINGS_FORMAT_VERSION = 1
-TRACK_COLUMNS = ("file", "title", "category", "duration_s", "x", "y")
+#: Panel and table titles of the methods of ``songmap compare``.
+METHOD_TITLES = {"ae": "autoencoder", "pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 
 
-def embeddings_document(
-    input_dir: str | os.PathLike,
-    tracks: list[dict],
-    skipped: list[dict],
-    params: dict,
-    training: dict | None = None,
-    pairs: list[dict] | None = None,
-) -> dict:
-    """Assemble the ``embeddings.json`` document (see the module docstring for the format)."""
-    doc = {
-        "songmap_version": __version__,
-        "format_version": EMBEDDINGS_FORMAT_VERSION,
-        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "input_dir": str(Path(input_dir).resolve()),
-        "params": params,
-        "training": training or {},
-        "tracks": tracks,
-        "skipped": skipped,
-    }
-    if pairs is not None:
-        doc["pairs"] = pairs
-    return doc
-
-
-def write_embeddings_json(path: str | os.PathLike, doc: dict) -> None:
-    """Write the document as UTF-8 JSON (non-ASCII kept readable), atomically.
-
-    A file name that is not valid UTF-8 keeps its exact bytes as ``\\udcXX`` escapes
-    (``json.loads`` gives back the name that opens the file).
-    """
-    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
-
-
-def read_embeddings(path: str | os.PathLike) -> dict:
-    """Read ``embeddings.json``.
-
-    Raises
-    ------
-    FileNotFoundError, ValueError
-        With a one-line message when the file is missing or not a songmap document.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "embeddings.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no embeddings.json at {path} (run 'songmap map' first)")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("tracks"), list):
-        raise ValueError(f"{path} is not a songmap embeddings.json (no 'tracks' list)")
-    return doc
-
-
-def _csv_safe(value):
-    # A cell starting with = + - @ (or tab/CR) is run as a formula by spreadsheets; a leading
-    # apostrophe makes it text. Numbers are written as numbers, so negative coordinates stay numeric.
-    if isinstance(value, str):
-        value = display_text(value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
-def write_embeddings_csv(path: str | os.PathLike, tracks: list[dict]) -> None:
-    """Write one row per track with columns :data:`TRACK_COLUMNS` (UTF-8, header, ``,``), atomically."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(TRACK_COLUMNS)
-    for track in tracks:
-        writer.writerow([_csv_safe(track.get(column)) for column in TRACK_COLUMNS])
-    atomic_write_text(path, buffer.getvalue())
-
-
-def category_colours(categories: list[str | None]) -> dict[str | None, str]:
-    """A stable colour per category (sorted names, tab10 palette; uncategorised grey)."""
-    palette = [
-        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-        "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79",
-    ]
-    names = sorted({c for c in categories if c is not None})
-    colours: dict[str | None, str] = {c: palette[i % len(palette)] for i, c in enumerate(names)}
-    colours[None] = "#7f7f7f"
-    return colours
-
-
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on servers and CI
@@ -166,7 +47,7 @@ def plot_map(tracks: list[dict], path: str | os.PathLike, title: str = "songmap"
     max_labels : int
         Above this many points, labels would hide the map, so none are drawn.
     """
-    plt = _pyplot()
+    plt = pyplot()
     n = len(tracks)
     size = 8 if n <= 40 else min(16, 8 + (n - 40) / 15)
     fig, ax = plt.subplots(figsize=(size, size * 0.8), dpi=120)
@@ -186,7 +67,7 @@ def plot_map(tracks: list[dict], path: str | os.PathLike, title: str = "songmap"
     if len(colours) > 1 or None not in colours:
         ax.legend(loc="best", fontsize=8, framealpha=0.85)
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -237,7 +118,7 @@ def plot_duration_histogram(
     durations: list[float], categories: list[str | None], crop_s: float, path: str | os.PathLike
 ) -> None:
     """Histogram of track durations per category (log-spaced bins) with the crop length marked."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     durations_arr = np.asarray(durations, dtype=float)
     positive = durations_arr[durations_arr > 0]
@@ -257,11 +138,76 @@ def plot_duration_histogram(
     ax.set_title("Track durations")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _save_figure(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
-def _save_figure(fig, path: str | os.PathLike) -> None:
+def save_figure(fig, path: str | os.PathLike) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def plot_comparison(
+    maps: dict[str, np.ndarray],
+    categories: list[str | None],
+    path: str | os.PathLike,
+    qualities: dict[str, dict] | None = None,
+    pair_rows: list[tuple[int, int]] | None = None,
+    title: str = "songmap compare",
+) -> None:
+    """One scatter panel per method, coloured by category with the same colours in every panel.
+
+    Parameters
+    ----------
+    maps : dict
+        Method name -> ``(n, 2)`` coordinates, all row-aligned.
+    categories : list of str or None
+        Category of each row.
+    path : str or os.PathLike
+        PNG to write (atomically).
+    qualities : dict, optional
+        Method name -> its quality dict; trustworthiness@10 and the kNN
+        category agreement are written under each panel.
+    pair_rows : list of (int, int), optional
+        Rows of known pairs, joined by a thin line in every panel so a pair
+        that a method tears apart is visible.
+    title : str
+        Figure title.
+    """
+    plt = pyplot()
+    names = list(maps)
+    cols = min(len(names), 4)
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.4 * rows), dpi=110, squeeze=False)
+    colours = category_colours(list(categories))
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names):
+        xy = np.asarray(maps[name], dtype=float).reshape(-1, 2)
+        for a, b in pair_rows or []:
+            ax.plot(xy[[a, b], 0], xy[[a, b], 1], color="black", linewidth=0.8, alpha=0.7, zorder=2)
+        for category, colour in colours.items():
+            idx = [i for i, c in enumerate(categories) if c == category]
+            if idx:
+                ax.scatter(xy[idx, 0], xy[idx, 1], s=22, c=colour, label=category or "uncategorised",
+                           edgecolors="white", linewidths=0.5, zorder=3)
+        subtitle = ""
+        quality = (qualities or {}).get(name)
+        if quality:
+            t10 = quality["trustworthiness"].get("10")
+            agreement = quality.get("knn_category_agreement")
+            parts = [f"T@10 {t10:.3f}" if t10 is not None else None,
+                     f"kNN cat. {agreement:.2f}" if agreement is not None else None,
+                     f"{quality['seconds']:.1f} s" if quality.get("seconds") is not None else None]
+            subtitle = "\n" + ", ".join(p for p in parts if p)
+        ax.set_title(METHOD_TITLES.get(name, name) + subtitle, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if len(colours) > 1 or None not in colours:
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    save_figure(fig, path)
+    plt.close(fig)

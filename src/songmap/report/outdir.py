@@ -42,7 +42,7 @@ __all__ = ["STAGING_PREFIX", "OutputStaging", "recover_output_folder"]
 STAGING_PREFIX = ".songmap-staging-"
 _COMMIT = "COMMIT"
 _LOCK = ".songmap.lock"
-# Temporary files of songmap._fileio.atomic_write_bytes: ".<name>.<random>.tmp".
+# Temporary files of songmap.io.atomic.atomic_path: ".<name>.<random>.tmp".
 _TMP_GLOB = ".*.tmp"
 _STALE_TMP_S = 3600.0
 

@@ -1,4 +1,4 @@
-"""Audio stage: find audio files, read their headers, decode to mono at one rate.
+"""Audio input: find audio files, read their headers, decode to mono at one rate.
 
 libsndfile (through ``soundfile``) reads wav, flac, ogg/vorbis, opus, mp3 and aiff
 quickly and can stop after a given number of frames, which is what lets songmap
@@ -21,6 +21,7 @@ import soundfile as sf
 import soxr
 
 __all__ = [
+    "AUDIO_CONTENT_TYPES",
     "AUDIO_EXTENSIONS",
     "AudioInfo",
     "DecodeError",
@@ -33,14 +34,27 @@ __all__ = [
     "resample",
 ]
 
-#: Extensions that mark a file as audio without looking inside it. Files with
-#: other extensions are still taken when their first bytes say they are audio.
-AUDIO_EXTENSIONS = frozenset(
-    {
-        ".wav", ".wave", ".mp3", ".ogg", ".oga", ".flac", ".opus",
-        ".m4a", ".aac", ".mp4", ".aif", ".aiff", ".aifc", ".wma", ".webm",
-    }
-)
+#: MIME type of each extension that marks a file as audio without looking inside it (the one
+#: list of audio extensions: finding files and serving them both read it). Files with other
+#: extensions are still taken when their first bytes say they are audio.
+AUDIO_CONTENT_TYPES = {
+    ".wav": "audio/wav",
+    ".wave": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".flac": "audio/flac",
+    ".opus": "audio/opus",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".mp4": "audio/mp4",
+    ".aif": "audio/aiff",
+    ".aiff": "audio/aiff",
+    ".aifc": "audio/aiff",
+    ".wma": "audio/x-ms-wma",
+    ".webm": "audio/webm",
+}
+AUDIO_EXTENSIONS = frozenset(AUDIO_CONTENT_TYPES)
 
 # Extensions that are certainly not audio; skipping them avoids sniffing every
 # cover image and text file of a music folder.

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from songmap.collection import read_table
 
 __all__ = [
     "neighbour_rank",
-    "read_pairs",
+    "pair_rows",
     "pair_report",
     "trustworthiness_at",
     "continuity_at",
@@ -80,15 +79,24 @@ def neighbour_rank(points: np.ndarray, i: int, j: int) -> int:
     return int(np.sum(distances < distances[j])) + 1
 
 
-def read_pairs(csv_path: str | os.PathLike) -> list[dict[str, str]]:
-    """Rows of a pairs CSV (columns ``a``, ``b``, optional ``kind``), read like metadata.csv.
+def pair_rows(files: list[str], pairs: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[tuple[int, int]]]:
+    """The pairs whose two files are both in ``files``, and their two row numbers.
 
-    Raises
-    ------
-    MetadataError
-        Unreadable file or missing columns.
+    A pair may name a file by its relative path or by its bare file name (the first
+    file of that name wins).
+
+    Examples
+    --------
+    >>> pair_rows(["a/x.ogg", "y.ogg"], [{"a": "x.ogg", "b": "y.ogg"}, {"a": "x.ogg", "b": "z.ogg"}])
+    ([{'a': 'x.ogg', 'b': 'y.ogg'}], [(0, 1)])
     """
-    return read_table(csv_path, required=("a", "b"), what="pairs")
+    index: dict[str, int] = {}
+    for i, f in enumerate(files):
+        index.setdefault(f, i)
+        index.setdefault(Path(f).name, i)
+    found = [(pair, (index.get(pair["a"]), index.get(pair["b"]))) for pair in pairs]
+    found = [(pair, rows) for pair, rows in found if None not in rows]
+    return [pair for pair, _ in found], [rows for _, rows in found]
 
 
 def pair_report(files: list[str], points: np.ndarray, pairs: list[dict[str, str]]) -> list[dict]:
@@ -110,10 +118,6 @@ def pair_report(files: list[str], points: np.ndarray, pairs: list[dict[str, str]
         found; the map's median nearest-neighbour distance is given as
         ``"median_nn_distance"`` so a distance can be read on its scale.
     """
-    index: dict[str, int] = {}
-    for i, f in enumerate(files):
-        index.setdefault(f, i)
-        index.setdefault(Path(f).name, i)
     points = np.asarray(points, dtype=np.float64)
     if len(points) >= 2:
         nearest = _nearest(points, 1)[:, 0]
@@ -121,10 +125,7 @@ def pair_report(files: list[str], points: np.ndarray, pairs: list[dict[str, str]
     else:
         median_nn = float("nan")
     report = []
-    for pair in pairs:
-        a, b = index.get(pair["a"]), index.get(pair["b"])
-        if a is None or b is None:
-            continue
+    for pair, (a, b) in zip(*pair_rows(files, pairs)):
         report.append(
             {
                 "a": pair["a"],
@@ -236,7 +237,7 @@ def map_quality(
     categories : sequence of str or None, optional
         Category of each row.
     pairs : list of dict, optional
-        Known pairs (``a``, ``b``, ``kind``), as read by :func:`read_pairs`.
+        Known pairs (``a``, ``b``, ``kind``), as read by :func:`songmap.io.tables.read_pairs`.
     ks : sequence of int
         Neighbourhood sizes of trustworthiness and continuity.
     reference_rows : np.ndarray, optional

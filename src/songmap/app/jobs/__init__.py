@@ -1,0 +1,34 @@
+"""The jobs API: every command of songmap as a function, called by the CLI and by library users alike.
+
+Each job takes explicit parameters, reports progress through callbacks and
+returns what it did; it prints nothing. ``map_folder``/``demo`` (mapping),
+``compare_folder`` (comparing), ``inspect_folder``/``convert_folder``
+(folders), ``embed_files``/``write_page``/``serve`` (placing).
+"""
+
+from songmap.app.jobs.common import finish_interrupted_map
+from songmap.app.jobs.comparing import COMPARE_METHODS, CompareResult, compare_folder
+from songmap.app.jobs.folders import ConvertResult, InspectResult, TrackInfo, convert_folder, inspect_folder
+from songmap.app.jobs.mapping import MapResult, demo, fitted_map_quality, map_folder
+from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
+
+__all__ = [
+    "COMPARE_METHODS",
+    "CompareResult",
+    "ConvertResult",
+    "EmbedResult",
+    "InspectResult",
+    "MapResult",
+    "PlacedSong",
+    "TrackInfo",
+    "compare_folder",
+    "convert_folder",
+    "demo",
+    "embed_files",
+    "finish_interrupted_map",
+    "fitted_map_quality",
+    "inspect_folder",
+    "map_folder",
+    "serve",
+    "write_page",
+]

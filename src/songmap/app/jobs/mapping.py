@@ -1,0 +1,198 @@
+"""The ``map`` job (and ``demo``, which maps a synthesized soundtrack): a folder in, an output folder out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from songmap._checkpoints import checkpoint
+from songmap.app.jobs.common import Prepared, mapper_for_job, prepare_folder
+from songmap.evaluation.quality import map_quality, pair_report, trustworthiness_sample
+from songmap.io.collection import Collection
+from songmap.io.text import display_text
+from songmap.mapper import Progress, SongMapper
+from songmap.mapper.persistence import MODEL_FILE
+from songmap.report.documents import (
+    EMBEDDINGS_FILENAME,
+    embeddings_document,
+    write_embeddings_csv,
+    write_embeddings_json,
+)
+from songmap.report.outdir import OutputStaging
+from songmap.report.plots import plot_map
+
+__all__ = ["MapResult", "map_folder", "demo", "fitted_map_quality"]
+
+
+@dataclass
+class MapResult:
+    """What :func:`map_folder` did."""
+
+    document: dict
+    out_dir: Path
+    collection: Collection
+    #: The fitted mapper (a copy of the one passed in, which stays unfitted).
+    mapper: SongMapper
+    written: list[Path] = field(default_factory=list)
+    #: messages about an interrupted earlier run whose outputs were completed first
+    recovered: list[str] = field(default_factory=list)
+
+
+def _with_checkpoints(progress: Progress | None) -> Progress:
+    """Progress hooks that also pass the interruption tests' ``features:N`` checkpoints."""
+    progress = progress if progress is not None else Progress()
+    hooks = Progress(on_epoch=progress.on_epoch)
+
+    def on_file(done: int, total: int, path: Path) -> None:
+        progress.audio_seconds = hooks.audio_seconds
+        if progress.on_file is not None:
+            progress.on_file(done, total, path)
+        checkpoint(f"features:{done}")
+
+    hooks.on_file = on_file
+    return hooks
+
+
+def map_folder(
+    input_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    mapper: SongMapper,
+    *,
+    metadata_path: str | os.PathLike | None = None,
+    categories: list[str] | None = None,
+    pairs_path: str | os.PathLike | None = None,
+    ignore_case: bool = False,
+    progress: Progress | None = None,
+) -> MapResult:
+    """Map every audio file of ``input_dir`` and write the outputs into ``out_dir``.
+
+    The outputs replace the previous ones all at once (see :mod:`songmap.report.outdir`):
+    a run that is interrupted at any moment leaves ``out_dir`` as it was, or
+    complete. Finished features stay in the cache for the next run.
+
+    Parameters
+    ----------
+    input_dir : str or os.PathLike
+        Folder of songs (walked recursively; never written to).
+    out_dir : str or os.PathLike
+        Output folder (created). Features are cached in ``out_dir/cache`` unless
+        ``mapper.cache_dir`` is set.
+    mapper : SongMapper
+        Unfitted mapper with the wanted parameters. It is not changed: a copy is
+        fitted (files that cannot be decoded are skipped) and returned.
+    metadata_path, categories, ignore_case
+        See :func:`songmap.io.collection.scan_collection`.
+    pairs_path : str or os.PathLike, optional
+        Pairs CSV to report; by default ``input_dir/pairs.csv`` when it exists.
+    progress : Progress, optional
+        Callbacks for progress bars; its ``audio_seconds`` is kept up to date.
+
+    Returns
+    -------
+    MapResult
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError, MetadataError, ValueError
+        Bad input (one-line messages), including fewer than 2 decodable files.
+    """
+    job = prepare_folder(input_dir, out_dir, metadata_path=metadata_path, categories=categories,
+                         pairs_path=pairs_path, ignore_case=ignore_case)
+    fitted = mapper_for_job(mapper, job.out_dir, _with_checkpoints(progress))
+    # The staging folder is made before the long part, so an unwritable --out fails at once.
+    with OutputStaging(job.out_dir) as staging:
+        fitted.fit(job.collection.files)
+        checkpoint("trained")
+        doc, tracks = _document(job, fitted)
+
+        from songmap.web.page import local_audio_urls, render_map_page  # the page module is large; load it only now
+
+        fitted.save(staging.path / MODEL_FILE)
+        write_embeddings_csv(staging.path / "embeddings.csv", tracks)
+        plot_map(tracks, staging.path / "map.png", title=display_text(job.input_dir.resolve().name))
+        # Audio URLs are relative to where the page will be, not to the staging folder.
+        html = render_map_page(doc, local_audio_urls(doc, job.out_dir))
+        (staging.path / "map.html").write_bytes(html.encode("utf-8"))
+        write_embeddings_json(staging.path / EMBEDDINGS_FILENAME, doc)
+        # embeddings.json is moved last: its presence means the rest of the folder is complete.
+        written = staging.commit([MODEL_FILE, "embeddings.csv", "map.png", "map.html", EMBEDDINGS_FILENAME])
+    return MapResult(doc, job.out_dir, job.collection, fitted, written, staging.recovered)
+
+
+def _document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
+    """The embeddings document of a fitted mapper, and its tracks."""
+    collection = job.collection
+    tracks, skipped = [], []
+    reasons = {path: reason for path, reason in mapper.skipped_}
+    for i, path in enumerate(collection.files):
+        rel = collection.relative(path)
+        if path in reasons:
+            skipped.append({"file": rel, "reason": reasons[path]})
+            continue
+        x, y = mapper.embedding_[i]
+        tracks.append(
+            {
+                "file": rel,
+                "title": collection.title(path),
+                "category": collection.category(path),
+                "duration_s": round(float(mapper.durations_[i]), 3),
+                "x": float(x),
+                "y": float(y),
+            }
+        )
+    params = {**mapper.params_, "crop_seconds": round(float(mapper.crop_seconds_), 3)}
+    training = {
+        "epochs_run": len(mapper.training_.losses),
+        "best_epoch": mapper.training_.best_epoch + 1,
+        "best_loss": float(mapper.training_.best_loss),
+        "stopped_early": mapper.training_.stopped_early,
+    }
+    report = None
+    if job.pairs is not None:
+        points = np.array([[t["x"], t["y"]] for t in tracks])
+        report = pair_report([t["file"] for t in tracks], points, job.pairs)
+    # Folders that could not be read are listed too: their files are missing from the map.
+    skipped += [{"file": rel, "reason": reason} for rel, reason in collection.unreadable]
+    doc = embeddings_document(job.input_dir, tracks, skipped, params, training, report)
+    doc["quality"] = fitted_map_quality(collection, mapper, job.pairs)
+    return doc, tracks
+
+
+def fitted_map_quality(collection: Collection, mapper: SongMapper, pairs: list[dict] | None = None) -> dict:
+    """Quality figures of the map a fitted mapper made of ``collection`` (``embeddings.json`` "quality").
+
+    Measured against :meth:`SongMapper.features_for` (the normalised model
+    inputs, flattened) of the mapped tracks; see :func:`songmap.evaluation.quality.map_quality`.
+    """
+    rows = [i for i, row in enumerate(mapper.embedding_) if np.all(np.isfinite(row))]
+    # Only the rows trustworthiness is measured on are read back (all of them up to 2000 tracks).
+    sample = trustworthiness_sample(len(rows))
+    reference = mapper.features_for([collection.files[rows[k]] for k in sample])
+    # A file that changed or vanished since fitting has no reference row: leave it out of those figures.
+    usable = np.array([k for k, row in enumerate(reference) if np.all(np.isfinite(row))], dtype=np.int64)
+    quality = map_quality(
+        reference[usable],
+        mapper.embedding_[rows],
+        files=[collection.relative(collection.files[i]) for i in rows],
+        categories=[collection.category(collection.files[i]) for i in rows],
+        pairs=pairs,
+        reference_rows=sample[usable],
+    )
+    return {"reference_space": mapper.reference_space_name, **quality}
+
+
+def demo(
+    out_dir: str | os.PathLike, mapper: SongMapper, *, progress: Progress | None = None
+) -> tuple[list[Path], MapResult]:
+    """Synthesize the demo soundtrack into ``out_dir/soundtrack`` (seeded by ``mapper.seed``) and map it.
+
+    Returns the synthesized files and the map's :class:`MapResult`.
+    """
+    from songmap.demo import synthesize_soundtrack
+
+    soundtrack = Path(out_dir) / "soundtrack"
+    paths = synthesize_soundtrack(soundtrack, seed=int(mapper.seed))
+    return paths, map_folder(soundtrack, out_dir, mapper, progress=progress)

@@ -1,0 +1,119 @@
+"""Saved models: ``model.safetensors`` (format 3, no PyTorch needed) and the ``model.pt`` of earlier versions.
+
+The file is a `safetensors <https://huggingface.co/docs/safetensors>`_ file:
+tensors ``band_mean``, ``band_std`` and ``state.<name>`` for each entry of the
+autoencoder's ``state_dict``; its metadata ``"format"`` is ``"songmap-model"``
+and ``"songmap"`` a JSON object with ``format``, ``format_version``,
+``songmap_version``, ``params``, ``feature_params``, ``crop_seconds``,
+``model_config`` and ``training``. ``model_config`` names the input width
+``input_width``; files written before songmap 0.1.0's renovation call it
+``time_bins`` and still load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from songmap._version import __version__
+from songmap.io.atomic import atomic_path
+
+__all__ = ["MODEL_FILE", "LEGACY_MODEL_FILE", "MODEL_FORMAT", "MODEL_FORMAT_VERSION", "write_model", "read_model"]
+
+MODEL_FORMAT = "songmap-model"
+# 3: a safetensors file (model.safetensors), readable without PyTorch.
+# 2: presets, the modulation representation and the neighbour term; 1: the first model.
+# Versions 1 and 2 are torch.save files (model.pt) and still load (version 1 as preset "seed").
+MODEL_FORMAT_VERSION = 3
+
+#: File name of the model in a `songmap map` output folder, and the one older versions wrote.
+MODEL_FILE = "model.safetensors"
+LEGACY_MODEL_FILE = "model.pt"
+
+
+def write_model(path: str | os.PathLike, header: dict, tensors: dict[str, np.ndarray]) -> None:
+    """Write a model file atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.safetensors`` file.
+    header : dict
+        JSON-able description (``params``, ``crop_seconds``, ...); ``format``,
+        ``format_version`` and ``songmap_version`` are added.
+    tensors : dict of str to np.ndarray
+        ``band_mean``, ``band_std`` and ``state.<name>`` arrays.
+    """
+    from safetensors.numpy import save_file
+
+    header = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "songmap_version": __version__, **header}
+    arrays = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(arrays, str(tmp), metadata={"format": MODEL_FORMAT, "songmap": json.dumps(header)})
+
+
+def read_model(path: str | os.PathLike) -> dict:
+    """The contents of a model file of any format: its header plus ``weights``, ``band_mean``, ``band_std``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        Not a songmap model, or one saved by a newer songmap.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    with open(path, "rb") as f:
+        is_torch_zip = f.read(4) == b"PK\x03\x04"
+    state = _read_torch_model(path) if is_torch_zip else _read_safetensors_model(path)
+    if state.get("format_version", 0) > MODEL_FORMAT_VERSION:
+        raise ValueError(f"{path} was saved by a newer songmap ({state.get('songmap_version')}); upgrade songmap")
+    config = state.get("model_config")
+    if isinstance(config, dict) and "time_bins" in config:
+        config = dict(config)
+        config["input_width"] = config.pop("time_bins")
+        state["model_config"] = config
+    return state
+
+
+def _read_safetensors_model(path: Path) -> dict:
+    """The contents of a format-3 model file (safetensors), without PyTorch."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            if metadata.get("format") != MODEL_FORMAT:
+                raise ValueError(f"{path} is not a songmap model")
+            state = json.loads(metadata["songmap"])
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a complete songmap model (its header is not a JSON object)")
+    state["band_mean"], state["band_std"] = tensors.get("band_mean"), tensors.get("band_std")
+    state["weights"] = {name[len("state."):]: value for name, value in tensors.items() if name.startswith("state.")}
+    return state
+
+
+def _read_torch_model(path: Path) -> dict:
+    """The contents of a ``model.pt`` written by songmap before format 3 (``torch.save``)."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path} is not a songmap model")
+    state = dict(state)
+    state["weights"] = {name: value.numpy() for name, value in state.get("state_dict", {}).items()}
+    for key in ("band_mean", "band_std"):
+        if key in state:
+            state[key] = state[key].numpy()
+    return state

@@ -1,0 +1,85 @@
+"""The convolutional autoencoder with a two-neuron bottleneck.
+
+The encoder is a stack of stride-2 convolutions (filter counts adjustable, as
+in the notebooks) followed by a linear layer to exactly ``latent_dim=2``
+neurons; the decoder mirrors it. The two bottleneck values of a track are its
+coordinates on the map.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["ConvAutoencoder"]
+
+
+class ConvAutoencoder(nn.Module):
+    """Convolutional autoencoder for ``(1, n_mels, input_width)`` inputs.
+
+    Parameters
+    ----------
+    n_mels : int
+        Input height (mel bands).
+    input_width : int
+        Input width: time bins (pooled input) or modulation bins.
+    filters : sequence of int
+        Output channels of each stride-2 convolution of the encoder.
+    latent_dim : int
+        Bottleneck size; 2 for a map.
+    """
+
+    def __init__(self, n_mels: int = 128, input_width: int = 64, filters: Sequence[int] = (16, 32, 64), latent_dim: int = 2):
+        super().__init__()
+        filters = [int(f) for f in filters]
+        if not filters or any(f < 1 for f in filters):
+            raise ValueError("filters must be one or more positive channel counts")
+        if latent_dim < 1:
+            raise ValueError("latent_dim must be positive")
+        self.n_mels, self.input_width, self.filters, self.latent_dim = n_mels, input_width, filters, latent_dim
+
+        layers: list[nn.Module] = []
+        channels = 1
+        height, width = n_mels, input_width
+        for f in filters:
+            layers += [nn.Conv2d(channels, f, kernel_size=3, stride=2, padding=1), nn.BatchNorm2d(f), nn.LeakyReLU(0.2)]
+            channels = f
+            height, width = math.ceil(height / 2), math.ceil(width / 2)
+        self.encoder_conv = nn.Sequential(*layers)
+        self._code_shape = (channels, height, width)
+        flat = channels * height * width
+        self.to_latent = nn.Linear(flat, latent_dim)
+        self.from_latent = nn.Linear(latent_dim, flat)
+
+        layers = []
+        for f_in, f_out in zip(filters[::-1], filters[::-1][1:] + [filters[0]]):
+            layers += [
+                nn.ConvTranspose2d(f_in, f_out, kernel_size=4, stride=2, padding=1),
+                nn.BatchNorm2d(f_out),
+                nn.LeakyReLU(0.2),
+            ]
+        layers.append(nn.Conv2d(filters[0], 1, kernel_size=3, padding=1))
+        self.decoder_conv = nn.Sequential(*layers)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 1, n_mels, input_width)`` -> ``(batch, latent_dim)``."""
+        return self.to_latent(self.encoder_conv(x).flatten(1))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``(batch, latent_dim)`` -> ``(batch, 1, n_mels, input_width)``."""
+        h = self.from_latent(z).view(-1, *self._code_shape)
+        out = self.decoder_conv(h)
+        if out.shape[-2:] != (self.n_mels, self.input_width):
+            # Sizes that are not powers of two round up on the way down; cut back to the input's size.
+            out = out[..., : self.n_mels, : self.input_width]
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def config(self) -> dict:
+        """Constructor arguments, for saving."""
+        return {"n_mels": self.n_mels, "input_width": self.input_width, "filters": list(self.filters), "latent_dim": self.latent_dim}

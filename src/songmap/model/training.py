@@ -1,0 +1,208 @@
+"""Training the autoencoder: reconstruction error, optionally with the t-SNE neighbour term.
+
+Training minimises the reconstruction error of the normalised model inputs.
+Optionally (``TrainingConfig.neighbour_weight > 0``) the loss also asks the
+bottleneck to keep each track's neighbours (:mod:`songmap.model.neighbours`).
+A pure autoencoder spends its two neurons on whatever reconstructs the most
+pixels, which are the broad directions of the data (nonlinear PCA); the extra
+term makes it also place near each other the tracks that are near in the
+input, which is what a map is read for. The decoder is kept: the code must
+still describe the track, and the trained encoder places new songs, which a
+t-SNE map cannot do.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from songmap.model.autoencoder import ConvAutoencoder
+from songmap.model.neighbours import neighbour_affinities, neighbour_loss
+
+__all__ = ["TrainingConfig", "TrainingResult", "train_autoencoder", "encode", "seed_everything"]
+
+
+@dataclass
+class TrainingConfig:
+    """How the autoencoder is trained.
+
+    Attributes
+    ----------
+    epochs : int
+        Maximum number of passes over the data.
+    batch_size : int
+        Tracks per gradient step.
+    learning_rate : float
+        Adam step size.
+    patience : int
+        Stop after this many epochs without a relative loss improvement of ``min_delta``.
+    min_delta : float
+        Relative improvement that counts, e.g. 0.005 = 0.5 %.
+    seed : int
+        Seed for weights and batch order.
+    neighbour_weight : float
+        Weight of the t-SNE neighbour term next to the reconstruction error
+        (0 = a plain autoencoder, as in the notebooks).
+    perplexity : float or None
+        Effective number of neighbours of the input affinities; None adapts it
+        to the collection (:func:`songmap.model.neighbours.default_perplexity`).
+    neighbour_batch : int
+        Collections up to this size are kept whole in the neighbour term at
+        every step; larger ones are trained in batches of this many tracks,
+        each with its own affinities.
+    """
+
+    epochs: int = 300
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    patience: int = 25
+    min_delta: float = 0.005
+    seed: int = 0
+    neighbour_weight: float = 0.0
+    perplexity: float | None = None
+    neighbour_batch: int = 512
+
+
+@dataclass
+class TrainingResult:
+    """What training did: per-epoch losses, the best epoch, whether it stopped early."""
+
+    losses: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    best_loss: float = float("inf")
+    stopped_early: bool = False
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch so that training is repeatable."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def train_autoencoder(
+    model: ConvAutoencoder,
+    inputs: np.ndarray,
+    config: TrainingConfig,
+    on_epoch: Callable[[int, float], None] | None = None,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> TrainingResult:
+    """Fit ``model`` to reconstruct ``inputs``; keeps the weights of the best epoch.
+
+    With ``config.neighbour_weight > 0`` the loss is the reconstruction error
+    of each batch plus that weight times :func:`neighbour_loss`: for
+    collections of up to ``config.neighbour_batch`` tracks, every step encodes
+    the whole collection for that term (affinities computed once); larger
+    collections are trained in batches of ``neighbour_batch`` tracks, each
+    with its own affinities.
+
+    Parameters
+    ----------
+    model : ConvAutoencoder
+        Freshly initialised model (initialise it after :func:`seed_everything`).
+    inputs : np.ndarray
+        ``(n_tracks, n_mels, time_bins)`` features, for instance a
+        ``np.memmap``: only the rows of the current batch are read from it, so
+        memory is bounded by the batch, not by the number of tracks.
+    config : TrainingConfig
+    on_epoch : callable, optional
+        Called as ``on_epoch(epoch, loss)`` after each epoch (progress bars).
+    prepare : callable, optional
+        Applied to each batch of rows read from ``inputs`` (normalisation);
+        default: used as they are.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    n = len(inputs)
+
+    def rows(index: torch.Tensor | slice) -> torch.Tensor:
+        picked = inputs[index.numpy() if isinstance(index, torch.Tensor) else index]
+        picked = prepare(picked) if prepare is not None else picked
+        return torch.from_numpy(np.ascontiguousarray(picked, dtype=np.float32)).unsqueeze(1)
+
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    result = TrainingResult()
+    best_state = copy.deepcopy(model.state_dict())
+    since_best = 0
+    neighbours = config.neighbour_weight > 0 and n >= 3
+    whole = neighbours and n <= config.neighbour_batch
+    batch_size = config.batch_size if not neighbours or whole else config.neighbour_batch
+    # Up to neighbour_batch tracks every step encodes them all: hold them (that many rows at most).
+    data = rows(slice(None)) if whole else None
+    full_affinities = neighbour_affinities(data, config.perplexity) if whole else None
+    # BatchNorm needs more than one sample per batch in training mode.
+    drop_last_single = n % batch_size == 1 and n > 1
+
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        total, seen = 0.0, 0
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            if len(idx) == 1 and drop_last_single:
+                continue
+            batch = data[idx] if whole else rows(idx)
+            optimizer.zero_grad(set_to_none=True)
+            if whole:
+                codes = model.encode(data)
+                loss = F.mse_loss(model.decode(codes[idx]), batch)
+                loss = loss + config.neighbour_weight * neighbour_loss(codes, full_affinities)
+            elif neighbours and len(idx) >= 3:
+                codes = model.encode(batch)
+                loss = F.mse_loss(model.decode(codes), batch)
+                loss = loss + config.neighbour_weight * neighbour_loss(codes, neighbour_affinities(batch, config.perplexity))
+            else:
+                loss = F.mse_loss(model(batch), batch)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+            seen += len(idx)
+        epoch_loss = total / max(seen, 1)
+        result.losses.append(epoch_loss)
+        if epoch_loss < result.best_loss:
+            # Only a clear improvement resets the patience, but the lowest loss is what is kept.
+            since_best = 0 if epoch_loss < result.best_loss * (1 - config.min_delta) else since_best + 1
+            result.best_loss, result.best_epoch = epoch_loss, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            since_best += 1
+        if on_epoch is not None:
+            on_epoch(epoch, epoch_loss)
+        if since_best >= config.patience:
+            result.stopped_early = True
+            break
+
+    model.load_state_dict(best_state)
+    model.eval()
+    return result
+
+
+def encode(
+    model: ConvAutoencoder,
+    inputs: np.ndarray,
+    batch_size: int = 256,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Bottleneck values of ``inputs`` ``(n, n_mels, time_bins)`` -> ``(n, latent_dim)`` float64.
+
+    ``inputs`` is read ``batch_size`` rows at a time (it may be a ``np.memmap``);
+    ``prepare`` is applied to each such block, as in :func:`train_autoencoder`.
+    """
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch_size):
+            block = inputs[start : start + batch_size]
+            block = prepare(block) if prepare is not None else block
+            batch = torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32))
+            out.append(model.encode(batch.unsqueeze(1)).double().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.latent_dim))
