@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.songmap-installed
 DEMO_OUT ?= songmap-demo
 
-.PHONY: setup demo test test-fast browser-deps bench clean
+.PHONY: setup demo test test-fast lint lint-py lint-js browser-deps bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,22 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi
 
-test: setup browser-deps
+# Python: ruff (style, imports) and import-linter (the layers of docs/architecture.md).
+lint-py: setup
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/lint-imports
+
+# The map page's script: ESLint from npm (node_modules/, installed from package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+lint-js: node_modules/.installed
+	npx --no-install eslint src/songmap/web/static
+
+lint: lint-py lint-js
+
+test: setup browser-deps lint
 	$(BIN)/python -m pytest
 
 test-fast: setup
@@ -38,4 +53,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_pipeline.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) artifacts .pytest_cache
+	rm -rf $(VENV) $(DEMO_OUT) artifacts .pytest_cache node_modules
