@@ -44,7 +44,7 @@ def test_transform_places_fitted_files_where_fit_put_them(small_collection: Path
 
     mapper.save(tmp_path / "model.safetensors")
     loaded = SongMapper.load(tmp_path / "model.safetensors")
-    assert loaded.get_params() == mapper.get_params()
+    assert loaded.params_ == mapper.params_
     assert loaded.crop_seconds_ == mapper.crop_seconds_
     np.testing.assert_allclose(loaded.transform(paths), mapper.embedding_, atol=1e-5)
 
@@ -148,12 +148,13 @@ def test_input_rows_live_in_an_unlinked_memmap_and_compact_in_file_order(tmp_pat
 def test_normalisation_statistics_read_in_blocks_match_the_whole_array() -> None:
     rng = np.random.default_rng(0)
     inputs = (rng.standard_normal((7, 5, 4)) * np.arange(1, 6)[None, :, None] + 3).astype(np.float32)
-    for representation in ("pooled", "modulation"):
-        mapper = SongMapper(representation=representation)
-        mapper._fit_normalisation(inputs, block=3)
-        np.testing.assert_allclose(mapper.band_mean_, inputs.mean(axis=(0, 2)), rtol=1e-5)
-        expected = inputs.std(axis=(0, 2)) if representation == "pooled" else np.full(5, (inputs - inputs.mean(axis=(0, 2))[None, :, None]).std())
-        np.testing.assert_allclose(mapper.band_std_, expected, rtol=1e-5)
+    from songmap.mapper.inputs import normalisation_statistics
+
+    for one_scale in (False, True):
+        mean, std = normalisation_statistics(inputs, one_scale=one_scale, block=3)
+        np.testing.assert_allclose(mean, inputs.mean(axis=(0, 2)), rtol=1e-5)
+        expected = np.full(5, (inputs - inputs.mean(axis=(0, 2))[None, :, None]).std()) if one_scale else inputs.std(axis=(0, 2))
+        np.testing.assert_allclose(std, expected, rtol=1e-5)
 
 
 def test_fit_with_a_failed_file_first_keeps_rows_in_file_order(small_collection: Path, tmp_path: Path) -> None:
@@ -180,3 +181,30 @@ def test_input_rows_fall_back_to_the_temporary_folder_when_the_cache_folder_cann
         store.put(1, np.ones((3, 2)), 1.0)
         store.compact()
         assert store.order.tolist() == [1] and float(store.rows.sum()) == 6.0
+
+
+def test_scikit_learn_estimator_conventions() -> None:
+    """The checks of scikit-learn's check_estimator that apply to an estimator of file paths."""
+    from sklearn.base import clone
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_set_params,
+    )
+
+    mapper = SongMapper(preset="seed", epochs=7, filters=(4, 8))
+    check_parameters_default_constructible("SongMapper", mapper)
+    check_no_attributes_set_in_init("SongMapper", mapper)
+    check_get_params_invariance("SongMapper", mapper)
+    check_set_params("SongMapper", mapper)
+
+    copy = clone(mapper)
+    assert copy is not mapper and copy.get_params() == mapper.get_params()
+    assert SongMapper(**mapper.get_params()).get_params() == mapper.get_params()
+    assert repr(mapper) == "SongMapper(filters=(4, 8), epochs=7, preset='seed')"
+    assert repr(SongMapper()) == "SongMapper()"
+    with pytest.raises(TypeError):
+        SongMapper(22050)  # parameters are keyword-only
+    with pytest.raises(ValueError, match="unknown parameter 'sample_rat'"):
+        mapper.set_params(sample_rat=8000)

@@ -215,17 +215,33 @@ def test_improved_autoencoder_puts_a_noisy_copy_first_and_keeps_families(familie
     assert map_quality(reference, xy, ks=(3,))["trustworthiness"]["3"] >= 0.9
 
 
-def test_presets_and_explicit_parameters(tmp_path: Path) -> None:
-    seed = SongMapper(preset="seed")
-    assert (seed.representation, seed.crop_percentile, seed.neighbour_weight) == ("pooled", 75.0, 0.0)
-    default = SongMapper()
-    assert (default.representation, default.crop_percentile) == ("modulation", 100.0)
-    assert default.neighbour_weight > 0
-    mixed = SongMapper(preset="seed", neighbour_weight=0.5)
-    assert mixed.representation == "pooled" and mixed.neighbour_weight == 0.5
-    assert SongMapper(**mixed.get_params()).get_params() == mixed.get_params()
-    with pytest.raises(ValueError, match="preset"):
-        SongMapper(preset="nope")
+def test_presets_fill_in_what_was_not_given_when_fitting(families: Path, tmp_path: Path) -> None:
+    paths = sorted(families.glob("*.wav"))[:3]
+    one_epoch = {**FAST, "epochs": 1, "cache_dir": tmp_path / "cache"}
+    seed = SongMapper(preset="seed", **one_epoch).fit(paths)
+    assert {k: seed.params_[k] for k in PRESETS["seed"]} == PRESETS["seed"]
+    default = SongMapper(**one_epoch).fit(paths)
+    assert {k: default.params_[k] for k in PRESETS["default"]} == PRESETS["default"]
+    mixed = SongMapper(preset="seed", neighbour_weight=0.5, **one_epoch).fit(paths)
+    assert mixed.params_["representation"] == "pooled" and mixed.params_["neighbour_weight"] == 0.5
+    assert mixed.representation is None  # __init__ stores what it was given, nothing else
+
+
+def test_set_params_preset_changes_the_representation(families: Path, tmp_path: Path) -> None:
+    """A preset set after construction takes effect: presets are resolved in fit, not in __init__."""
+    paths = sorted(families.glob("*.wav"))[:3]
+    mapper = SongMapper(preset="seed", **{**FAST, "epochs": 1, "cache_dir": tmp_path / "cache"}).fit(paths)
+    assert mapper.representation_ == "pooled"
+    mapper.set_params(preset="default").fit(paths)
+    assert mapper.representation_ == "modulation"
+    assert mapper.params_["neighbour_weight"] == PRESETS["default"]["neighbour_weight"]
+    assert mapper.weights_["to_latent.weight"].shape[1] != 0
+
+
+def test_bad_preset_or_representation_fail_at_fit_with_a_clear_message(tmp_path: Path) -> None:
+    mapper = SongMapper(preset="nope")  # __init__ checks nothing, as in scikit-learn
+    with pytest.raises(ValueError, match="preset must be one of seed, default"):
+        mapper.fit([tmp_path / "a.wav", tmp_path / "b.wav"])
     with pytest.raises(ValueError, match="representation"):
         SongMapper(representation="raw").fit([tmp_path / "a.wav", tmp_path / "b.wav"])
 
@@ -237,7 +253,7 @@ def test_save_load_keeps_the_representation_and_old_models_load_as_seed(families
     mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**FAST, "epochs": 5}).fit(paths)
     mapper.save(tmp_path / "model.safetensors")
     loaded = SongMapper.load(tmp_path / "model.safetensors")
-    assert loaded.get_params() == mapper.get_params()
+    assert loaded.params_ == mapper.params_
     np.testing.assert_allclose(loaded.transform(paths), mapper.embedding_, atol=1e-5)
     np.testing.assert_allclose(loaded.features_for(paths), mapper.features_for(paths))
 
@@ -248,7 +264,7 @@ def test_save_load_keeps_the_representation_and_old_models_load_as_seed(families
         state = _legacy_model_pt(old, version)
         torch.save(state, tmp_path / f"old{version}.pt")
         reloaded = SongMapper.load(tmp_path / f"old{version}.pt")
-        assert reloaded.representation == "pooled" and reloaded.crop_percentile == old.crop_percentile
+        assert reloaded.representation_ == "pooled" and reloaded.params_["crop_percentile"] == old.params_["crop_percentile"]
         assert reloaded.training_.losses == pytest.approx(old.training_.losses)
         np.testing.assert_allclose(reloaded.transform(paths), old.embedding_, atol=1e-5)
 
@@ -259,7 +275,7 @@ def _legacy_model_pt(mapper: SongMapper, version: int) -> dict:
 
     import torch
 
-    params = mapper.get_params()
+    params = dict(mapper.params_)
     if version == 1:
         for key in ("preset", "representation", "modulation_bins", "neighbour_weight"):
             del params[key]
@@ -288,7 +304,7 @@ def test_saved_model_is_safetensors_readable_without_pytorch(families: Path, tmp
         header = json.loads(f.metadata()["songmap"])
         names = set(f.keys())
     assert header["format"] == "songmap-model" and header["format_version"] == 3
-    assert header["params"] == mapper.get_params() and header["crop_seconds"] == mapper.crop_seconds_
+    assert header["params"] == mapper.params_ and header["crop_seconds"] == mapper.crop_seconds_
     assert {"band_mean", "band_std", "state.to_latent.weight"} <= names
 
     code = (

@@ -26,7 +26,7 @@ from songmap.features.parallel import iter_features
 from songmap.features.shaping import REPRESENTATIONS, crop_seconds, frames_for_seconds, model_input
 from songmap.features.spectrogram import FeatureParams
 from songmap.io.audio import DecodeError, probe
-from songmap.mapper.inputs import InputRows
+from songmap.mapper.inputs import InputRows, normalisation_statistics
 from songmap.mapper.persistence import read_model, write_model
 from songmap.model.numpy_encoder import encode_numpy
 
@@ -400,27 +400,6 @@ class SongMapper:
     def _normalise(self, inputs: np.ndarray) -> np.ndarray:
         return (inputs - self.band_mean_[None, :, None]) / self.band_std_[None, :, None]
 
-    def _fit_normalisation(self, inputs: np.ndarray, block: int = 1024) -> None:
-        """Set ``band_mean_`` and ``band_std_`` from ``inputs`` ``(n, n_mels, width)``, read
-        ``block`` rows at a time (two passes; float64 sums)."""
-        n, n_mels, width = inputs.shape
-        total = np.zeros(n_mels)
-        for start in range(0, n, block):
-            total += inputs[start : start + block].sum(axis=(0, 2), dtype=np.float64)
-        self.band_mean_ = (total / (n * width)).astype(np.float32)
-        squares = np.zeros(n_mels)
-        for start in range(0, n, block):
-            centred = inputs[start : start + block] - self.band_mean_[None, :, None]
-            squares += np.square(centred, dtype=np.float64).sum(axis=(0, 2))
-        if self.representation_ == "modulation":
-            # One spread for every band: scaling each band to unit variance would blow up the quiet
-            # ones, where a noise bed under the music would then weigh as much as the music.
-            spread = float(np.sqrt(squares.sum() / (n * n_mels * width)))
-            self.band_std_ = np.full(n_mels, max(spread, 1e-3), dtype=np.float32)
-        else:
-            # A floor on the spread keeps bands that are silent in every track from blowing up.
-            self.band_std_ = np.maximum(np.sqrt(squares / (n * width)), 1e-3).astype(np.float32)
-
     @staticmethod
     def _as_paths(paths) -> list[Path]:
         if isinstance(paths, (str, os.PathLike)):
@@ -463,7 +442,10 @@ class SongMapper:
         with self._track_inputs(paths, durations, skipped, progress=self.progress) as store:
             if len(store.order) < 2:
                 raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
-            self._fit_normalisation(store.rows)
+            # Modulation spectra get one spread for all bands (see normalisation_statistics).
+            self.band_mean_, self.band_std_ = normalisation_statistics(
+                store.rows, one_scale=self.representation_ == "modulation"
+            )
             from songmap.model.autoencoder import ConvAutoencoder
             from songmap.model.training import TrainingConfig, encode, seed_everything, train_autoencoder
 

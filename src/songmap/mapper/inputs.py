@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["InputRows"]
+__all__ = ["InputRows", "normalisation_statistics"]
 
 
 class InputRows:
@@ -68,3 +68,39 @@ class InputRows:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def normalisation_statistics(inputs: np.ndarray, *, one_scale: bool, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band mean and spread of model inputs, read ``block`` rows at a time (two passes, float64 sums).
+
+    Parameters
+    ----------
+    inputs : np.ndarray
+        ``(n, n_mels, width)``, e.g. an :class:`InputRows` memory map.
+    one_scale : bool
+        One spread for every band (modulation spectra): scaling each band to
+        unit variance would blow up the quiet ones, where a noise bed under the
+        music would then weigh as much as the music. Otherwise each band's own
+        spread (pooled spectrograms).
+    block : int
+        Rows read at a time.
+
+    Returns
+    -------
+    mean, std : np.ndarray
+        ``(n_mels,)`` float32 each; spreads are at least 1e-3, so bands that are
+        silent in every track do not blow up.
+    """
+    n, n_mels, width = inputs.shape
+    total = np.zeros(n_mels)
+    for start in range(0, n, block):
+        total += inputs[start : start + block].sum(axis=(0, 2), dtype=np.float64)
+    mean = (total / (n * width)).astype(np.float32)
+    squares = np.zeros(n_mels)
+    for start in range(0, n, block):
+        centred = inputs[start : start + block] - mean[None, :, None]
+        squares += np.square(centred, dtype=np.float64).sum(axis=(0, 2))
+    if one_scale:
+        spread = float(np.sqrt(squares.sum() / (n * n_mels * width)))
+        return mean, np.full(n_mels, max(spread, 1e-3), dtype=np.float32)
+    return mean, np.maximum(np.sqrt(squares / (n * width)), 1e-3).astype(np.float32)
