@@ -106,7 +106,7 @@ def make_embeddings(points: int, seed: int = 0) -> dict:
         )
     return {
         "songmap_version": "0.1.0",
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "input_dir": "/nonexistent/bench-songs",
         "params": {},
         "tracks": tracks,

@@ -21,17 +21,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import warnings
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from songmap.io.audio import decode, find_audio_files, probe
 from songmap.features.cache import FeatureCache
 from songmap.features.parallel import extract_collection
 from songmap.features.shaping import crop_seconds
 from songmap.features.spectrogram import FeatureParams
+from songmap.io.audio import decode, find_audio_files, probe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,8 +121,8 @@ def main() -> None:
         songmap = [sys.executable, "-m", "songmap", "map", str(args.folder)]
         for _ in range(args.repeats):
             out = Path(tempfile.mkdtemp(prefix="songmap-bench-out-"))
-            end_to_end["songmap map, cold cache"].append(timed(lambda: subprocess.run(songmap + ["--out", str(out)], check=True, capture_output=True)))
-            end_to_end["songmap map, warm cache"].append(timed(lambda: subprocess.run(songmap + ["--out", str(out)], check=True, capture_output=True)))
+            end_to_end["songmap map, cold cache"].append(timed(lambda out=out: subprocess.run(songmap + ["--out", str(out)], check=True, capture_output=True)))
+            end_to_end["songmap map, warm cache"].append(timed(lambda out=out: subprocess.run(songmap + ["--out", str(out)], check=True, capture_output=True)))
             shutil.rmtree(out, ignore_errors=True)
 
     med = {name: statistics.median(v) for name, v in {**times, **end_to_end}.items() if v}

@@ -21,9 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from songmap.report.plots import METHOD_TITLES  # noqa: E402
-from songmap.mapper import SongMapper  # noqa: E402
 from songmap.app.jobs import compare_folder  # noqa: E402
+from songmap.mapper import SongMapper  # noqa: E402
+from songmap.report.plots import METHOD_TITLES  # noqa: E402
 
 
 def _figures(q: dict) -> dict:

@@ -110,8 +110,8 @@ def run_features(args) -> None:
     import librosa
     import torch
 
-    from songmap.io.audio import decode, find_audio_files, probe
     from songmap.features import FeatureParams, crop_seconds, extract_collection
+    from songmap.io.audio import decode, find_audio_files, probe
 
     warnings.filterwarnings("ignore", message="n_fft=.*is too large")
     folder = args.folder or long_tracks(40, 8)

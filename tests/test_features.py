@@ -9,10 +9,16 @@ import numpy as np
 import pytest
 
 from conftest import tone, write_audio
-from songmap.io.audio import DecodeError
 from songmap.features.cache import FeatureCache
-from songmap.features.shaping import crop_seconds, frames_for_seconds, loop_pad_or_crop, pool_time
-from songmap.features.spectrogram import FeatureParams, extract_features, log_mel_spectrogram, mel_filterbank
+from songmap.features.shaping import crop_seconds, loop_pad_or_crop, pool_time
+from songmap.features.spectrogram import (
+    FeatureParams,
+    extract_features,
+    frames_for_seconds,
+    log_mel_spectrogram,
+    mel_filterbank,
+)
+from songmap.io.audio import DecodeError
 
 
 def test_loop_pad_repeats_the_signal() -> None:

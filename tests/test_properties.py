@@ -16,8 +16,8 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from songmap.io.audio import DecodeError, load
 from songmap.features.spectrogram import MIN_SECONDS, SILENCE_DBFS, FeatureParams, extract_features, log_mel_spectrogram
+from songmap.io.audio import DecodeError, load
 
 PARAMS = FeatureParams(n_mels=32)
 MAX_FRAMES = 6000

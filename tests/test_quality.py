@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import write_audio
-from songmap.evaluation.baselines import BASELINES, tsne_perplexity, umap_neighbours
 from songmap.app.cli import app
-from songmap.mapper import PRESETS, SongMapper
-from songmap.features.modulation import MODULATION_OFFSET, modulation_band_edges, modulation_spectrum
+from songmap.evaluation.baselines import BASELINES, tsne_perplexity, umap_neighbours
 from songmap.evaluation.quality import continuity_at, knn_category_agreement, map_quality, trustworthiness_at
+from songmap.features.modulation import MODULATION_OFFSET, modulation_band_edges, modulation_spectrum
+from songmap.mapper import PRESETS, SongMapper
 
 runner = CliRunner()
 SR = 22050

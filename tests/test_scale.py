@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import tone, write_audio
-from songmap.io.audio import find_audio_files
 from songmap.app.cli import app
 from songmap.features.cache import FeatureCache
 from songmap.features.parallel import extract_collection
 from songmap.features.spectrogram import FeatureParams
+from songmap.io.audio import find_audio_files
 
 PARAMS = FeatureParams(n_mels=64)
 

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -198,7 +198,7 @@ def _print_metadata_warnings(collection) -> None:
         err.print(f"warning: {folder}: {reason}; its files are not mapped")
 
 
-def _print_quality(quality: Optional[dict]) -> None:
+def _print_quality(quality: dict | None) -> None:
     """One line of map-quality figures (see ``songmap compare`` for what they mean)."""
     if not quality:
         return
@@ -230,16 +230,16 @@ def map_command(
     input_dir: Annotated[Path, typer.Argument(help="Folder of songs (searched recursively).", show_default=False)],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("songmap-out"),
     metadata: Annotated[
-        Optional[Path], typer.Option(help="CSV with columns filename, category [, title, ...]. Default: INPUT_DIR/metadata.csv.")
+        Path | None, typer.Option(help="CSV with columns filename, category [, title, ...]. Default: INPUT_DIR/metadata.csv.")
     ] = None,
-    categories: Annotated[Optional[str], typer.Option(help="Only map these categories, comma-separated.")] = None,
+    categories: Annotated[str | None, typer.Option(help="Only map these categories, comma-separated.")] = None,
     ignore_case: Annotated[
         bool, typer.Option("--ignore-case", help="Match metadata file names to files whatever their upper/lower case.")
     ] = False,
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs (stops early when the loss stops improving).")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same map.")] = 0,
     crop_percentile: Annotated[
-        Optional[float], typer.Option(min=0, max=100, help="Crop/loop-pad every track to this percentile of durations. Default: the preset's (default 100, seed 75).")
+        float | None, typer.Option(min=0, max=100, help="Crop/loop-pad every track to this percentile of durations. Default: the preset's (default 100, seed 75).")
     ] = None,
     max_crop_seconds: Annotated[float, typer.Option(min=1, max=600, help="Upper bound of the crop length in seconds.")] = 30.0,
     sample_rate: Annotated[int, typer.Option(min=1000, max=384000, help="Resample audio to this rate (Hz).")] = 22050,
@@ -249,7 +249,7 @@ def map_command(
     ] = "16,32,64",
     jobs: Annotated[int, typer.Option(min=1, max=1024, help="Processes for feature extraction (default: all cores).")] = DEFAULT_JOBS,
     scheduler: Annotated[
-        Optional[str], typer.Option(help="Run feature extraction on Dask: 'local' or a scheduler address like tcp://host:8786.")
+        str | None, typer.Option(help="Run feature extraction on Dask: 'local' or a scheduler address like tcp://host:8786.")
     ] = None,
     preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
 ) -> None:
@@ -288,14 +288,14 @@ def _parse_methods(text: str) -> list[str]:
 def compare_command(
     input_dir: Annotated[Path, typer.Argument(help="Folder of songs (searched recursively).", show_default=False)],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder for quality.json and compare.png.")] = Path("songmap-compare"),
-    pairs: Annotated[Optional[Path], typer.Option(help="CSV of known pairs (a,b[,kind]). Default: INPUT_DIR/pairs.csv if present.")] = None,
+    pairs: Annotated[Path | None, typer.Option(help="CSV of known pairs (a,b[,kind]). Default: INPUT_DIR/pairs.csv if present.")] = None,
     methods: Annotated[
         str, typer.Option(callback=lambda value: _parse_methods(value) and value, help="Methods to run, comma-separated: ae,pca,tsne,umap.")
     ] = "ae,pca,tsne,umap",
     metadata: Annotated[
-        Optional[Path], typer.Option(help="CSV with columns filename, category. Default: INPUT_DIR/metadata.csv.")
+        Path | None, typer.Option(help="CSV with columns filename, category. Default: INPUT_DIR/metadata.csv.")
     ] = None,
-    categories: Annotated[Optional[str], typer.Option(help="Only use these categories, comma-separated.")] = None,
+    categories: Annotated[str | None, typer.Option(help="Only use these categories, comma-separated.")] = None,
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs of the autoencoder.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the autoencoder, t-SNE and UMAP.")] = 0,
     preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
@@ -380,10 +380,10 @@ def _quality_rows(methods: dict[str, dict], titles: dict[str, str]) -> list[list
 @app.command("inspect")
 def inspect_command(
     input_dir: Annotated[Path, typer.Argument(help="Folder of songs.", show_default=False)],
-    metadata: Annotated[Optional[Path], typer.Option(help="Metadata CSV. Default: INPUT_DIR/metadata.csv.")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write durations.png (histogram) here.")] = None,
+    metadata: Annotated[Path | None, typer.Option(help="Metadata CSV. Default: INPUT_DIR/metadata.csv.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write durations.png (histogram) here.")] = None,
     crop_percentile: Annotated[
-        Optional[float], typer.Option(min=0, max=100, help="Percentile `map` would crop at. Default: that of `map`'s default preset (100).")
+        float | None, typer.Option(min=0, max=100, help="Percentile `map` would crop at. Default: that of `map`'s default preset (100).")
     ] = None,
     ignore_case: Annotated[
         bool, typer.Option("--ignore-case", help="Match metadata file names to files whatever their upper/lower case.")
@@ -441,7 +441,7 @@ def convert_command(
     input_dir: Annotated[Path, typer.Argument(help="Folder of songs.", show_default=False)],
     output_dir: Annotated[Path, typer.Argument(help="Where converted files go (tree mirrored).", show_default=False)],
     audio_format: Annotated[str, typer.Option("--format", help="wav or flac (16-bit PCM).")] = "wav",
-    sample_rate: Annotated[Optional[int], typer.Option(min=1000, max=384000, help="Resample to this rate; default: keep.")] = None,
+    sample_rate: Annotated[int | None, typer.Option(min=1000, max=384000, help="Resample to this rate; default: keep.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files in OUTPUT_DIR.")] = False,
 ) -> None:
     """Convert every audio file (mp3, ogg, ...) to WAV or FLAC, never overwriting without --force."""
@@ -472,7 +472,7 @@ def convert_command(
 def embed_command(
     out_dir: Annotated[Path, typer.Argument(help="Output folder of a previous `songmap map` (holds model.safetensors).", show_default=False)],
     files: Annotated[list[Path], typer.Argument(help="Audio files to place on the map.", show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("--output", help="Also write the coordinates to this .json or .csv file.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Also write the coordinates to this .json or .csv file.")] = None,
 ) -> None:
     """Place new songs on an existing map with its saved model (no retraining)."""
     from songmap.app.jobs import embed_files

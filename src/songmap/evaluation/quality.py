@@ -16,11 +16,9 @@ the reference space the map was made from (``(n, d)`` features):
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
-
 
 __all__ = [
     "neighbour_rank",

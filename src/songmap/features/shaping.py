@@ -19,19 +19,13 @@ of one shape, as in the original notebooks but bounded:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from songmap.features.modulation import modulation_spectrum
 
-if TYPE_CHECKING:
-    from songmap.features.spectrogram import FeatureParams
-
 __all__ = [
     "REPRESENTATIONS",
     "crop_seconds",
-    "frames_for_seconds",
     "loop_pad_or_crop",
     "pool_time",
     "model_input",
@@ -67,11 +61,6 @@ def crop_seconds(durations, percentile: float = 75.0, min_crop_s: float = 1.0, m
     if durations.size == 0:
         raise ValueError("no durations to choose a crop length from")
     return float(np.clip(np.percentile(durations, percentile), min_crop_s, max_crop_s))
-
-
-def frames_for_seconds(seconds: float, params: FeatureParams) -> int:
-    """Number of STFT frames (centred) that ``seconds`` of audio give."""
-    return int(round(seconds * params.sample_rate)) // params.hop_length + 1
 
 
 def loop_pad_or_crop(x: np.ndarray, length: int, axis: int = -1) -> np.ndarray:
@@ -137,7 +126,7 @@ def model_input(log_mel: np.ndarray, *, n_frames: int, representation: str, widt
     log_mel : np.ndarray
         ``(n_mels, frames)`` log-mel spectrogram.
     n_frames : int
-        Frames of the crop (:func:`frames_for_seconds`).
+        Frames of the crop (:func:`songmap.features.spectrogram.frames_for_seconds`).
     representation : {"pooled", "modulation"}
         See :data:`REPRESENTATIONS`.
     width : int

@@ -21,6 +21,7 @@ __all__ = [
     "TrackFeatures",
     "MIN_SECONDS",
     "SILENCE_DBFS",
+    "frames_for_seconds",
     "mel_filterbank",
     "log_mel_spectrogram",
     "extract_features",
@@ -92,6 +93,11 @@ class TrackFeatures:
     def covers(self, seconds: float) -> bool:
         """Whether this spectrogram holds at least ``seconds`` of the track (or all of it)."""
         return self.complete or self.covered_s + 1e-6 >= seconds
+
+
+def frames_for_seconds(seconds: float, params: FeatureParams) -> int:
+    """Number of STFT frames (centred) that ``seconds`` of audio give."""
+    return int(round(seconds * params.sample_rate)) // params.hop_length + 1
 
 
 def _hz_to_mel(hz):

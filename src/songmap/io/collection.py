@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from songmap.io.audio import find_audio_files
-from songmap.io.tables import MetadataError, read_metadata
+from songmap.io.tables import read_metadata
 from songmap.io.text import display_text
 
 __all__ = ["Collection", "scan_collection"]

@@ -23,8 +23,8 @@ import numpy as np
 
 from songmap.features.cache import FeatureCache
 from songmap.features.parallel import iter_features
-from songmap.features.shaping import REPRESENTATIONS, crop_seconds, frames_for_seconds, model_input
-from songmap.features.spectrogram import FeatureParams
+from songmap.features.shaping import REPRESENTATIONS, crop_seconds, model_input
+from songmap.features.spectrogram import FeatureParams, frames_for_seconds
 from songmap.io.audio import DecodeError, probe
 from songmap.mapper.inputs import InputRows, normalisation_statistics
 from songmap.mapper.persistence import read_model, write_model

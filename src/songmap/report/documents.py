@@ -26,7 +26,7 @@ import io
 import json
 import math
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ def embeddings_document(
     doc = {
         "songmap_version": __version__,
         "format_version": EMBEDDINGS_FORMAT_VERSION,
-        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "input_dir": str(Path(input_dir).resolve()),
         "params": params,
         "training": training or {},
@@ -95,7 +95,7 @@ def quality_document(
     """
     return {
         "songmap_version": __version__,
-        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "input_dir": str(Path(input_dir).resolve()),
         "reference_space": reference_space,
         "n_tracks": len(tracks),
