@@ -8,25 +8,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+
+from songmap.io.atomic import write_sound
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_GAMES = REPO_ROOT.parent / "shared" / "audio" / "games"
 
 
 def write_audio(path: Path, y: np.ndarray, sample_rate: int, fmt: str | None = None, subtype: str | None = None) -> Path:
-    """Write float audio ``(frames,)`` or ``(frames, channels)`` in blocks (libsndfile's OGG writer crashes on big writes)."""
+    """Write float audio ``(frames,)`` or ``(frames, channels)`` to ``path``, creating its folder.
+
+    The format follows the extension unless ``fmt`` is given; written by
+    :func:`songmap.io.atomic.write_sound`, the project's block-wise writer.
+
+    Returns
+    -------
+    Path
+        ``path``, so a test can write and use a file in one line.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 1:
-        y = y[:, None]
-    if fmt is None:
-        fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF"}.get(path.suffix.lower(), "WAV")
-    if subtype is None:
-        subtype = {"OGG": "VORBIS", "FLAC": "PCM_16", "AIFF": "PCM_16"}.get(fmt, "PCM_16")
-    with sf.SoundFile(str(path), "w", sample_rate, y.shape[1], format=fmt, subtype=subtype) as f:
-        for start in range(0, len(y), 16384):
-            f.write(y[start : start + 16384])
+    write_sound(path, y, sample_rate, fmt=fmt, subtype=subtype)
     return path
 
 

@@ -9,14 +9,15 @@ their original plus a noise bed, and theme families are alike.
 from __future__ import annotations
 
 import csv
+import itertools
 import pathlib
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from songmap import demo
 from songmap.demo import synthesize_soundtrack
+from songmap.demo.catalogue import THEMES
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 ALLOWED_RATES = {22050, 32000, 44100, 48000}
@@ -99,7 +100,7 @@ def test_files_match_metadata_and_durations(soundtrack):
 
 
 def test_every_file_decodes_unclipped_and_audible(soundtrack):
-    folder, paths = soundtrack
+    _, paths = soundtrack
     for path in paths:
         y, sr = sf.read(path, dtype="float32", always_2d=True)
         info = sf.info(path)
@@ -121,8 +122,8 @@ def test_collection_mixes_formats_rates_channels_and_names(soundtrack):
     assert any("/" in name for name in relative)
     assert any(" " in pathlib.PurePosixPath(name).name for name in relative)
     # themes of every family come in more than one format, so format cannot stand in for family
-    for family in {theme.family for theme in demo._THEMES}:
-        assert len({t.extension for t in demo._THEMES if t.family == family}) >= 2
+    for family in {theme.family for theme in THEMES}:
+        assert len({t.extension for t in THEMES if t.family == family}) >= 2
 
 
 def test_themes_loop_bar_by_bar(soundtrack):
@@ -168,7 +169,7 @@ def test_storm_variant_is_original_plus_a_noise_bed(soundtrack):
         assert abs(np.corrcoef(bed, original)[0, 1]) < 0.05
         # the music loops, the weather does not
         period_s, music_similarity = best_loop(original, sr)
-        bed_similarity = similarity_at_lag(bed, int(round(period_s * sr)))
+        bed_similarity = similarity_at_lag(bed, round(period_s * sr))
         assert music_similarity > 0.98 and abs(bed_similarity) < 0.3, (music_similarity, bed_similarity)
         # brown + pink noise: far more energy low than high, but broadband
         n_fft = 1 << (len(bed) - 1).bit_length()
@@ -186,15 +187,15 @@ def theme_features(path: pathlib.Path) -> np.ndarray:
     power = np.abs(np.fft.rfft(frames)) ** 2
     freqs = np.fft.rfftfreq(n_fft, 1 / sr)
     edges = np.geomspace(60, 5000, 13)  # below every file's bandwidth, so the sample rate does not show
-    bands = np.log(np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(1) for lo, hi in zip(edges, edges[1:])], 1) + 1e-9)
+    bands = np.log(np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(1) for lo, hi in itertools.pairwise(edges)], 1) + 1e-9)
     onset_strength = np.maximum(np.diff(bands, axis=0), 0).sum(1).mean()
     return np.concatenate([bands.mean(0) - bands.mean(), bands.std(0), [np.log(onset_strength + 1e-9)]])
 
 
 def test_theme_families_are_alike_within_and_apart_between(soundtrack):
     folder, _ = soundtrack
-    families = np.array([theme.family for theme in demo._THEMES])
-    features = np.stack([theme_features(folder / (t.title + t.extension)) for t in demo._THEMES])
+    families = np.array([theme.family for theme in THEMES])
+    features = np.stack([theme_features(folder / (t.title + t.extension)) for t in THEMES])
     features = (features - features.mean(0)) / (features.std(0) + 1e-12)
     distance = np.sqrt(((features[:, None] - features[None]) ** 2).sum(-1))
     not_self = ~np.eye(len(families), dtype=bool)
