@@ -97,3 +97,57 @@ def checksums(folder: Path) -> dict[str, tuple[int, str]]:
         if path.is_file():
             result[str(path.relative_to(folder))] = (path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
     return result
+
+
+# -- three families of generated tracks (quality, presets, saved models) --------------------------
+
+FAMILY_SR = 22050
+
+
+def _family_track(family: str, variant: int, seconds: float = 4.0) -> np.ndarray:
+    """A track of one of three families that differ in timbre and rhythm; variants differ in pitch and tempo."""
+    rng = np.random.default_rng(100 * ord(family[0]) + variant)
+    t = np.arange(int(seconds * FAMILY_SR)) / FAMILY_SR
+    if family == "drone":  # low harmonic tone, slowly swelling
+        f0, swell = 90 * 1.5**variant, 0.25 * (variant + 1)
+        y = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 5)) * (0.6 + 0.4 * np.sin(2 * np.pi * swell * t))
+    elif family == "arp":  # bright square-wave notes, 5-9 per second
+        rate = 5 + 2 * variant
+        notes = 500 * 1.2**variant * 2 ** (rng.integers(0, 12, size=int(seconds * rate) + 1) / 12)
+        f = notes[(t * rate).astype(int)]
+        y = np.sign(np.sin(2 * np.pi * np.cumsum(f) / FAMILY_SR)) * 0.5
+    else:  # "drums": decaying noise hits, 1.5-3.5 per second
+        rate = 1.5 + variant
+        y = rng.standard_normal(len(t)) * np.exp(-((t * rate) % 1.0) * 12)
+    return (0.5 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def _noise_bed(n: int, level_db: float, seed: int) -> np.ndarray:
+    """Brown noise (integrated white noise, high-passed by a leak), like rain and wind."""
+    white = np.random.default_rng(seed).standard_normal(n)
+    brown = np.zeros(n)
+    for i in range(1, n):  # a leaky integrator: -6 dB/octave above a few Hz
+        brown[i] = 0.995 * brown[i - 1] + white[i]
+    return brown * 10 ** (level_db / 20)
+
+
+@pytest.fixture(scope="module")
+def families(tmp_path_factory) -> Path:
+    """Three families of three tracks, plus a noisy copy (noise bed at -12 dB RMS) of one drone."""
+    root = tmp_path_factory.mktemp("families")
+    rows = []
+    for family in ("drone", "arp", "drums"):
+        for variant in range(3):
+            name = f"{family} {variant}.wav"
+            write_audio(root / name, _family_track(family, variant), FAMILY_SR)
+            rows.append((name, family))
+    original = _family_track("drone", 1)
+    bed = _noise_bed(len(original), 0.0, seed=7)
+    bed *= np.sqrt(np.mean(original**2) / np.mean(bed**2)) * 10 ** (-12 / 20)
+    noisy = original + bed
+    write_audio(root / "drone 1 (Storm).wav", (0.5 * noisy / np.max(np.abs(noisy))).astype(np.float32), FAMILY_SR)
+    rows.append(("drone 1 (Storm).wav", "drone"))
+    with open(root / "metadata.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("filename", "category"), *rows])
+    (root / "pairs.csv").write_text("a,b,kind\ndrone 1.wav,drone 1 (Storm).wav,storm\n", encoding="utf-8")
+    return root

@@ -71,7 +71,10 @@ def test_embeddings_json_format(mapped) -> None:
     # pairs.csv in the input folder is reported with distance and ranks.
     (pair,) = doc["pairs"]
     assert pair["a"] == "Low Drone.wav" and pair["kind"] == "storm"
-    assert pair["distance"] >= 0 and 1 <= pair["rank_a_to_b"] <= 7
+    xy = {t["file"]: np.array([t["x"], t["y"]]) for t in doc["tracks"]}
+    assert pair["distance"] == pytest.approx(np.linalg.norm(xy[pair["a"]] - xy[pair["b"]]))
+    # The noisy copy is the original's nearest neighbour on the map, both ways.
+    assert (pair["rank_a_to_b"], pair["rank_b_to_a"]) == (1, 1)
 
 
 def test_embeddings_csv_has_the_same_rows(mapped) -> None:

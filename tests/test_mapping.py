@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import write_audio
-from songmap.mapper import NotFittedError, SongMapper
+from songmap.mapper import PRESETS, NotFittedError, SongMapper
 
 FAST = dict(epochs=60, n_mels=64, time_bins=32, filters=(8, 16), patience=15)
 
@@ -208,3 +208,113 @@ def test_scikit_learn_estimator_conventions() -> None:
         SongMapper(22050)  # parameters are keyword-only
     with pytest.raises(ValueError, match="unknown parameter 'sample_rat'"):
         mapper.set_params(sample_rat=8000)
+
+
+# -- presets and saved models (on the families of conftest) ---------------------------------------
+
+PRESET_FAST = dict(epochs=80, n_mels=64, filters=(8, 16), patience=20)
+
+
+def test_presets_fill_in_what_was_not_given_when_fitting(families: Path, tmp_path: Path) -> None:
+    paths = sorted(families.glob("*.wav"))[:3]
+    one_epoch = {**PRESET_FAST, "epochs": 1, "cache_dir": tmp_path / "cache"}
+    seed = SongMapper(preset="seed", **one_epoch).fit(paths)
+    assert {k: seed.params_[k] for k in PRESETS["seed"]} == PRESETS["seed"]
+    default = SongMapper(**one_epoch).fit(paths)
+    assert {k: default.params_[k] for k in PRESETS["default"]} == PRESETS["default"]
+    mixed = SongMapper(preset="seed", neighbour_weight=0.5, **one_epoch).fit(paths)
+    assert mixed.params_["representation"] == "pooled" and mixed.params_["neighbour_weight"] == 0.5
+    assert mixed.representation is None  # __init__ stores what it was given, nothing else
+
+
+def test_set_params_preset_changes_the_representation(families: Path, tmp_path: Path) -> None:
+    """A preset set after construction takes effect: presets are resolved in fit, not in __init__."""
+    paths = sorted(families.glob("*.wav"))[:3]
+    mapper = SongMapper(preset="seed", **{**PRESET_FAST, "epochs": 1, "cache_dir": tmp_path / "cache"}).fit(paths)
+    assert mapper.representation_ == "pooled"
+    mapper.set_params(preset="default").fit(paths)
+    assert mapper.representation_ == "modulation"
+    assert mapper.params_["neighbour_weight"] == PRESETS["default"]["neighbour_weight"]
+    assert mapper.weights_["to_latent.weight"].shape[1] != 0
+
+
+def test_bad_preset_or_representation_fail_at_fit_with_a_clear_message(tmp_path: Path) -> None:
+    mapper = SongMapper(preset="nope")  # __init__ checks nothing, as in scikit-learn
+    with pytest.raises(ValueError, match="preset must be one of seed, default"):
+        mapper.fit([tmp_path / "a.wav", tmp_path / "b.wav"])
+    with pytest.raises(ValueError, match="representation"):
+        SongMapper(representation="raw").fit([tmp_path / "a.wav", tmp_path / "b.wav"])
+
+
+def test_save_load_keeps_the_representation_and_old_models_load_as_seed(families: Path, tmp_path: Path) -> None:
+    import torch
+
+    paths = sorted(families.glob("*.wav"))[:4]
+    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**PRESET_FAST, "epochs": 5}).fit(paths)
+    mapper.save(tmp_path / "model.safetensors")
+    loaded = SongMapper.load(tmp_path / "model.safetensors")
+    assert loaded.params_ == mapper.params_
+    np.testing.assert_allclose(loaded.transform(paths), mapper.embedding_, atol=1e-5)
+    np.testing.assert_allclose(loaded.features_for(paths), mapper.features_for(paths))
+
+    # Files songmap wrote before model format 3 are torch.save dictionaries (model.pt); they still load.
+    # Version 1, written before presets existed (no preset/representation), is the seed model.
+    old = SongMapper(preset="seed", seed=0, **{**PRESET_FAST, "epochs": 5}).fit(paths)
+    for version in (1, 2):
+        state = _legacy_model_pt(old, version)
+        torch.save(state, tmp_path / f"old{version}.pt")
+        reloaded = SongMapper.load(tmp_path / f"old{version}.pt")
+        assert reloaded.representation_ == "pooled" and reloaded.params_["crop_percentile"] == old.params_["crop_percentile"]
+        assert reloaded.training_.losses == pytest.approx(old.training_.losses)
+        np.testing.assert_allclose(reloaded.transform(paths), old.embedding_, atol=1e-5)
+
+
+def _legacy_model_pt(mapper: SongMapper, version: int) -> dict:
+    """What ``SongMapper.save`` wrote with ``torch.save`` in model formats 1 and 2."""
+    import dataclasses
+
+    import torch
+
+    params = dict(mapper.params_)
+    if version == 1:
+        for key in ("preset", "representation", "modulation_bins", "neighbour_weight"):
+            del params[key]
+    t = mapper.training_
+    return {
+        "format": "songmap-model", "format_version": version, "songmap_version": "0.1.0", "params": params,
+        "feature_params": dataclasses.asdict(mapper._feature_params()), "crop_seconds": float(mapper.crop_seconds_),
+        "band_mean": torch.from_numpy(mapper.band_mean_), "band_std": torch.from_numpy(mapper.band_std_),
+        "model_config": mapper.model_.config(), "state_dict": mapper.model_.state_dict(),
+        "training": {"losses": list(t.losses), "best_epoch": t.best_epoch, "best_loss": t.best_loss, "stopped_early": t.stopped_early},
+    }
+
+
+def test_saved_model_is_safetensors_readable_without_pytorch(families: Path, tmp_path: Path) -> None:
+    """model.safetensors holds the weights and a JSON header, and placing songs with it never imports torch."""
+    import json
+    import subprocess
+    import sys
+
+    from safetensors import safe_open
+
+    paths = sorted(families.glob("*.wav"))[:4]
+    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**PRESET_FAST, "epochs": 5}).fit(paths)
+    mapper.save(tmp_path / "model.safetensors")
+    with safe_open(str(tmp_path / "model.safetensors"), framework="numpy") as f:
+        header = json.loads(f.metadata()["songmap"])
+        names = set(f.keys())
+    assert header["format"] == "songmap-model" and header["format_version"] == 3
+    assert header["params"] == mapper.params_ and header["crop_seconds"] == mapper.crop_seconds_
+    assert {"band_mean", "band_std", "state.to_latent.weight"} <= names
+
+    code = (
+        "import sys, json; from songmap.mapper import SongMapper; "
+        f"m = SongMapper.load({str(tmp_path / 'model.safetensors')!r}); "
+        f"print(json.dumps(m.transform({[str(p) for p in paths]!r}).tolist())); "
+        "print('torch imported:', 'torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    placed, imported = result.stdout.strip().splitlines()
+    np.testing.assert_allclose(json.loads(placed), mapper.embedding_, atol=1e-5)
+    assert imported == "torch imported: False"

@@ -67,15 +67,19 @@ def test_early_stopping_keeps_best_weights() -> None:
     x, _ = _clusters()
     seed_everything(0)
     model = ConvAutoencoder(32, 16, (8, 16))
-    result = train_autoencoder(model, x, TrainingConfig(epochs=500, batch_size=8, patience=3, min_delta=0.5))
+    snapshots = []  # the weights after each epoch
+    result = train_autoencoder(
+        model, x, TrainingConfig(epochs=500, batch_size=8, patience=5, min_delta=0.0, learning_rate=5e-2),
+        on_epoch=lambda epoch, loss: snapshots.append({k: v.clone() for k, v in model.state_dict().items()}),
+    )
     assert result.stopped_early
     assert len(result.losses) < 500
-    assert result.best_loss == min(result.losses)
-    # The kept weights are the best epoch's: evaluating them gives about the best loss, not the last one.
-    with torch.no_grad():
-        model.eval()
-        t = torch.from_numpy(x).unsqueeze(1)
-        assert float(torch.nn.functional.mse_loss(model(t), t)) < result.losses[0]
+    assert result.best_loss == min(result.losses) and result.best_epoch == int(np.argmin(result.losses))
+    assert result.best_epoch < len(result.losses) - 1  # the last epoch was not the best, so keeping the best matters
+    # The kept weights are exactly those after the best epoch, not the last epoch's.
+    kept = model.state_dict()
+    assert all(torch.equal(kept[k], snapshots[result.best_epoch][k]) for k in kept)
+    assert not all(torch.equal(kept[k], snapshots[-1][k]) for k in kept)
 
 
 class _RowReader:
