@@ -5,6 +5,9 @@ It only parses options, shows progress and prints results; every job is a functi
 Exit codes: 0 success; 1 bad input (missing folder, unusable metadata, fewer
 than two decodable files, ...); 2 bad usage (unknown option, invalid value);
 3 an unexpected internal error (a bug: please report it); 130 interrupted.
+
+Over 400 lines because it holds one Typer command per job, each with its options and help
+texts; it has no logic of its own beyond parsing and printing.
 """
 
 from __future__ import annotations

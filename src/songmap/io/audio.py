@@ -4,6 +4,9 @@ libsndfile (through ``soundfile``) reads wav, flac, ogg/vorbis, opus, mp3 and ai
 quickly and can stop after a given number of frames, which is what lets songmap
 decode only the part of a long track it will use. What libsndfile cannot read
 (m4a/aac, some odd mp3s) falls back to FFmpeg through PyAV.
+
+Over 400 lines because finding, probing and decoding share the reasons a file is refused
+(the one list of extensions, the messages users see) and the libsndfile/PyAV fallback.
 """
 
 from __future__ import annotations

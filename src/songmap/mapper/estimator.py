@@ -8,6 +8,10 @@
 PyTorch (:mod:`songmap.model.training`) is imported only where a model is
 trained or asked for: ``import torch`` takes about a second, and placing songs
 on a saved map does not need it (:mod:`songmap.model.numpy_encoder`).
+
+Over 400 lines because it is one class, scikit-learn's estimator contract end to end, and its
+numpy-style docstrings are most of it; the parts that are not the estimator live in ``inputs`` and
+``persistence``.
 """
 
 from __future__ import annotations
