@@ -55,7 +55,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 @contextlib.contextmanager
 def _user_errors():
     """Turn every failure into one clear line and an exit code; never a traceback."""
-    from songmap.io.tables import MetadataError
+    from songmap.app.jobs import MetadataError
 
     try:
         yield
@@ -129,7 +129,7 @@ def main(
 
 def _map_progress(progress: Progress, epochs: int):
     """Progress hooks of ``map`` and ``demo``: a features bar with the realtime factor, a training bar."""
-    from songmap.mapper import Progress as Hooks
+    from songmap.app.jobs import Progress as Hooks
 
     files_task = progress.add_task("features", total=None, info="")
     train_task = progress.add_task("training", total=epochs, info="", visible=False)
@@ -221,7 +221,7 @@ _PRESET_HELP = "Model configuration: 'default' (modulation spectra + neighbour-p
 
 
 def _check_preset(value: str) -> str:
-    from songmap.mapper import PRESETS
+    from songmap.app.jobs import PRESETS
 
     if value not in PRESETS:
         raise typer.BadParameter(f"expected one of {', '.join(PRESETS)}")
@@ -257,8 +257,7 @@ def map_command(
     preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
 ) -> None:
     """Map every song of INPUT_DIR: writes embeddings.json/.csv, map.png, map.html and model.safetensors to --out."""
-    from songmap.app.jobs import map_folder
-    from songmap.mapper import SongMapper
+    from songmap.app.jobs import SongMapper, map_folder
 
     with _user_errors():
         started = time.perf_counter()
@@ -308,10 +307,8 @@ def compare_command(
     Writes quality.json (trustworthiness and continuity at k=5 and 10, kNN category agreement,
     ranks of known pairs, wall time per method) and compare.png (one panel per method).
     """
-    from songmap.app.jobs import compare_folder
-    from songmap.mapper import Progress as Hooks
-    from songmap.mapper import SongMapper
-    from songmap.report.plots import METHOD_TITLES
+    from songmap.app.jobs import METHOD_TITLES, SongMapper, compare_folder
+    from songmap.app.jobs import Progress as Hooks
 
     with _user_errors():
         wanted = _parse_methods(methods)
@@ -508,8 +505,7 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Seed for the soundtrack and the training.")] = 0,
 ) -> None:
     """Synthesize a small chiptune soundtrack (no download) and map it; tells you where map.html is."""
-    from songmap.app.jobs import demo
-    from songmap.mapper import SongMapper
+    from songmap.app.jobs import SongMapper, demo
 
     with _user_errors():
         started = time.perf_counter()

@@ -3,7 +3,9 @@
 Each job takes explicit parameters, reports progress through callbacks and
 returns what it did; it prints nothing. ``map_folder``/``demo`` (mapping),
 ``compare_folder`` (comparing), ``inspect_folder``/``convert_folder``
-(folders), ``embed_files``/``write_page``/``serve`` (placing).
+(folders), ``embed_files``/``write_page``/``serve`` (placing). The names a caller needs to
+set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``)
+are re-exported here, so the CLI needs no other module.
 """
 
 from songmap.app.jobs.common import finish_interrupted_map
@@ -11,9 +13,17 @@ from songmap.app.jobs.comparing import COMPARE_METHODS, CompareResult, compare_f
 from songmap.app.jobs.folders import ConvertResult, InspectResult, TrackInfo, convert_folder, inspect_folder
 from songmap.app.jobs.mapping import MapResult, demo, fitted_map_quality, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
+from songmap.io.tables import MetadataError
+from songmap.mapper import PRESETS, Progress, SongMapper
+from songmap.report.plots import METHOD_TITLES
 
 __all__ = [
     "COMPARE_METHODS",
+    "METHOD_TITLES",
+    "PRESETS",
+    "MetadataError",
+    "Progress",
+    "SongMapper",
     "CompareResult",
     "ConvertResult",
     "EmbedResult",
