@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from songmap.report.palette import category_colours
 from songmap.web.page import write_map_page
 
 pytestmark = pytest.mark.browser
@@ -56,6 +57,11 @@ COLLECTION = [
     ("<svg onload=window.__xss=1>.wav", XSS_TITLE, None, 330, 0.2, 2.6),
 ]
 TITLES = [entry[1] for entry in COLLECTION]
+# Enough categories to run past the palette's first colours and past its end, plus names that a
+# naive JavaScript object lookup would get wrong.
+MANY_CATEGORIES = [f"category {i:02d}" for i in range(12)] + ["__proto__", "constructor", "Éclair"]
+PAGE_BACKGROUND = "#0e1117"   # --bg of map.css, behind the (transparent) canvas
+POINT_ALPHA = 0.95            # how opaque map.js fills the points of a small collection
 
 
 def track_duration(index: int) -> float:
@@ -81,7 +87,6 @@ if _SKIP_REASON:
     pytest.skip(_SKIP_REASON, allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402
-
 
 # ------------------------------------------------------------------ fixtures --
 
@@ -214,6 +219,35 @@ def session(browser, server):
     page_session.open(server["url"])
     yield page_session
     context.close()
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    """``(r, g, b)`` of ``"#rrggbb"``."""
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def on_background(colour: str, alpha: float = POINT_ALPHA) -> np.ndarray:
+    """The colour a user sees for ``colour`` drawn with ``alpha`` over the page background."""
+    return np.round(alpha * np.array(rgb(colour)) + (1 - alpha) * np.array(rgb(PAGE_BACKGROUND)))
+
+
+@pytest.fixture(scope="module")
+def many_categories_page(tmp_path_factory) -> Path:
+    """map.html (from disk) of one track per category of MANY_CATEGORIES and one uncategorised, on a circle."""
+    out_dir = tmp_path_factory.mktemp("palette")
+    names = [*MANY_CATEGORIES, None]
+    tracks = [
+        {
+            "file": f"{i}.wav",
+            "title": f"t{i}",
+            "category": name,
+            "x": float(np.cos(2 * np.pi * i / len(names))),
+            "y": float(np.sin(2 * np.pi * i / len(names))),
+        }
+        for i, name in enumerate(names)
+    ]
+    doc = {"songmap_version": "0.1.0", "input_dir": str(out_dir / "songs"), "tracks": tracks}
+    return write_map_page(out_dir, doc)
 
 
 # --------------------------------------------------------------------- tests --
@@ -393,8 +427,51 @@ def test_page_opened_from_disk_plays_odd_file_names(browser, collection):
         context.close()
 
 
-def test_screenshot(session):
-    """Leave a picture of the page in artifacts/ for a person to look at."""
+def test_page_colours_each_category_like_map_png(browser, many_categories_page):
+    """Legend, tooltip and points show each category in the colour map.png gives it (one palette)."""
+    expected = category_colours([*MANY_CATEGORIES, None])
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        session = PageSession(context.new_page())
+        session.open(many_categories_page.as_uri())
+        page = session.page
+        legend = page.eval_on_selector_all(
+            ".legend-btn",
+            "buttons => buttons.map(b => [b.dataset.category, getComputedStyle(b.querySelector('.dot')).backgroundColor])",
+        )
+        assert [label for label, _ in legend] == [*sorted(MANY_CATEGORIES), "uncategorised"]
+        for label, shown in legend:
+            colour = expected[None if label == "uncategorised" else label]
+            assert shown == "rgb({}, {}, {})".format(*rgb(colour)), label
+
+        names = [*MANY_CATEGORIES, None]
+        for index, name in enumerate(names):
+            # The point itself: the canvas pixel at its centre.
+            pixel = page.evaluate(
+                """i => {
+                    const canvas = document.getElementById("map");
+                    const rect = canvas.getBoundingClientRect();
+                    const p = window.songmap.screenPosition(i);
+                    const scale = canvas.width / rect.width;
+                    const x = Math.round((p.x - window.scrollX - rect.left) * scale);
+                    const y = Math.round((p.y - window.scrollY - rect.top) * scale);
+                    return Array.from(canvas.getContext("2d").getImageData(x, y, 1, 1).data);
+                }""",
+                index,
+            )
+            assert pixel[3] == pytest.approx(255 * POINT_ALPHA, abs=2)
+            assert np.abs(np.array(pixel[:3]) - rgb(expected[name])).max() <= 2, (name, pixel)
+            # The tooltip's dot when the point is hovered.
+            session.hover(index)
+            dot = page.evaluate("getComputedStyle(document.querySelector('#tooltip .dot')).backgroundColor")
+            assert dot == "rgb({}, {}, {})".format(*rgb(expected[name])), name
+        assert session.errors == []
+    finally:
+        context.close()
+
+
+def test_screenshot_shows_the_points_in_their_category_colours(session):
+    """What a user sees: the map drawn in map.png's colours. The picture is left in artifacts/."""
     page = session.page
     session.click(3)
     session.wait_until_playing(3)
@@ -402,5 +479,26 @@ def test_screenshot(session):
     session.tooltip_title()
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 10_000
-    assert os.access(SCREENSHOT, os.R_OK)
+
+    from PIL import Image
+
+    box = page.locator("#map").bounding_box()
+    with Image.open(SCREENSHOT) as image:
+        assert image.size == (1280, 800)
+        crop = (round(box["x"]), round(box["y"]), round(box["x"] + box["width"]), round(box["y"] + box["height"]))
+        pixels = np.asarray(image.convert("RGB").crop(crop)).reshape(-1, 3).astype(int)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    # Not blank: the page background dominates, but points, labels, rings and the tooltip are drawn on it.
+    assert tuple(colours[counts.argmax()]) == rgb(PAGE_BACKGROUND)
+    assert len(colours) > 100
+    assert counts.max() < 0.99 * len(pixels)
+    # Every category's points appear in the colour map.png gives that category (the playing
+    # track's point is redrawn opaque, the others let a little background through).
+    expected = category_colours(entry[2] for entry in COLLECTION)
+    for category, colour in expected.items():
+        members = sum(1 for entry in COLLECTION if entry[2] == category)
+        near = np.zeros(len(pixels), dtype=bool)
+        for alpha in (POINT_ALPHA, 1.0):
+            near |= np.abs(pixels - on_background(colour, alpha)).max(axis=1) <= 3
+        # A point of radius 6.5 px covers about 130 px; allow for its anti-aliased rim and what lies on it.
+        assert near.sum() >= 60 * members, (category, colour, int(near.sum()))

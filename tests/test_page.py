@@ -1,31 +1,29 @@
-"""Tests of the map page renderer and the local server (no browser needed)."""
+"""Tests of the map page renderer, songmap.web.page (no browser needed; the server's are in test_serve.py)."""
 
 from __future__ import annotations
 
-import http.client
+import base64
+import hashlib
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from songmap.io import atomic as atomic_module
 from songmap.report.documents import read_embeddings as load_embeddings
+from songmap.report.palette import PALETTE, UNCATEGORISED_COLOUR, category_colours
+from songmap.web import page as page_module
 from songmap.web.page import embed_json, local_audio_urls, render_map_page, write_map_page
-from songmap.web.serve import RangeNotSatisfiable, make_server, parse_range_header
 
 SCRIPT_BREAKER = "</script><script>alert(1)</script>"
 ATTRIBUTE_BREAKER = '"onerror=alert(1) x="'
+STATIC = resources.files("songmap.web").joinpath("static")
 
 
 def make_doc(input_dir: Path, tracks: list[dict]) -> dict:
@@ -47,28 +45,34 @@ def track(file: str, x: float = 0.0, y: float = 0.0, **extra) -> dict:
 
 
 class ScriptCollector(HTMLParser):
-    """Collects every <script> element with its attributes and raw text."""
+    """Collects every <script> element with its attributes and raw text, every <style> text and <meta>."""
 
     def __init__(self) -> None:
         super().__init__()
         self.scripts: list[tuple[dict, str]] = []
+        self.styles: list[str] = []
         self.metas: list[dict] = []
-        self._open: dict | None = None
+        self._open: str | None = None
 
     def handle_starttag(self, tag, attrs):
         if tag == "script":
-            self._open = dict(attrs)
-            self.scripts.append((self._open, ""))
+            self._open = tag
+            self.scripts.append((dict(attrs), ""))
+        elif tag == "style":
+            self._open = tag
+            self.styles.append("")
         elif tag == "meta":
             self.metas.append(dict(attrs))
 
     def handle_data(self, data):
-        if self._open is not None:
+        if self._open == "script":
             attrs, text = self.scripts[-1]
             self.scripts[-1] = (attrs, text + data)
+        elif self._open == "style":
+            self.styles[-1] += data
 
     def handle_endtag(self, tag):
-        if tag == "script":
+        if tag in ("script", "style"):
             self._open = None
 
 
@@ -121,6 +125,64 @@ def test_page_has_a_csp_that_forbids_external_loads(tmp_path):
     # Self-contained: no external script, style sheet, font or image.
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "@import" not in html
+
+
+def csp_directives(html: str) -> dict[str, str]:
+    [csp] = [meta["content"] for meta in parse_page(html).metas if meta.get("http-equiv") == "Content-Security-Policy"]
+    return dict(part.strip().split(" ", 1) for part in csp.split(";"))
+
+
+def sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def test_page_inlines_map_js_and_map_css_and_the_csp_allows_exactly_them(tmp_path):
+    html = render_map_page(make_doc(tmp_path, [track("a.ogg")]), ["a.ogg"])
+    parsed = parse_page(html)
+    [(_, script)] = [(attrs, text) for attrs, text in parsed.scripts if attrs.get("type") is None]
+    [style] = parsed.styles
+    assert script.strip() == STATIC.joinpath("map.js").read_text(encoding="utf-8").strip()
+    assert style.strip() == STATIC.joinpath("map.css").read_text(encoding="utf-8").strip()
+    # The browser runs an inline script or style only if its exact text hashes to the policy's value.
+    directives = csp_directives(html)
+    assert directives["script-src"] == sha256_source(script)
+    assert directives["style-src"] == sha256_source(style)
+    assert "__SONGMAP_" not in html
+
+
+def test_page_data_carries_the_palette_of_map_png(tmp_path):
+    names = [f"category {i:02d}" for i in range(12)] + ["__proto__", "Éclair"]
+    tracks = [track(f"{i}.ogg", x=i, category=name) for i, name in enumerate(names)]
+    tracks.append(track("none.ogg", category=None))
+    data_text = parse_page(render_map_page(make_doc(tmp_path, tracks), ["u"] * len(tracks))).scripts[0][1]
+    data = json.loads(data_text)
+    expected = category_colours([*names, None])
+    assert data["uncategorisedColour"] == expected.pop(None) == UNCATEGORISED_COLOUR
+    assert data["categoryColours"] == expected
+
+
+def test_page_script_has_no_palette_of_its_own():
+    script = STATIC.joinpath("map.js").read_text(encoding="utf-8").lower()
+    for colour in (*PALETTE, UNCATEGORISED_COLOUR):
+        assert colour.lower() not in script
+    assert "hsl(" not in script and "rgb(" not in script
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("static/map.js", "const s = '</SCRIPT>';"),
+        ("static/map.js", "const s = '<script>';"),
+        ("static/map.js", "// <!-- a comment"),
+        ("static/map.js", "const s = '__SONGMAP_DATA__';"),
+        ("static/map.css", "a { color: red } </style>"),
+    ],
+)
+def test_inlined_source_that_could_leave_its_element_is_refused(monkeypatch, name, text):
+    real = page_module._static_text
+    monkeypatch.setattr(page_module, "_static_text", lambda path: text if path == name else real(path))
+    with pytest.raises(RuntimeError, match="must not contain"):
+        page_module._template_with_csp.__wrapped__()
 
 
 def test_page_data_normalises_missing_fields(tmp_path):
@@ -281,258 +343,3 @@ def test_invalid_embeddings_gives_a_clear_error(tmp_path, content, message):
         load_embeddings(tmp_path)
     assert "\n" not in str(caught.value)
 
-
-# ------------------------------------------------------------ range parsing --
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        (None, None),
-        ("bytes=0-9", (0, 9)),
-        ("bytes=10-", (10, 99)),
-        ("bytes=-10", (90, 99)),
-        ("bytes=-1000", (0, 99)),
-        ("bytes=50-5000", (50, 99)),
-        ("BYTES = 1-2", (1, 2)),
-        ("bytes=5-1", None),  # malformed: ignored
-        ("bytes=0-1,5-6", None),  # several ranges: whole file
-        ("items=0-1", None),
-        ("bytes=abc", None),
-        ("bytes=-", None),
-        ("bytes=\u00b2-", None),  # a Unicode digit is not a digit here
-    ],
-)
-def test_parse_range_header(header, expected):
-    assert parse_range_header(header, 100) == expected
-
-
-@pytest.mark.parametrize("header", ["bytes=100-", "bytes=100-200", "bytes=-0"])
-def test_parse_range_header_unsatisfiable(header):
-    with pytest.raises(RangeNotSatisfiable):
-        parse_range_header(header, 100)
-
-
-# ------------------------------------------------------------------ server --
-
-AUDIO_FILES = {
-    "a.wav": "audio/wav",
-    "sub dir/b #1?.ogg": "audio/ogg",
-    "c.MP3": "audio/mpeg",
-    "d.flac": "audio/flac",
-    "e.m4a": "audio/mp4",
-    "f.aiff": "audio/aiff",
-    "g.opus": "audio/opus",
-    "h.aac": "audio/aac",
-    "i.xyz": "application/octet-stream",
-}
-
-
-@pytest.fixture
-def site(tmp_path):
-    """A served output folder: listed audio, an unlisted file, an escaping symlink."""
-    input_dir = tmp_path / "in"
-    out_dir = tmp_path / "out"
-    outside = tmp_path / "outside"
-    for directory in (input_dir / "sub dir", out_dir, outside):
-        directory.mkdir(parents=True)
-    contents = {}
-    for index, name in enumerate(AUDIO_FILES):
-        contents[name] = bytes((index * 7 + i) % 256 for i in range(1000 + index))
-        (input_dir / name).write_bytes(contents[name])
-    (input_dir / "unlisted.wav").write_bytes(b"not for you")
-    (outside / "secret.wav").write_bytes(b"secret outside the input folder")
-    (input_dir / "link.wav").symlink_to(outside / "secret.wav")
-    names = list(AUDIO_FILES) + ["link.wav", "missing.wav", "../outside/secret.wav"]
-    doc = make_doc(input_dir, [track(name, x=i, y=-i) for i, name in enumerate(names)])
-    (out_dir / "embeddings.json").write_text(json.dumps(doc))
-
-    server = make_server(out_dir, port=0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield {
-            "port": server.server_address[1],
-            "contents": contents,
-            "names": names,
-            "out_dir": out_dir,
-        }
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def request(site, path, method="GET", headers=None):
-    """Send ``path`` exactly as given (http.client does not normalise it)."""
-    connection = http.client.HTTPConnection("127.0.0.1", site["port"], timeout=10)
-    try:
-        connection.request(method, path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
-@pytest.mark.parametrize("path", ["/", "/map.html", "/?from=bookmark"])
-def test_server_serves_the_page_with_server_audio_urls(site, path):
-    status, headers, body = request(site, path)
-    assert status == 200
-    assert headers["Content-Type"] == "text/html; charset=utf-8"
-    data_text = parse_page(body.decode()).scripts[0][1]
-    urls = [t["audio"] for t in json.loads(data_text)["tracks"]]
-    assert urls == [f"/audio/{i}" for i in range(len(site["names"]))]
-
-
-def test_server_serves_embeddings(site):
-    status, headers, body = request(site, "/embeddings.json")
-    assert status == 200 and headers["Content-Type"] == "application/json"
-    assert body == (site["out_dir"] / "embeddings.json").read_bytes()
-
-
-@pytest.mark.parametrize(("index", "name"), list(enumerate(AUDIO_FILES)))
-def test_server_serves_listed_audio_with_its_content_type(site, index, name):
-    status, headers, body = request(site, f"/audio/{index}")
-    assert status == 200
-    assert body == site["contents"][name]
-    assert headers["Content-Type"] == AUDIO_FILES[name]
-    assert headers["Accept-Ranges"] == "bytes"
-    assert headers["Content-Length"] == str(len(body))
-
-
-def test_head_sends_headers_only(site):
-    status, headers, body = request(site, "/audio/0", method="HEAD")
-    assert status == 200 and body == b""
-    assert headers["Content-Length"] == str(len(site["contents"]["a.wav"]))
-
-
-@pytest.mark.parametrize(
-    ("range_header", "first", "last"),
-    [("bytes=10-19", 10, 19), ("bytes=990-", 990, 999), ("bytes=-5", 995, 999), ("bytes=0-99999", 0, 999)],
-)
-def test_range_request_gets_206_with_the_right_bytes(site, range_header, first, last):
-    data = site["contents"]["a.wav"]
-    status, headers, body = request(site, "/audio/0", headers={"Range": range_header})
-    assert status == 206
-    assert body == data[first : last + 1]
-    assert headers["Content-Range"] == f"bytes {first}-{last}/{len(data)}"
-    assert headers["Content-Length"] == str(last - first + 1)
-
-
-def test_unsatisfiable_range_gets_416(site):
-    size = len(site["contents"]["a.wav"])
-    status, headers, body = request(site, "/audio/0", headers={"Range": f"bytes={size}-"})
-    assert status == 416
-    assert headers["Content-Range"] == f"bytes */{size}"
-    assert body == b""
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/../../etc/passwd",
-        "/%2e%2e/%2e%2e/etc/passwd",
-        "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
-        "/audio/..%2f..%2fetc%2fpasswd",
-        "/audio/../../../etc/passwd",
-        "/audio/0/../../etc/passwd",
-        "/audio/%30",
-        "/audio/-1",
-        "/audio/1.0",
-        "/audio/99999",
-        "/audio/99999999999999999999",
-        "/audio/",
-        "/audio",
-        "//etc/passwd",
-        "/embeddings.json/../../etc/passwd",
-        "/map.html%00",
-        "/a.wav",
-        "/unlisted.wav",
-        "/in/a.wav",
-        "/embeddings.json.bak",
-        "http://127.0.0.1/etc/passwd",
-    ],
-)
-def test_everything_else_is_404(site, path):
-    status, _, body = request(site, path)
-    assert status == 404
-    assert b"root:" not in body
-
-
-def test_symlink_out_of_the_input_folder_is_404(site):
-    index = site["names"].index("link.wav")
-    assert request(site, f"/audio/{index}")[0] == 404
-
-
-def test_listed_path_escaping_the_input_folder_is_404(site):
-    index = site["names"].index("../outside/secret.wav")
-    assert request(site, f"/audio/{index}")[0] == 404
-
-
-def test_listed_but_missing_file_is_404(site):
-    index = site["names"].index("missing.wav")
-    assert request(site, f"/audio/{index}")[0] == 404
-
-
-def test_foreign_host_header_is_refused(site):
-    # A DNS-rebinding page would arrive with its own name in Host.
-    assert request(site, "/", headers={"Host": "evil.example:8000"})[0] == 403
-    assert request(site, "/", headers={"Host": f"localhost:{site['port']}"})[0] == 200
-
-
-def test_server_picks_up_a_rewritten_embeddings_file(site):
-    path = site["out_dir"] / "embeddings.json"
-    doc = json.loads(path.read_text())
-    doc["tracks"] = doc["tracks"][:1]
-    path.write_text(json.dumps(doc))
-    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
-    _, _, body = request(site, "/embeddings.json")
-    assert len(json.loads(body)["tracks"]) == 1
-    assert request(site, "/audio/1")[0] == 404
-
-
-def test_server_is_quiet(site, capfd):
-    request(site, "/")
-    request(site, "/nope")
-    captured = capfd.readouterr()
-    assert captured.err == "" and captured.out == ""
-
-
-def test_make_server_without_embeddings_raises(tmp_path):
-    with pytest.raises(FileNotFoundError, match="embeddings.json not found"):
-        make_server(tmp_path, port=0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_run_server_stops_cleanly_on_ctrl_c(out_dir):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "songmap", "serve", str(out_dir), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first_line = process.stdout.readline()
-        assert f"http://127.0.0.1:{port}/" in first_line
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err
-    assert "stopped" in out
-
-
-def test_server_keeps_serving_when_embeddings_becomes_invalid(site):
-    path = site["out_dir"] / "embeddings.json"
-    path.write_text("{broken")
-    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
-    status, _, body = request(site, "/audio/0")
-    assert status == 200 and body == site["contents"]["a.wav"]

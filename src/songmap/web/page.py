@@ -1,8 +1,12 @@
 """The interactive map page (``map.html``) of a songmap output folder.
 
 The page is one self-contained HTML file: the track data is embedded as JSON,
-the JavaScript and CSS are inline (the template lives next to this module as
-``map_page.html``), and a Content-Security-Policy forbids every external load.
+the JavaScript and CSS are inline, and a Content-Security-Policy forbids every
+external load. Its sources live in ``static/`` next to this module: ``map.html``
+(the markup, with placeholders), ``map.css`` and ``map.js``; they are inlined
+and hashed into the policy when a page is rendered. Colours come from
+:func:`songmap.report.palette.category_colours` (in the data: ``categoryColours``
+and ``uncategorisedColour``), so the page and ``map.png`` always agree.
 It works both opened straight from disk (audio URLs relative to the page) and
 served by ``songmap serve`` (audio URLs ``/audio/<index>``).
 
@@ -36,23 +40,30 @@ from pathlib import Path
 from typing import Any
 
 from songmap.io.atomic import atomic_write_text
-from songmap.report.documents import EMBEDDINGS_FILENAME, read_embeddings, validate_embeddings
+from songmap.report.documents import read_embeddings, validate_embeddings
 from songmap.report.palette import category_colours
 
 __all__ = [
     "PAGE_FILENAME",
-    "resolve_input_dir",
-    "local_audio_urls",
     "embed_json",
+    "local_audio_urls",
     "render_map_page",
+    "resolve_input_dir",
     "write_map_page",
 ]
 
 PAGE_FILENAME = "map.html"
 
 _TEMPLATE_NAME = "static/map.html"
+_STYLE_NAME = "static/map.css"
+_SCRIPT_NAME = "static/map.js"
 _CSP_PLACEHOLDER = "__SONGMAP_CSP__"
+_STYLE_PLACEHOLDER = "__SONGMAP_STYLE__"
+_SCRIPT_PLACEHOLDER = "__SONGMAP_SCRIPT__"
 _DATA_PLACEHOLDER = "__SONGMAP_DATA__"
+_PLACEHOLDERS = (_CSP_PLACEHOLDER, _STYLE_PLACEHOLDER, _SCRIPT_PLACEHOLDER, _DATA_PLACEHOLDER)
+# Text that would end (or, in a script, change the parsing of) the element a source is inlined into.
+_FORBIDDEN_IN_SOURCE = {_STYLE_NAME: ("</style",), _SCRIPT_NAME: ("</script", "<script", "<!--")}
 
 # Characters that could end the <script> data block or start an HTML comment
 # inside it, plus the two JavaScript line terminators that are legal in JSON.
@@ -141,32 +152,53 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
+def _static_text(name: str) -> str:
+    # Text mode reads every line ending as "\n", as the browser's HTML parser does before hashing.
+    return resources.files("songmap.web").joinpath(name).read_text(encoding="utf-8")
+
+
 @functools.lru_cache(maxsize=1)
 def _template_with_csp() -> str:
-    """The page template with its Content-Security-Policy filled in.
+    """The page template with its style, script and Content-Security-Policy filled in.
 
-    The policy allows exactly the template's own inline ``<script>`` and
-    ``<style>`` (by hash, so an injected script would not run even if the
-    escaping failed), audio from the page's own origin or from disk, and
-    nothing else: no network requests, no external scripts, fonts or images.
+    ``map.css`` and ``map.js`` are inlined into the ``<style>`` and ``<script>``
+    elements of ``map.html``. The policy allows exactly those two inline
+    sources (by hash, so an injected script would not run even if the escaping
+    failed), audio from the page's own origin or from disk, and nothing else:
+    no network requests, no external scripts, fonts or images. Only the data
+    placeholder is left to fill.
     """
-    template = resources.files("songmap.web").joinpath(_TEMPLATE_NAME).read_text(encoding="utf-8")
-    script = re.search(r"<script>(.*?)</script>", template, re.DOTALL)
-    style = re.search(r"<style>(.*?)</style>", template, re.DOTALL)
-    if script is None or style is None:
-        raise RuntimeError(f"{_TEMPLATE_NAME} must contain one inline <script> and one <style>")
+    template = _static_text(_TEMPLATE_NAME)
+    for placeholder in _PLACEHOLDERS:
+        if template.count(placeholder) != 1:
+            raise RuntimeError(f"{_TEMPLATE_NAME} must contain {placeholder} exactly once")
+    sources = {}
+    for name in (_STYLE_NAME, _SCRIPT_NAME):
+        text = _static_text(name)
+        lowered = text.lower()
+        bad = [s for s in (*_FORBIDDEN_IN_SOURCE[name], *(p.lower() for p in _PLACEHOLDERS)) if s in lowered]
+        if bad:
+            raise RuntimeError(f"{name} must not contain {bad[0]!r}: it is inlined into the page")
+        sources[name] = "\n" + text
+    style, script = sources[_STYLE_NAME], sources[_SCRIPT_NAME]
     policy = "; ".join(
         [
             "default-src 'none'",
-            f"script-src {_csp_hash(script.group(1))}",
-            f"style-src {_csp_hash(style.group(1))}",
+            f"script-src {_csp_hash(script)}",
+            f"style-src {_csp_hash(style)}",
             "img-src data:",
             "media-src 'self' file:",
             "base-uri 'none'",
             "form-action 'none'",
         ]
     )
-    return template.replace(_CSP_PLACEHOLDER, policy, 1)
+    page = template.replace(_CSP_PLACEHOLDER, policy, 1)
+    page = page.replace(f"<style>{_STYLE_PLACEHOLDER}</style>", f"<style>{style}</style>", 1)
+    page = page.replace(f"<script>{_SCRIPT_PLACEHOLDER}</script>", f"<script>{script}</script>", 1)
+    if _STYLE_PLACEHOLDER in page or _SCRIPT_PLACEHOLDER in page:
+        wanted = f"<style>{_STYLE_PLACEHOLDER}</style> and <script>{_SCRIPT_PLACEHOLDER}</script>"
+        raise RuntimeError(f"{_TEMPLATE_NAME} must hold {wanted}")
+    return page
 
 
 def _short_float(value: float) -> float:

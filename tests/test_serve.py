@@ -1,0 +1,355 @@
+"""Tests of the local server, ``songmap serve`` (songmap.web.serve): Range parsing and HTTP requests."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from songmap.io.audio import AUDIO_CONTENT_TYPES
+from songmap.web.serve import RangeNotSatisfiable, make_server, parse_range_header
+
+
+def make_doc(input_dir: Path, tracks: list[dict]) -> dict:
+    """An embeddings document in the format `songmap map` writes."""
+    return {
+        "songmap_version": "0.1.0",
+        "created": "2026-11-25T10:00:00+00:00",
+        "input_dir": str(input_dir),
+        "params": {"sample_rate": 22050, "n_mels": 128},
+        "tracks": tracks,
+        "skipped": [],
+    }
+
+
+def track(file: str, x: float = 0.0, y: float = 0.0) -> dict:
+    return {"file": file, "title": Path(file).stem, "category": "demo", "duration_s": 61.4, "x": x, "y": y}
+
+
+class DataBlock(HTMLParser):
+    """The text of the page's JSON data block (``<script id="songmap-data">``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: str | None = None
+        self._inside = False
+
+    def handle_starttag(self, tag, attrs):
+        self._inside = tag == "script" and dict(attrs).get("id") == "songmap-data"
+        if self._inside:
+            self.text = ""
+
+    def handle_data(self, data):
+        if self._inside:
+            self.text += data
+
+    def handle_endtag(self, tag):
+        self._inside = False
+
+
+def page_data(html: str) -> dict:
+    parser = DataBlock()
+    parser.feed(html)
+    parser.close()
+    assert parser.text is not None, "the page has no data block"
+    return json.loads(parser.text)
+
+
+@pytest.fixture
+def out_dir(tmp_path) -> Path:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "embeddings.json").write_text(json.dumps(make_doc(tmp_path / "in", [track("a.ogg")])))
+    return out
+
+
+# ------------------------------------------------------------ range parsing --
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("bytes=0-9", (0, 9)),
+        ("bytes=10-", (10, 99)),
+        ("bytes=-10", (90, 99)),
+        ("bytes=-1000", (0, 99)),
+        ("bytes=50-5000", (50, 99)),
+        ("BYTES = 1-2", (1, 2)),
+        ("bytes=5-1", None),  # malformed: ignored
+        ("bytes=0-1,5-6", None),  # several ranges: whole file
+        ("items=0-1", None),
+        ("bytes=abc", None),
+        ("bytes=-", None),
+        ("bytes=\u00b2-", None),  # a Unicode digit is not a digit here
+    ],
+)
+def test_parse_range_header(header, expected):
+    assert parse_range_header(header, 100) == expected
+
+
+@pytest.mark.parametrize("header", ["bytes=100-", "bytes=100-200", "bytes=-0"])
+def test_parse_range_header_unsatisfiable(header):
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range_header(header, 100)
+
+
+# ------------------------------------------------------------------ server --
+
+AUDIO_FILES = {
+    "a.wav": "audio/wav",
+    "sub dir/b #1?.ogg": "audio/ogg",
+    "c.MP3": "audio/mpeg",
+    "d.flac": "audio/flac",
+    "e.m4a": "audio/mp4",
+    "f.aiff": "audio/aiff",
+    "g.opus": "audio/opus",
+    "h.aac": "audio/aac",
+    "i.xyz": "application/octet-stream",
+    # Once served as octet-stream: serve.py had an audio list of its own that lacked them.
+    "j.wave": "audio/wav",
+    "k.AIFC": "audio/aiff",
+    "l.wma": "audio/x-ms-wma",
+}
+
+
+@contextlib.contextmanager
+def serving(out_dir: Path):
+    """`make_server` on a free port in a thread; yields the port."""
+    server = make_server(out_dir, port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A served output folder: listed audio, an unlisted file, an escaping symlink."""
+    input_dir = tmp_path / "in"
+    out_dir = tmp_path / "out"
+    outside = tmp_path / "outside"
+    for directory in (input_dir / "sub dir", out_dir, outside):
+        directory.mkdir(parents=True)
+    contents = {}
+    for index, name in enumerate(AUDIO_FILES):
+        contents[name] = bytes((index * 7 + i) % 256 for i in range(1000 + index))
+        (input_dir / name).write_bytes(contents[name])
+    (input_dir / "unlisted.wav").write_bytes(b"not for you")
+    (outside / "secret.wav").write_bytes(b"secret outside the input folder")
+    (input_dir / "link.wav").symlink_to(outside / "secret.wav")
+    names = list(AUDIO_FILES) + ["link.wav", "missing.wav", "../outside/secret.wav"]
+    doc = make_doc(input_dir, [track(name, x=i, y=-i) for i, name in enumerate(names)])
+    (out_dir / "embeddings.json").write_text(json.dumps(doc))
+
+    with serving(out_dir) as port:
+        yield {"port": port, "contents": contents, "names": names, "out_dir": out_dir}
+
+
+def request(site, path, method="GET", headers=None):
+    """Send ``path`` exactly as given (http.client does not normalise it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", site["port"], timeout=10)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/map.html", "/?from=bookmark"])
+def test_server_serves_the_page_with_server_audio_urls(site, path):
+    status, headers, body = request(site, path)
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    urls = [t["audio"] for t in page_data(body.decode())["tracks"]]
+    assert urls == [f"/audio/{i}" for i in range(len(site["names"]))]
+
+
+def test_server_serves_embeddings(site):
+    status, headers, body = request(site, "/embeddings.json")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert body == (site["out_dir"] / "embeddings.json").read_bytes()
+
+
+@pytest.mark.parametrize(("index", "name"), list(enumerate(AUDIO_FILES)))
+def test_server_serves_listed_audio_with_its_content_type(site, index, name):
+    status, headers, body = request(site, f"/audio/{index}")
+    assert status == 200
+    assert body == site["contents"][name]
+    assert headers["Content-Type"] == AUDIO_FILES[name]
+    assert headers["Accept-Ranges"] == "bytes"
+    assert headers["Content-Length"] == str(len(body))
+
+
+def test_every_audio_extension_is_served_as_audio(tmp_path):
+    """Every name that marks a file as audio (the one list, songmap.io.audio) is served as audio/*."""
+    assert {".wave", ".aifc", ".wma"} <= AUDIO_CONTENT_TYPES.keys()
+    input_dir, out_dir = tmp_path / "in", tmp_path / "out"
+    input_dir.mkdir()
+    out_dir.mkdir()
+    extensions = sorted(AUDIO_CONTENT_TYPES)
+    names = [f"song{ext}" for ext in extensions] + [f"LOUD{ext.upper()}" for ext in extensions]
+    for name in names:
+        (input_dir / name).write_bytes(b"\0" * 64)
+    doc = make_doc(input_dir, [track(name, x=i) for i, name in enumerate(names)])
+    (out_dir / "embeddings.json").write_text(json.dumps(doc))
+    with serving(out_dir) as port:
+        for index, name in enumerate(names):
+            status, headers, _ = request({"port": port}, f"/audio/{index}")
+            assert status == 200, name
+            assert headers["Content-Type"].startswith("audio/"), name
+            assert headers["Content-Type"] == AUDIO_CONTENT_TYPES[Path(name).suffix.lower()]
+
+
+def test_head_sends_headers_only(site):
+    status, headers, body = request(site, "/audio/0", method="HEAD")
+    assert status == 200 and body == b""
+    assert headers["Content-Length"] == str(len(site["contents"]["a.wav"]))
+
+
+@pytest.mark.parametrize(
+    ("range_header", "first", "last"),
+    [("bytes=10-19", 10, 19), ("bytes=990-", 990, 999), ("bytes=-5", 995, 999), ("bytes=0-99999", 0, 999)],
+)
+def test_range_request_gets_206_with_the_right_bytes(site, range_header, first, last):
+    data = site["contents"]["a.wav"]
+    status, headers, body = request(site, "/audio/0", headers={"Range": range_header})
+    assert status == 206
+    assert body == data[first : last + 1]
+    assert headers["Content-Range"] == f"bytes {first}-{last}/{len(data)}"
+    assert headers["Content-Length"] == str(last - first + 1)
+
+
+def test_unsatisfiable_range_gets_416(site):
+    size = len(site["contents"]["a.wav"])
+    status, headers, body = request(site, "/audio/0", headers={"Range": f"bytes={size}-"})
+    assert status == 416
+    assert headers["Content-Range"] == f"bytes */{size}"
+    assert body == b""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+        "/audio/..%2f..%2fetc%2fpasswd",
+        "/audio/../../../etc/passwd",
+        "/audio/0/../../etc/passwd",
+        "/audio/%30",
+        "/audio/-1",
+        "/audio/1.0",
+        "/audio/99999",
+        "/audio/99999999999999999999",
+        "/audio/",
+        "/audio",
+        "//etc/passwd",
+        "/embeddings.json/../../etc/passwd",
+        "/map.html%00",
+        "/a.wav",
+        "/unlisted.wav",
+        "/in/a.wav",
+        "/embeddings.json.bak",
+        "http://127.0.0.1/etc/passwd",
+    ],
+)
+def test_everything_else_is_404(site, path):
+    status, _, body = request(site, path)
+    assert status == 404
+    assert b"root:" not in body
+
+
+def test_symlink_out_of_the_input_folder_is_404(site):
+    index = site["names"].index("link.wav")
+    assert request(site, f"/audio/{index}")[0] == 404
+
+
+def test_listed_path_escaping_the_input_folder_is_404(site):
+    index = site["names"].index("../outside/secret.wav")
+    assert request(site, f"/audio/{index}")[0] == 404
+
+
+def test_listed_but_missing_file_is_404(site):
+    index = site["names"].index("missing.wav")
+    assert request(site, f"/audio/{index}")[0] == 404
+
+
+def test_foreign_host_header_is_refused(site):
+    # A DNS-rebinding page would arrive with its own name in Host.
+    assert request(site, "/", headers={"Host": "evil.example:8000"})[0] == 403
+    assert request(site, "/", headers={"Host": f"localhost:{site['port']}"})[0] == 200
+
+
+def test_server_picks_up_a_rewritten_embeddings_file(site):
+    path = site["out_dir"] / "embeddings.json"
+    doc = json.loads(path.read_text())
+    doc["tracks"] = doc["tracks"][:1]
+    path.write_text(json.dumps(doc))
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    _, _, body = request(site, "/embeddings.json")
+    assert len(json.loads(body)["tracks"]) == 1
+    assert request(site, "/audio/1")[0] == 404
+
+
+def test_server_is_quiet(site, capfd):
+    request(site, "/")
+    request(site, "/nope")
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_make_server_without_embeddings_raises(tmp_path):
+    with pytest.raises(FileNotFoundError, match="embeddings.json not found"):
+        make_server(tmp_path, port=0)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_run_server_stops_cleanly_on_ctrl_c(out_dir):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "songmap", "serve", str(out_dir), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first_line = process.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in first_line
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "stopped" in out
+
+
+def test_server_keeps_serving_when_embeddings_becomes_invalid(site):
+    path = site["out_dir"] / "embeddings.json"
+    path.write_text("{broken")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    status, _, body = request(site, "/audio/0")
+    assert status == 200 and body == site["contents"]["a.wav"]
