@@ -13,6 +13,9 @@ any decoding, so no percent-encoded or ``..`` variant can name another file,
 and a track whose real path (after symlinks) lies outside ``input_dir`` is
 refused as well. On a loopback address, requests whose Host header names
 another host get 403 (a defence against DNS rebinding).
+
+Over 400 lines because the HTTP details that keep the server safe and players happy (ranges,
+conditional requests, path checks, loopback binding) belong together with the handler.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ class _Snapshot:
     track_files: tuple[str, ...]
 
     @classmethod
-    def load(cls, out_dir: Path) -> "_Snapshot":
+    def load(cls, out_dir: Path) -> _Snapshot:
         doc = read_embeddings(out_dir)
         tracks = doc["tracks"]
         return cls(
@@ -186,7 +189,7 @@ class _Site:
 class SongmapRequestHandler(BaseHTTPRequestHandler):
     """Answers GET and HEAD for the page, the embeddings and the listed audio files."""
 
-    server: "SongmapHTTPServer"
+    server: SongmapHTTPServer
     protocol_version = "HTTP/1.1"
     # Idle keep-alive connections give their thread back after this long.
     timeout = 60
