@@ -183,11 +183,26 @@ def _print_map_summary(result, seconds: float) -> None:
 
 
 def _print_metadata_warnings(collection) -> None:
-    """Rows naming missing files, files without a row, and folders that could not be read."""
+    """The metadata columns used, rows matched by another extension or naming missing files,
+    files without a row, and folders that could not be read."""
     sheet = collection.metadata_path.name if collection.metadata_path is not None else "metadata.csv"
+    if collection.metadata_path is not None:
+        used = f"file names from column '{collection.file_column}'"
+        used += (f", categories from column '{collection.category_column}'" if collection.category_column
+                 else ", no category column")
+        if collection.title_column:
+            used += f", titles from column '{collection.title_column}'"
+        err.print(f"note: {sheet}: {used}")
+    if collection.matched_by_stem:
+        err.print(f"warning: {_other_extensions(collection.matched_by_stem)}")
     for name in collection.missing_in_folder[:10]:
         hint = collection.case_hints.get(name)
         extra = f" (the folder has {hint}: use --ignore-case to match names whatever their case)" if hint else ""
+        candidates = collection.stem_candidates.get(name)
+        if candidates and len(candidates) > 1:
+            extra += f" (several files have that name with another extension: {', '.join(candidates)}; none was guessed)"
+        elif candidates:
+            extra += f" (the folder has {candidates[0]}, but other rows name it with another extension too; none was guessed)"
         err.print(f"warning: {sheet} names a file that is not in the folder: {name}{extra}")
     if len(collection.missing_in_folder) > 10:
         err.print(f"warning: ... and {len(collection.missing_in_folder) - 10} more metadata rows without a file")
@@ -199,6 +214,23 @@ def _print_metadata_warnings(collection) -> None:
         )
     for folder, reason in collection.unreadable:
         err.print(f"warning: {folder}: {reason}; its files are not mapped")
+
+
+def _other_extensions(matched: dict[str, str]) -> str:
+    """``3 rows matched by name with another extension (.wav listed, .mp3 found)``."""
+    from collections import Counter
+
+    def extension(name: str) -> str:
+        return Path(name).suffix.lower()
+
+    kinds = Counter((extension(listed), extension(found)) for listed, found in matched.items())
+    if len(kinds) == 1:
+        ((listed, found),) = kinds
+        detail = f"{listed} listed, {found} found"
+    else:
+        detail = "; ".join(f"{listed} listed, {found} found: {n}" for (listed, found), n in kinds.most_common())
+    rows = "1 row" if len(matched) == 1 else f"{len(matched)} rows"
+    return f"{rows} matched by name with another extension ({detail})"
 
 
 def _print_quality(quality: dict | None) -> None:
@@ -217,6 +249,10 @@ def _print_quality(quality: dict | None) -> None:
     out.print(line + ".")
 
 
+_FILE_COLUMN_HELP = ("Metadata column naming the files. Default: guessed (filename; else file or path; "
+                     "else name or title when it holds file names).")
+_CATEGORY_COLUMN_HELP = ("Metadata column of categories. Default: guessed (category; else sound-type, type, label, "
+                         "class or genre).")
 _PRESET_HELP = "Model configuration: 'default' (modulation spectra + neighbour-preserving training) or 'seed' (the notebooks' model)."
 
 
@@ -239,6 +275,8 @@ def map_command(
     ignore_case: Annotated[
         bool, typer.Option("--ignore-case", help="Match metadata file names to files whatever their upper/lower case.")
     ] = False,
+    file_column: Annotated[str | None, typer.Option(help=_FILE_COLUMN_HELP)] = None,
+    category_column: Annotated[str | None, typer.Option(help=_CATEGORY_COLUMN_HELP)] = None,
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs (stops early when the loss stops improving).")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same map.")] = 0,
     crop_percentile: Annotated[
@@ -267,6 +305,7 @@ def map_command(
         )
         with _progress() as progress:
             result = map_folder(input_dir, out_dir, mapper, metadata_path=metadata, ignore_case=ignore_case,
+                                file_column=file_column, category_column=category_column,
                                 categories=categories.split(",") if categories else None,
                                 progress=_map_progress(progress, epochs))
         _print_map_summary(result, time.perf_counter() - started)
@@ -298,6 +337,8 @@ def compare_command(
         Path | None, typer.Option(help="CSV with columns filename, category. Default: INPUT_DIR/metadata.csv.")
     ] = None,
     categories: Annotated[str | None, typer.Option(help="Only use these categories, comma-separated.")] = None,
+    file_column: Annotated[str | None, typer.Option(help=_FILE_COLUMN_HELP)] = None,
+    category_column: Annotated[str | None, typer.Option(help=_CATEGORY_COLUMN_HELP)] = None,
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs of the autoencoder.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the autoencoder, t-SNE and UMAP.")] = 0,
     preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
@@ -334,9 +375,10 @@ def compare_command(
 
             result = compare_folder(input_dir, out_dir, SongMapper(epochs=epochs, seed=seed, preset=preset), wanted,
                                     metadata_path=metadata, categories=categories.split(",") if categories else None,
-                                    pairs_path=pairs, progress=Hooks(on_file, on_epoch), on_method=on_method)
+                                    file_column=file_column, category_column=category_column, pairs_path=pairs, progress=Hooks(on_file, on_epoch), on_method=on_method)
             progress.update(method_task, completed=len(wanted), info="")
         doc = result.document
+        _print_metadata_warnings(result.collection)
         for item in doc["skipped"]:
             err.print(f"skipped: {item['file']}: {item['reason']}")
         table = Table(title=f"Map quality of {doc['n_tracks']} tracks (reference: {doc['reference_space']})")
@@ -388,6 +430,8 @@ def inspect_command(
     ignore_case: Annotated[
         bool, typer.Option("--ignore-case", help="Match metadata file names to files whatever their upper/lower case.")
     ] = False,
+    file_column: Annotated[str | None, typer.Option(help=_FILE_COLUMN_HELP)] = None,
+    category_column: Annotated[str | None, typer.Option(help=_CATEGORY_COLUMN_HELP)] = None,
 ) -> None:
     """Show formats, rates, channels, durations and categories, and the crop length `map` would use."""
     from songmap.app.jobs import inspect_folder
@@ -395,7 +439,7 @@ def inspect_command(
     with _user_errors():
         result = inspect_folder(input_dir, metadata_path=metadata, crop_percentile=crop_percentile,
                                 histogram_path=out_dir / "durations.png" if out_dir is not None else None,
-                                ignore_case=ignore_case)
+                                ignore_case=ignore_case, file_column=file_column, category_column=category_column)
         rows = result.rows
         table = Table(title=f"{len(rows)} audio file(s) in {input_dir}")
         for column in ("file", "format", "rate", "ch", "duration", "category"):
@@ -493,6 +537,35 @@ def embed_command(
         out.print(table)
         if result.written is not None:
             out.print(f"Wrote {result.written}")
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+@app.command("export")
+def export_command(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of `songmap map`.", show_default=False)],
+    export_format: Annotated[
+        str, typer.Option("--format", help='notebooks: the notebooks\' embeddings file {"<stem>.npy": [x, y]}; tsv: file, x, y with a header.')
+    ] = "notebooks",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="File to write. Default: OUT_DIR/embeddings-notebooks.json (notebooks) or OUT_DIR/embeddings.tsv (tsv), replaced on every export.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --output file.")] = False,
+) -> None:
+    """Write a map in another tool's format: the original notebooks' embeddings file, or a TSV."""
+    from songmap.app.jobs import EXPORT_FORMATS, export_map
+
+    with _user_errors():
+        chosen = export_format.lower()
+        if chosen not in EXPORT_FORMATS:
+            raise _fail(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}", EXIT_USAGE)
+        result = export_map(out_dir, chosen, output=output, force=force)
+        for line in result.recovered:
+            err.print(f"note: {line}")
+        for key, files in result.shared_keys.items():
+            err.print(f"warning: {', '.join(files)} share the key {key}: only {files[0]} is in the file")
+        out.print(f"Wrote {result.tracks} track(s) to {result.path}")
 
 
 # -- demo ---------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from songmap.io.audio import find_audio_files
+from songmap.io.audio import AUDIO_EXTENSIONS, find_audio_files
 from songmap.io.tables import read_metadata
 from songmap.io.text import display_text
 
@@ -27,7 +28,7 @@ class Collection:
     metadata : dict
         Relative POSIX path -> metadata row (lower-cased column names) for each file in ``files`` that has one.
     missing_in_folder : list of str
-        metadata.csv rows naming files that are not in the folder.
+        metadata.csv rows naming files that are not in the folder (as the rows write them).
     excluded_by_category : int
         Files left out by a category filter.
     metadata_path : Path or None
@@ -38,6 +39,16 @@ class Collection:
         For rows naming a missing file: the file that matches when case is ignored (see ``ignore_case``).
     unreadable : list of (str, str)
         Subfolders (relative, ending in ``/``) that could not be read, with the reason.
+    file_column, category_column, title_column : str or None
+        The metadata columns used for file names, categories and titles (see
+        :func:`songmap.io.tables.read_metadata`); None when there is no such column.
+    matched_by_stem : dict
+        Row's file name -> the file it was matched to by name with another audio
+        extension (``Black Mist.wav`` listed, ``Black Mist.mp3`` in the folder).
+    stem_candidates : dict
+        For rows naming a missing file that were not matched by another extension
+        because it was ambiguous: the files that would fit (several files with that
+        name, or one file that several rows would claim). These rows are in ``missing_in_folder``.
     """
 
     root: Path
@@ -49,6 +60,11 @@ class Collection:
     not_in_metadata: list[str] = field(default_factory=list)
     case_hints: dict[str, str] = field(default_factory=dict)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    file_column: str | None = "filename"
+    category_column: str | None = "category"
+    title_column: str | None = "title"
+    matched_by_stem: dict[str, str] = field(default_factory=dict)
+    stem_candidates: dict[str, list[str]] = field(default_factory=dict)
 
     def relative(self, path: Path) -> str:
         """Path of ``path`` relative to the folder, with forward slashes."""
@@ -56,13 +72,28 @@ class Collection:
 
     def category(self, path: Path) -> str | None:
         """Category of a file, or None when metadata has none."""
-        value = self.metadata.get(self.relative(path), {}).get("category", "").strip()
+        if self.category_column is None:
+            return None
+        value = self.metadata.get(self.relative(path), {}).get(self.category_column, "").strip()
         return value or None
 
     def title(self, path: Path) -> str:
         """Title column when metadata has one, otherwise the file name without extension."""
-        value = self.metadata.get(self.relative(path), {}).get("title", "").strip()
+        value = self.metadata.get(self.relative(path), {}).get(self.title_column, "").strip() if self.title_column else ""
         return display_text(value or path.stem)
+
+    def resolve_name(self, name: str) -> str:
+        """The relative path of the file ``name`` means when it names one only with another extension.
+
+        As for metadata rows (used for ``pairs.csv``): a name that matches a file
+        exactly, or no file, or several, comes back unchanged.
+        """
+        index = _NameIndex(self, self.files, fold_case=False)
+        plain = name.replace("\\", "/").removeprefix("./")
+        if index.find(plain) is not None:
+            return name
+        candidates = index.find_by_stem(plain)
+        return self.relative(candidates[0]) if len(candidates) == 1 else name
 
 
 def scan_collection(
@@ -71,13 +102,21 @@ def scan_collection(
     categories: list[str] | None = None,
     exclude: str | os.PathLike | None = None,
     ignore_case: bool = False,
+    file_column: str | None = None,
+    category_column: str | None = None,
 ) -> Collection:
     """Find the audio files of a folder and join them with metadata.
 
-    A row's ``filename`` is the path relative to the folder (``/`` or ``\\``), or
-    only the file name when that is unique in the tree. Names match after
-    Unicode NFC normalisation (macOS writes decomposed accents), exactly or,
-    with ``ignore_case``, ignoring case when that is unambiguous.
+    A row's file name (its ``filename`` column, or the column found by
+    :func:`songmap.io.tables.read_metadata`) is the path relative to the folder
+    (``/`` or ``\\``), or only the file name when that is unique in the tree.
+    Names match after Unicode NFC normalisation (macOS writes decomposed
+    accents), exactly or, with ``ignore_case``, ignoring case when that is
+    unambiguous. A row that matches no file but exactly one file by its name
+    with another audio extension (``Black Mist.wav`` listed, only
+    ``Black Mist.mp3`` there: the notebooks' sheet beside the original mp3s)
+    is matched to it and listed in ``matched_by_stem``; when several files
+    could be meant, nothing is guessed (``stem_candidates``).
 
     Parameters
     ----------
@@ -91,6 +130,8 @@ def scan_collection(
         Folder to leave out (songmap's output folder when it lies inside ``root``).
     ignore_case : bool
         Match metadata file names to files ignoring upper/lower case.
+    file_column, category_column : str, optional
+        Metadata columns to use instead of guessing them.
 
     Raises
     ------
@@ -116,21 +157,11 @@ def scan_collection(
         metadata_path = root / "metadata.csv"
     if metadata_path is not None:
         collection.metadata_path = Path(metadata_path)
-        rows = read_metadata(metadata_path)
-        exact = _NameIndex(collection, files, fold_case=False)
-        folded = _NameIndex(collection, files, fold_case=True)
-        for row in rows:
-            name = row["filename"].replace("\\", "/").removeprefix("./")
-            match = exact.find(name)
-            if match is None and ignore_case:
-                match = folded.find(name)
-            if match is None:
-                collection.missing_in_folder.append(row["filename"])
-                hint = folded.find(name)
-                if hint is not None:
-                    collection.case_hints[row["filename"]] = collection.relative(hint)
-            else:
-                collection.metadata[collection.relative(match)] = row
+        table = read_metadata(metadata_path, file_column=file_column, category_column=category_column)
+        collection.file_column = table.file_column
+        collection.category_column = table.category_column
+        collection.title_column = table.title_column
+        _join_rows(collection, files, [(table.file(row), row) for row in table.rows], ignore_case)
         collection.not_in_metadata = [r for r in map(collection.relative, files) if r not in collection.metadata]
 
     if categories:
@@ -141,6 +172,53 @@ def scan_collection(
     return collection
 
 
+def _join_rows(
+    collection: Collection, files: list[Path], rows: Iterable[tuple[str, dict[str, str]]], ignore_case: bool
+) -> None:
+    """Match metadata rows to files: exactly first, then by name with another extension."""
+    exact = _NameIndex(collection, files, fold_case=False)
+    folded = _NameIndex(collection, files, fold_case=True)
+    unmatched: list[tuple[str, str, dict[str, str]]] = []
+    for listed, row in rows:
+        name = listed.replace("\\", "/").removeprefix("./")
+        match = exact.find(name)
+        if match is None and ignore_case:
+            match = folded.find(name)
+        if match is None:
+            unmatched.append((listed, name, row))
+        else:
+            collection.metadata[collection.relative(match)] = row
+    # Only files that no row names exactly can be claimed by another extension, and only by one row.
+    stems = folded if ignore_case else exact
+    claims: dict[Path, list[str]] = {}
+    for listed, name, _ in unmatched:
+        candidates = stems.find_by_stem(name)
+        if len(candidates) == 1 and collection.relative(candidates[0]) not in collection.metadata:
+            claims.setdefault(candidates[0], []).append(listed)
+        elif len(candidates) > 1:
+            collection.stem_candidates[listed] = sorted(collection.relative(c) for c in candidates)
+    claimed = {listed: path for path, rows in claims.items() if len(rows) == 1 for listed in rows}
+    for path, rows in claims.items():
+        if len(rows) > 1:
+            collection.stem_candidates.update({listed: [collection.relative(path)] for listed in rows})
+    for listed, name, row in unmatched:
+        if listed in claimed:
+            relative = collection.relative(claimed[listed])
+            collection.metadata[relative] = row
+            collection.matched_by_stem[listed] = relative
+            continue
+        collection.missing_in_folder.append(listed)
+        hint = folded.find(name)
+        if hint is not None:
+            collection.case_hints[listed] = collection.relative(hint)
+
+
+def _audio_stem(name: str) -> str | None:
+    """``name`` without its extension when that is an audio one (``a/Song.wav`` -> ``a/Song``), else None."""
+    suffix = PurePosixPath(name).suffix
+    return name[: -len(suffix)] if suffix and suffix.lower() in AUDIO_EXTENSIONS else None
+
+
 class _NameIndex:
     """Files by relative path and by bare name, NFC-normalised and optionally case-folded."""
 
@@ -148,9 +226,16 @@ class _NameIndex:
         self.fold_case = fold_case
         self.by_relative: dict[str, list[Path]] = {}
         self.by_name: dict[str, list[Path]] = {}
+        self.by_relative_stem: dict[str, list[Path]] = {}
+        self.by_name_stem: dict[str, list[Path]] = {}
         for f in files:
-            self.by_relative.setdefault(self._key(collection.relative(f)), []).append(f)
+            relative = collection.relative(f)
+            self.by_relative.setdefault(self._key(relative), []).append(f)
             self.by_name.setdefault(self._key(f.name), []).append(f)
+            stem = _audio_stem(relative)
+            if stem is not None:
+                self.by_relative_stem.setdefault(self._key(stem), []).append(f)
+                self.by_name_stem.setdefault(self._key(stem.rsplit("/", 1)[-1]), []).append(f)
 
     def _key(self, name: str) -> str:
         name = unicodedata.normalize("NFC", name)
@@ -163,3 +248,15 @@ class _NameIndex:
             # A bare file name is enough when it is unique in the folder tree.
             candidates = self.by_name.get(self._key(name.rsplit("/", 1)[-1]), [])
         return candidates[0] if len(candidates) == 1 else None
+
+    def find_by_stem(self, name: str) -> list[Path]:
+        """Files named like ``name`` but with another audio extension (by path, else by bare name)."""
+        stem = _audio_stem(name)
+        if stem is None:
+            return []
+        candidates = self.by_relative_stem.get(self._key(stem), [])
+        if not candidates:
+            candidates = self.by_name_stem.get(self._key(stem.rsplit("/", 1)[-1]), [])
+        suffix = PurePosixPath(name).suffix.lower()
+        # A file with the listed extension would have matched exactly unless its name is ambiguous.
+        return [] if any(c.suffix.lower() == suffix for c in candidates) else list(candidates)

@@ -3,13 +3,14 @@
 Each job takes explicit parameters, reports progress through callbacks and
 returns what it did; it prints nothing. ``map_folder``/``demo`` (mapping),
 ``compare_folder`` (comparing), ``inspect_folder``/``convert_folder``
-(folders), ``embed_files``/``write_page``/``serve`` (placing). The names a caller needs to
+(folders), ``embed_files``/``write_page``/``serve`` (placing), ``export_map`` (exporting). The names a caller needs to
 set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``)
 are re-exported here, so the CLI needs no other module.
 """
 
 from songmap.app.jobs.common import finish_interrupted_map
 from songmap.app.jobs.comparing import COMPARE_METHODS, CompareResult, compare_folder
+from songmap.app.jobs.exporting import EXPORT_FORMATS, ExportResult, export_map
 from songmap.app.jobs.folders import ConvertResult, InspectResult, TrackInfo, convert_folder, inspect_folder
 from songmap.app.jobs.mapping import MapResult, demo, fitted_map_quality, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
@@ -19,6 +20,7 @@ from songmap.report.plots import METHOD_TITLES
 
 __all__ = [
     "COMPARE_METHODS",
+    "EXPORT_FORMATS",
     "METHOD_TITLES",
     "PRESETS",
     "MetadataError",
@@ -27,6 +29,7 @@ __all__ = [
     "CompareResult",
     "ConvertResult",
     "EmbedResult",
+    "ExportResult",
     "InspectResult",
     "MapResult",
     "PlacedSong",
@@ -35,6 +38,7 @@ __all__ = [
     "convert_folder",
     "demo",
     "embed_files",
+    "export_map",
     "finish_interrupted_map",
     "fitted_map_quality",
     "inspect_folder",

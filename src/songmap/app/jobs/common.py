@@ -46,8 +46,13 @@ def prepare_folder(
     categories: list[str] | None = None,
     pairs_path: str | os.PathLike | None = None,
     ignore_case: bool = False,
+    file_column: str | None = None,
+    category_column: str | None = None,
 ) -> Prepared:
     """Scan ``input_dir`` for a job writing to ``out_dir``; pairs default to ``input_dir/pairs.csv``.
+
+    A pair naming a file only by another extension (``Storm.wav`` for ``Storm.mp3``)
+    names that file, as a metadata row would.
 
     Raises
     ------
@@ -58,13 +63,16 @@ def prepare_folder(
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"output path exists and is not a folder: {out_dir}")
     collection = scan_collection(
-        input_dir, metadata_path, categories, exclude=excluded_output(input_dir, out_dir), ignore_case=ignore_case
+        input_dir, metadata_path, categories, exclude=excluded_output(input_dir, out_dir), ignore_case=ignore_case,
+        file_column=file_column, category_column=category_column,
     )
     if not collection.files:
         raise ValueError(f"no audio files found in {input_dir}")
     if pairs_path is None and (input_dir / "pairs.csv").is_file():
         pairs_path = input_dir / "pairs.csv"
     pairs = read_pairs(pairs_path) if pairs_path is not None else None
+    if pairs is not None:
+        pairs = [{**p, "a": collection.resolve_name(p["a"]), "b": collection.resolve_name(p["b"])} for p in pairs]
     return Prepared(input_dir, out_dir, collection, pairs)
 
 

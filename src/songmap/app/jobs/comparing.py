@@ -48,6 +48,8 @@ def compare_folder(
     metadata_path: str | os.PathLike | None = None,
     categories: list[str] | None = None,
     pairs_path: str | os.PathLike | None = None,
+    file_column: str | None = None,
+    category_column: str | None = None,
     progress: Progress | None = None,
     on_method: Callable[[str], None] | None = None,
 ) -> CompareResult:
@@ -71,7 +73,7 @@ def compare_folder(
         needed to fix the crop length and the normalisation of the reference space.
     methods : sequence of str
         Any of ``"ae"``, ``"pca"``, ``"tsne"``, ``"umap"``.
-    metadata_path, categories, pairs_path
+    metadata_path, categories, pairs_path, file_column, category_column
         As for :func:`songmap.app.jobs.map_folder` (pairs default to ``input_dir/pairs.csv``).
     progress : Progress, optional
         Callbacks for the features and the training.
@@ -91,7 +93,8 @@ def compare_folder(
     unknown = [m for m in methods if m not in COMPARE_METHODS]
     if unknown or not methods:
         raise ValueError(f"methods must be some of {', '.join(COMPARE_METHODS)}, got {', '.join(methods) or 'none'}")
-    job = prepare_folder(input_dir, out_dir, metadata_path=metadata_path, categories=categories, pairs_path=pairs_path)
+    job = prepare_folder(input_dir, out_dir, metadata_path=metadata_path, categories=categories, pairs_path=pairs_path,
+                         file_column=file_column, category_column=category_column)
     fitted = mapper_for_job(mapper, job.out_dir, progress, **({} if "ae" in methods else {"epochs": 1}))
     collection = job.collection
     with OutputStaging(job.out_dir) as staging:

@@ -59,6 +59,8 @@ def inspect_folder(
     max_crop_s: float = 30.0,
     histogram_path: str | os.PathLike | None = None,
     ignore_case: bool = False,
+    file_column: str | None = None,
+    category_column: str | None = None,
 ) -> InspectResult:
     """Read every file's header: the notebooks' look at formats, lengths and categories.
 
@@ -66,7 +68,7 @@ def inspect_folder(
     ----------
     input_dir : str or os.PathLike
         Folder of songs.
-    metadata_path, ignore_case
+    metadata_path, ignore_case, file_column, category_column
         See :func:`songmap.io.collection.scan_collection`.
     crop_percentile : float, optional
         Percentile ``map`` would crop at; default that of the default preset.
@@ -82,7 +84,8 @@ def inspect_folder(
     """
     if crop_percentile is None:
         crop_percentile = PRESETS["default"]["crop_percentile"]
-    collection = scan_collection(input_dir, metadata_path, ignore_case=ignore_case)
+    collection = scan_collection(input_dir, metadata_path, ignore_case=ignore_case,
+                                 file_column=file_column, category_column=category_column)
     if not collection.files:
         raise ValueError(f"no audio files found in {input_dir}")
     rows = []

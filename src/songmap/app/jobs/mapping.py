@@ -65,6 +65,8 @@ def map_folder(
     categories: list[str] | None = None,
     pairs_path: str | os.PathLike | None = None,
     ignore_case: bool = False,
+    file_column: str | None = None,
+    category_column: str | None = None,
     progress: Progress | None = None,
 ) -> MapResult:
     """Map every audio file of ``input_dir`` and write the outputs into ``out_dir``.
@@ -83,7 +85,7 @@ def map_folder(
     mapper : SongMapper
         Unfitted mapper with the wanted parameters. It is not changed: a copy is
         fitted (files that cannot be decoded are skipped) and returned.
-    metadata_path, categories, ignore_case
+    metadata_path, categories, ignore_case, file_column, category_column
         See :func:`songmap.io.collection.scan_collection`.
     pairs_path : str or os.PathLike, optional
         Pairs CSV to report; by default ``input_dir/pairs.csv`` when it exists.
@@ -100,7 +102,8 @@ def map_folder(
         Bad input (one-line messages), including fewer than 2 decodable files.
     """
     job = prepare_folder(input_dir, out_dir, metadata_path=metadata_path, categories=categories,
-                         pairs_path=pairs_path, ignore_case=ignore_case)
+                         pairs_path=pairs_path, ignore_case=ignore_case,
+                         file_column=file_column, category_column=category_column)
     fitted = mapper_for_job(mapper, job.out_dir, _with_checkpoints(progress))
     # The staging folder is made before the long part, so an unwritable --out fails at once.
     with OutputStaging(job.out_dir) as staging:
