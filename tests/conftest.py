@@ -151,3 +151,24 @@ def families(tmp_path_factory) -> Path:
         csv.writer(f).writerows([("filename", "category"), *rows])
     (root / "pairs.csv").write_text("a,b,kind\ndrone 1.wav,drone 1 (Storm).wav,storm\n", encoding="utf-8")
     return root
+
+
+# -- embeddings documents for the page and server tests --------------------------------------------
+
+
+def make_doc(input_dir: Path, tracks: list[dict]) -> dict:
+    """An embeddings document in the format `songmap map` writes."""
+    return {
+        "songmap_version": "0.1.0",
+        "created": "2026-11-25T10:00:00+00:00",
+        "input_dir": str(input_dir),
+        "params": {"sample_rate": 22050, "n_mels": 128},
+        "tracks": tracks,
+        "skipped": [],
+    }
+
+
+def track(file: str, x: float = 0.0, y: float = 0.0, **extra) -> dict:
+    entry = {"file": file, "title": Path(file).stem, "category": "demo", "duration_s": 61.4, "x": x, "y": y}
+    entry.update(extra)
+    return entry

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_doc, track
 from songmap.io import atomic as atomic_module
 from songmap.report.documents import read_embeddings as load_embeddings
 from songmap.report.palette import PALETTE, UNCATEGORISED_COLOUR, category_colours
@@ -24,24 +25,6 @@ from songmap.web.page import embed_json, local_audio_urls, render_map_page, writ
 SCRIPT_BREAKER = "</script><script>alert(1)</script>"
 ATTRIBUTE_BREAKER = '"onerror=alert(1) x="'
 STATIC = resources.files("songmap.web").joinpath("static")
-
-
-def make_doc(input_dir: Path, tracks: list[dict]) -> dict:
-    """An embeddings document in the format `songmap map` writes."""
-    return {
-        "songmap_version": "0.1.0",
-        "created": "2026-11-25T10:00:00+00:00",
-        "input_dir": str(input_dir),
-        "params": {"sample_rate": 22050, "n_mels": 128},
-        "tracks": tracks,
-        "skipped": [],
-    }
-
-
-def track(file: str, x: float = 0.0, y: float = 0.0, **extra) -> dict:
-    entry = {"file": file, "title": Path(file).stem, "category": "demo", "duration_s": 61.4, "x": x, "y": y}
-    entry.update(extra)
-    return entry
 
 
 class ScriptCollector(HTMLParser):

@@ -17,24 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import make_doc, track
 from songmap.io.audio import AUDIO_CONTENT_TYPES
 from songmap.web.serve import RangeNotSatisfiable, make_server, parse_range_header
-
-
-def make_doc(input_dir: Path, tracks: list[dict]) -> dict:
-    """An embeddings document in the format `songmap map` writes."""
-    return {
-        "songmap_version": "0.1.0",
-        "created": "2026-11-25T10:00:00+00:00",
-        "input_dir": str(input_dir),
-        "params": {"sample_rate": 22050, "n_mels": 128},
-        "tracks": tracks,
-        "skipped": [],
-    }
-
-
-def track(file: str, x: float = 0.0, y: float = 0.0) -> dict:
-    return {"file": file, "title": Path(file).stem, "category": "demo", "duration_s": 61.4, "x": x, "y": y}
 
 
 class DataBlock(HTMLParser):
