@@ -267,7 +267,8 @@ class SongMapper:
     def _feature_params(self) -> FeatureParams:
         return FeatureParams(sample_rate=int(self.sample_rate), n_mels=int(self.n_mels), n_fft=int(self.n_fft), hop_length=int(self.hop_length))
 
-    def _validate(self) -> None:
+    def _validate(self) -> dict:
+        """Check every parameter; returns them with the preset resolved (see :meth:`_resolved`)."""
         r = self._resolved()
         if self.on_error not in ("skip", "raise"):
             raise ValueError(f"on_error must be 'skip' or 'raise', got {self.on_error!r}")
@@ -290,6 +291,7 @@ class SongMapper:
         filters = tuple(int(f) for f in self.filters)
         if not filters or any(f < 1 for f in filters):
             raise ValueError(f"filters must be one or more positive channel counts, got {self.filters!r}")
+        return r
 
     def _check_fitted(self) -> None:
         if "weights_" not in self.__dict__:
@@ -297,7 +299,7 @@ class SongMapper:
 
     @property
     def model_(self):
-        """The trained :class:`~songmap.model.ConvAutoencoder` (PyTorch), made from ``weights_`` on first use."""
+        """The trained :class:`~songmap.model.autoencoder.ConvAutoencoder` (PyTorch), made from ``weights_`` on first use."""
         if "weights_" not in self.__dict__:
             raise AttributeError("model_: this SongMapper is not fitted yet")
         if self.__dict__.get("_model") is None:
@@ -386,11 +388,17 @@ class SongMapper:
         return store
 
     @property
-    def input_width(self) -> int:
-        """Columns of the autoencoder's input image (time bins or modulation bins), once :meth:`fit` has begun."""
+    def representation_(self) -> str:
+        """The representation the map was made with (``params_["representation"]``), once :meth:`fit` has begun."""
         if "params_" not in self.__dict__:
             raise NotFittedError("this SongMapper is not fitted yet: call fit() or load() first")
-        return int(self.params_["modulation_bins"]) if self.representation_ == "modulation" else int(self.time_bins)
+        return self.params_["representation"]
+
+    @property
+    def input_width(self) -> int:
+        """Columns of the autoencoder's input image (time bins or modulation bins) of the fitted map."""
+        width = "modulation_bins" if self.representation_ == "modulation" else "time_bins"
+        return int(self.params_[width])
 
     @property
     def reference_space_name(self) -> str:
@@ -432,9 +440,7 @@ class SongMapper:
             Fewer than two decodable files, bad parameters, or (with
             ``on_error="raise"``) any undecodable file.
         """
-        self._validate()
-        self.params_ = self._resolved()
-        self.representation_ = self.params_["representation"]
+        self.params_ = self._validate()
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
         durations = self._durations(paths, skipped)
@@ -593,7 +599,6 @@ class SongMapper:
             params.setdefault("preset", "seed")
             mapper = cls(**params, **kwargs)
             mapper.params_ = mapper._resolved()
-            mapper.representation_ = mapper.params_["representation"]
             mapper.crop_seconds_ = float(state["crop_seconds"])
             mapper.band_mean_ = np.asarray(state["band_mean"], dtype=np.float32)
             mapper.band_std_ = np.asarray(state["band_std"], dtype=np.float32)
