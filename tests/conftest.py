@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -172,3 +173,12 @@ def track(file: str, x: float = 0.0, y: float = 0.0, **extra) -> dict:
     entry = {"file": file, "title": Path(file).stem, "category": "demo", "duration_s": 61.4, "x": x, "y": y}
     entry.update(extra)
     return entry
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    """An output folder holding an embeddings.json of one track (the page and server tests)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "embeddings.json").write_text(json.dumps(make_doc(tmp_path / "in", [track("a.ogg")])))
+    return out

@@ -248,14 +248,6 @@ def test_relative_input_dir_is_taken_relative_to_the_output_folder(tmp_path):
 # ---------------------------------------------------------------- writing --
 
 
-@pytest.fixture
-def out_dir(tmp_path) -> Path:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "embeddings.json").write_text(json.dumps(make_doc(tmp_path / "in", [track("a.ogg")])))
-    return out
-
-
 def test_write_map_page_reads_embeddings_and_writes_the_page(out_dir):
     path = write_map_page(out_dir)
     assert path == out_dir / "map.html"

@@ -51,14 +51,6 @@ def page_data(html: str) -> dict:
     return json.loads(parser.text)
 
 
-@pytest.fixture
-def out_dir(tmp_path) -> Path:
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "embeddings.json").write_text(json.dumps(make_doc(tmp_path / "in", [track("a.ogg")])))
-    return out
-
-
 # ------------------------------------------------------------ range parsing --
 
 
