@@ -82,13 +82,16 @@ class Collection:
         value = self.metadata.get(self.relative(path), {}).get(self.title_column, "").strip() if self.title_column else ""
         return display_text(value or path.stem)
 
-    def resolve_name(self, name: str) -> str:
-        """The relative path of the file ``name`` means when it names one only with another extension.
+    def resolve_names(self, names: Iterable[str]) -> list[str]:
+        """The relative path of the file each name means when it names one only with another extension.
 
         As for metadata rows (used for ``pairs.csv``): a name that matches a file
         exactly, or no file, or several, comes back unchanged.
         """
-        index = _NameIndex(self, self.files, fold_case=False)
+        index = _NameIndex(self, self.files, fold_case=False)  # built once for all the names
+        return [self._resolve_name(index, name) for name in names]
+
+    def _resolve_name(self, index: _NameIndex, name: str) -> str:
         plain = name.replace("\\", "/").removeprefix("./")
         if index.find(plain) is not None:
             return name

@@ -72,7 +72,8 @@ def prepare_folder(
         pairs_path = input_dir / "pairs.csv"
     pairs = read_pairs(pairs_path) if pairs_path is not None else None
     if pairs is not None:
-        pairs = [{**p, "a": collection.resolve_name(p["a"]), "b": collection.resolve_name(p["b"])} for p in pairs]
+        names = collection.resolve_names([name for p in pairs for name in (p["a"], p["b"])])
+        pairs = [{**p, "a": a, "b": b} for p, a, b in zip(pairs, names[0::2], names[1::2])]
     return Prepared(input_dir, out_dir, collection, pairs)
 
 
