@@ -40,6 +40,7 @@ __all__ = [
     "QUALITY_FILENAME",
     "TRACK_COLUMNS",
     "embeddings_document",
+    "is_finite_number",
     "quality_document",
     "write_json_document",
     "write_embeddings_json",
@@ -123,7 +124,8 @@ def write_embeddings_json(path: str | os.PathLike, doc: dict) -> None:
     write_json_document(path, doc)
 
 
-def _is_finite_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> bool:
+    """A JSON number that is finite (not a bool, NaN or infinity)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -158,7 +160,7 @@ def validate_embeddings(doc: Any, source: str = EMBEDDINGS_FILENAME) -> None:
         if not isinstance(track.get("file"), str) or not track["file"]:
             raise ValueError(f"{source}: tracks[{index}].file must be a non-empty string")
         for axis in ("x", "y"):
-            if not _is_finite_number(track.get(axis)):
+            if not is_finite_number(track.get(axis)):
                 raise ValueError(f"{source}: tracks[{index}].{axis} must be a finite number")
 
 

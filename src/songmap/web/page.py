@@ -31,7 +31,6 @@ import base64
 import functools
 import hashlib
 import json
-import math
 import os
 import re
 import urllib.parse
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from songmap.io.atomic import atomic_write_text
-from songmap.report.documents import read_embeddings, validate_embeddings
+from songmap.report.documents import is_finite_number, read_embeddings, validate_embeddings
 from songmap.report.palette import category_colours
 
 __all__ = [
@@ -220,7 +219,7 @@ def _page_track(track: dict[str, Any], audio_url: str) -> dict[str, Any]:
     return {
         "title": title,
         "category": category,
-        "duration": float(duration) if isinstance(duration, (int, float)) and math.isfinite(duration) else None,
+        "duration": float(duration) if is_finite_number(duration) else None,
         "x": _short_float(track["x"]),
         "y": _short_float(track["y"]),
         "file": file,
