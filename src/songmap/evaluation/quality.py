@@ -17,11 +17,18 @@ the reference space the map was made from (``(n, d)`` features):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:  # the metrics need only NumPy; these two only type the fitted-map helpers
+    from songmap.io.collection import Collection
+    from songmap.mapper import SongMapper
+
 __all__ = [
     "neighbour_rank",
+    "fitted_map_quality",
+    "reference_features",
     "pair_rows",
     "pair_report",
     "trustworthiness_at",
@@ -288,3 +295,41 @@ def trustworthiness_sample(n: int) -> np.ndarray:
 
 def _rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
+
+
+def reference_features(mapper: SongMapper, paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted mapper's reference space for ``paths`` (:meth:`SongMapper.features_for`), rows it has.
+
+    A file that changed or vanished since fitting has no reference row; it is left out.
+
+    Returns
+    -------
+    features : np.ndarray
+        ``(m, d)`` rows of the files that have one...
+    kept : np.ndarray
+        ...and their indices into ``paths``.
+    """
+    reference = mapper.features_for(paths)
+    kept = np.flatnonzero(np.all(np.isfinite(reference), axis=1))
+    return reference[kept], kept
+
+
+def fitted_map_quality(collection: Collection, mapper: SongMapper, pairs: list[dict] | None = None) -> dict:
+    """Quality figures of the map a fitted mapper made of ``collection`` (``embeddings.json`` "quality").
+
+    Measured against :meth:`SongMapper.features_for` (the normalised model
+    inputs, flattened) of the mapped tracks; see :func:`map_quality`.
+    """
+    rows = np.flatnonzero(np.all(np.isfinite(mapper.embedding_), axis=1))
+    # Only the rows trustworthiness is measured on are read back (all of them up to 2000 tracks).
+    sample = trustworthiness_sample(len(rows))
+    reference, usable = reference_features(mapper, [collection.files[rows[k]] for k in sample])
+    quality = map_quality(
+        reference,
+        mapper.embedding_[rows],
+        files=[collection.relative(collection.files[i]) for i in rows],
+        categories=[collection.category(collection.files[i]) for i in rows],
+        pairs=pairs,
+        reference_rows=sample[usable],
+    )
+    return {"reference_space": mapper.reference_space_name, **quality}

@@ -12,7 +12,7 @@ from songmap.app.jobs.common import finish_interrupted_map
 from songmap.app.jobs.comparing import COMPARE_METHODS, CompareResult, compare_folder
 from songmap.app.jobs.exporting import EXPORT_FORMATS, ExportResult, export_map
 from songmap.app.jobs.folders import ConvertResult, InspectResult, TrackInfo, convert_folder, inspect_folder
-from songmap.app.jobs.mapping import MapResult, demo, fitted_map_quality, map_folder
+from songmap.app.jobs.mapping import MapResult, demo, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
 from songmap.io.tables import MetadataError
 from songmap.mapper import PRESETS, Progress, SongMapper
@@ -40,7 +40,6 @@ __all__ = [
     "embed_files",
     "export_map",
     "finish_interrupted_map",
-    "fitted_map_quality",
     "inspect_folder",
     "map_folder",
     "serve",

@@ -13,7 +13,7 @@ import numpy as np
 
 from songmap.app.jobs.common import mapper_for_job, prepare_folder
 from songmap.evaluation.baselines import BASELINES, import_baseline
-from songmap.evaluation.quality import map_quality, pair_rows
+from songmap.evaluation.quality import map_quality, pair_rows, reference_features
 from songmap.io.collection import Collection
 from songmap.mapper import Progress, SongMapper
 from songmap.report.documents import QUALITY_FILENAME, quality_document, write_json_document
@@ -104,11 +104,9 @@ def compare_folder(
         fitted.fit(collection.files)
         fit_seconds = time.perf_counter() - started
 
-        mapped = [i for i, row in enumerate(fitted.embedding_) if np.all(np.isfinite(row))]
-        reference = fitted.features_for([collection.files[i] for i in mapped])
-        usable = [k for k, row in enumerate(reference) if np.all(np.isfinite(row))]
-        rows = [mapped[k] for k in usable]
-        reference = reference[usable]
+        mapped = np.flatnonzero(np.all(np.isfinite(fitted.embedding_), axis=1))
+        reference, usable = reference_features(fitted, [collection.files[i] for i in mapped])
+        rows = mapped[usable]
         files = [collection.relative(collection.files[i]) for i in rows]
         track_categories = [collection.category(collection.files[i]) for i in rows]
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from songmap._checkpoints import checkpoint
 from songmap.app.jobs.common import Prepared, mapper_for_job, prepare_folder
-from songmap.evaluation.quality import map_quality, pair_report, trustworthiness_sample
+from songmap.evaluation.quality import fitted_map_quality, pair_report
 from songmap.io.collection import Collection
 from songmap.io.text import display_text
 from songmap.mapper import Progress, SongMapper
@@ -24,7 +24,7 @@ from songmap.report.documents import (
 from songmap.report.outdir import OutputStaging
 from songmap.report.plots import plot_map
 
-__all__ = ["MapResult", "map_folder", "demo", "fitted_map_quality"]
+__all__ = ["MapResult", "map_folder", "demo"]
 
 
 @dataclass
@@ -162,29 +162,6 @@ def _document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
     doc = embeddings_document(job.input_dir, tracks, skipped, params, training, report)
     doc["quality"] = fitted_map_quality(collection, mapper, job.pairs)
     return doc, tracks
-
-
-def fitted_map_quality(collection: Collection, mapper: SongMapper, pairs: list[dict] | None = None) -> dict:
-    """Quality figures of the map a fitted mapper made of ``collection`` (``embeddings.json`` "quality").
-
-    Measured against :meth:`SongMapper.features_for` (the normalised model
-    inputs, flattened) of the mapped tracks; see :func:`songmap.evaluation.quality.map_quality`.
-    """
-    rows = [i for i, row in enumerate(mapper.embedding_) if np.all(np.isfinite(row))]
-    # Only the rows trustworthiness is measured on are read back (all of them up to 2000 tracks).
-    sample = trustworthiness_sample(len(rows))
-    reference = mapper.features_for([collection.files[rows[k]] for k in sample])
-    # A file that changed or vanished since fitting has no reference row: leave it out of those figures.
-    usable = np.array([k for k, row in enumerate(reference) if np.all(np.isfinite(row))], dtype=np.int64)
-    quality = map_quality(
-        reference[usable],
-        mapper.embedding_[rows],
-        files=[collection.relative(collection.files[i]) for i in rows],
-        categories=[collection.category(collection.files[i]) for i in rows],
-        pairs=pairs,
-        reference_rows=sample[usable],
-    )
-    return {"reference_space": mapper.reference_space_name, **quality}
 
 
 def demo(
