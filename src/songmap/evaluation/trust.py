@@ -1,0 +1,114 @@
+"""Each track's own trustworthiness and continuity: where the map is sure of a track, and where not.
+
+The collection-level figures of :mod:`songmap.evaluation.quality` (scikit-learn's
+``trustworthiness``) are means over tracks of a per-track term. For track ``i``,
+with ``U_i`` its ``k`` nearest map neighbours that are not among its ``k``
+nearest reference neighbours, and ``r(i, j)`` the rank of ``j`` among ``i``'s
+reference neighbours (1 = nearest)::
+
+    t_i = 1 - 2 / (k (2n - 3k - 1)) * sum_{j in U_i} (r(i, j) - k)
+
+so ``mean(t_i)`` is exactly ``trustworthiness_at(reference, points, k)``. The
+per-track continuity ``c_i`` is the same with the roles of the spaces swapped
+(are ``i``'s reference neighbours kept near it on the map?). Both are in
+``[0, 1]``, 1 where the map neighbourhood and the feature neighbourhood agree.
+
+Ranks are computed a block of rows at a time (the collection measure holds an
+``n × n`` matrix, these hold about 16 million numbers at once), so every track
+of a large map gets its own figures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["TRUST_K", "trust_k", "track_trustworthiness", "track_continuity"]
+
+#: Neighbourhood size of the per-track figures stored in ``embeddings.json`` (fewer for small maps).
+TRUST_K = 10
+
+# Numbers held at once while ranking a block of rows (~128 MB of float64).
+_BLOCK_VALUES = 1 << 24
+
+
+def trust_k(n: int) -> int:
+    """The ``k`` of the per-track figures of an ``n``-track map: ``min(10, (n - 1) // 2)``.
+
+    Trustworthiness is only defined for ``k < n / 2``; 0 means the map is too small.
+
+    Examples
+    --------
+    >>> trust_k(52), trust_k(8), trust_k(2)
+    (10, 3, 0)
+    """
+    return max(0, min(TRUST_K, (int(n) - 1) // 2))
+
+
+def _ranks_of(space: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Rank (1 = nearest) of point ``cols[i, m]`` among ``rows[i]``'s neighbours in ``space``.
+
+    Ordered as scikit-learn's ``trustworthiness`` orders them (``argsort`` of the
+    Euclidean distances, the point itself last), block by block.
+    """
+    from sklearn.metrics import pairwise_distances
+
+    n = len(space)
+    out = np.empty(cols.shape, dtype=np.int64)
+    block = max(1, _BLOCK_VALUES // max(n, 1))
+    for start in range(0, len(rows), block):
+        chunk = rows[start : start + block]
+        distances = pairwise_distances(space[chunk], space)
+        distances[np.arange(len(chunk)), chunk] = np.inf
+        order = np.argsort(distances, axis=1)
+        inverted = np.empty_like(order)
+        inverted[np.arange(len(chunk))[:, None], order] = np.arange(1, n + 1)
+        out[start : start + len(chunk)] = np.take_along_axis(inverted, cols[start : start + len(chunk)], axis=1)
+    return out
+
+
+def _per_track(high: np.ndarray, low: np.ndarray, k: int) -> np.ndarray | None:
+    """``t_i`` of the map ``low`` against the space ``high`` (see the module docstring)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    high = np.asarray(high, dtype=np.float64).reshape(len(high), -1)
+    low = np.asarray(low, dtype=np.float64).reshape(len(low), -1)
+    n = len(high)
+    if len(low) != n:
+        raise ValueError(f"reference has {n} rows but the map has {len(low)}")
+    if not 1 <= k < n / 2:
+        return None
+    near_low = NearestNeighbors(n_neighbors=k).fit(low).kneighbors(return_distance=False)
+    excess = _ranks_of(high, np.arange(n), near_low) - k
+    penalty = np.where(excess > 0, excess, 0).sum(axis=1)
+    return 1.0 - penalty * (2.0 / (k * (2.0 * n - 3.0 * k - 1.0)))
+
+
+def track_trustworthiness(reference: np.ndarray, points: np.ndarray, *, k: int) -> np.ndarray | None:
+    """Each track's trustworthiness at ``k``: are its map neighbours near it in ``reference``?
+
+    Parameters
+    ----------
+    reference : np.ndarray
+        ``(n, d)`` features the map was made from (Euclidean distances).
+    points : np.ndarray
+        ``(n, 2)`` map coordinates, row-aligned with ``reference``.
+    k : int
+        Neighbourhood size.
+
+    Returns
+    -------
+    np.ndarray or None
+        ``(n,)`` values in ``[0, 1]`` whose mean is
+        :func:`songmap.evaluation.quality.trustworthiness_at`; None when
+        ``k >= n / 2`` (too few tracks for the measure).
+    """
+    return _per_track(reference, points, k)
+
+
+def track_continuity(reference: np.ndarray, points: np.ndarray, *, k: int) -> np.ndarray | None:
+    """Each track's continuity at ``k``: are its ``k`` nearest in ``reference`` near it on the map?
+
+    :func:`track_trustworthiness` with the roles of the two spaces swapped; the
+    mean is :func:`songmap.evaluation.quality.continuity_at`.
+    """
+    return _per_track(points, reference, k)
