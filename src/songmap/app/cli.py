@@ -390,8 +390,36 @@ def compare_command(
         out.print(table)
         out.print("T@k/C@k: trustworthiness/continuity with k neighbours; kNN cat: share of the 5 nearest with the same "
                   "category; pair ranks: rank of b among a's neighbours / of a among b's (1 = nearest).")
+        if doc.get("pair_kinds"):
+            header, rows = _pair_kind_rows(doc["pair_kinds"], METHOD_TITLES)
+            kinds_table = Table(title="Pair ranks by kind of pair")
+            for column in header:
+                kinds_table.add_column(column, justify="left" if column == "kind" else "right")
+            for row in rows:
+                kinds_table.add_row(*row)
+            out.print(kinds_table)
+            out.print("Each cell: median rank a→b/b→a, share of ranks (both ways) at 1, worst rank; features: ranks "
+                      "in the reference space itself. Rank-≤5 shares are in quality.json (pair_kinds).")
         out.print(f"Features {doc['features_seconds']:.1f} s (shared by all methods); {time.perf_counter() - started:.1f} s in all.")
         out.print(f"Wrote {', '.join(p.name for p in result.written)} to {result.out_dir}")
+
+
+def _pair_kind_rows(pair_kinds: dict[str, dict], titles: dict[str, str]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (one per kind of pair) of the per-kind pair ranks of each space ("features", methods)."""
+    spaces = list(pair_kinds)
+    kinds = list(dict.fromkeys(kind for space in spaces for kind in pair_kinds[space]))
+
+    def cell(s: dict | None) -> str:
+        if s is None:
+            return "-"
+        return f"{s['median_rank_a_to_b']:g}/{s['median_rank_b_to_a']:g} {s['share_rank_1']:.0%} {s['worst_rank']}"
+
+    header = ["kind", "n", *(titles.get(space, space) for space in spaces)]
+    rows = []
+    for kind in kinds:
+        n = next(pair_kinds[space][kind]["n_pairs"] for space in spaces if kind in pair_kinds[space])
+        rows.append([kind, str(n), *(cell(pair_kinds[space].get(kind)) for space in spaces)])
+    return header, rows
 
 
 def _quality_rows(methods: dict[str, dict], titles: dict[str, str]) -> list[list[str]]:

@@ -11,7 +11,9 @@ the reference space the map was made from (``(n, d)`` features):
 * **kNN category agreement**: the share of each point's k=5 nearest map
   neighbours that have its category (only tracks that have a category count).
 * **pair ranks**: for known pairs (e.g. a track and its "(Storm)" variant), the
-  rank of b among a's map neighbours and back (1 = nearest).
+  rank of b among a's map neighbours and back (1 = nearest); summarised per
+  kind of pair (:func:`pair_kind_summary`), on a map or in the reference space
+  itself (:func:`pair_ranks`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ __all__ = [
     "reference_features",
     "pair_rows",
     "pair_report",
+    "pair_ranks",
+    "pair_kind_summary",
+    "PAIR_KIND_UNNAMED",
     "trustworthiness_at",
     "continuity_at",
     "knn_category_agreement",
@@ -143,6 +148,89 @@ def pair_report(files: list[str], points: np.ndarray, pairs: list[dict[str, str]
             }
         )
     return report
+
+
+#: Kind under which :func:`pair_kind_summary` counts pairs whose ``kind`` is empty or missing.
+PAIR_KIND_UNNAMED = "pair"
+
+
+def pair_ranks(files: list[str], points: np.ndarray, pairs: list[dict[str, str]]) -> list[dict]:
+    """Mutual neighbour ranks of each pair whose two files are in ``files``, in any space.
+
+    Like :func:`pair_report` without the distances, so ``points`` may be the
+    ``(n, d)`` reference space as well as a ``(n, 2)`` map: each rank costs one
+    pass over the ``n`` rows.
+
+    Parameters
+    ----------
+    files : list of str
+        File name of each row (relative paths; pairs may name bare file names).
+    points : np.ndarray
+        ``(n, d)`` coordinates or features, row-aligned with ``files``.
+    pairs : list of dict
+        Rows with keys ``a``, ``b`` and optionally ``kind``.
+
+    Returns
+    -------
+    list of dict
+        ``{"a", "b", "kind", "rank_a_to_b", "rank_b_to_a"}`` per pair found.
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(len(points), -1)
+    return [
+        {
+            "a": pair["a"],
+            "b": pair["b"],
+            "kind": pair.get("kind") or None,
+            "rank_a_to_b": neighbour_rank(points, a, b),
+            "rank_b_to_a": neighbour_rank(points, b, a),
+        }
+        for pair, (a, b) in zip(*pair_rows(files, pairs))
+    ]
+
+
+def pair_kind_summary(ranks: list[dict]) -> dict[str, dict]:
+    """Pair ranks summarised per kind of pair (``storm``, ``pitch+2``, ``lofi``, ...).
+
+    Parameters
+    ----------
+    ranks : list of dict
+        Entries with ``kind`` (None or empty: :data:`PAIR_KIND_UNNAMED`),
+        ``rank_a_to_b`` and ``rank_b_to_a``, as made by :func:`pair_ranks` and
+        :func:`pair_report`.
+
+    Returns
+    -------
+    dict
+        ``{kind: {"n_pairs", "median_rank_a_to_b", "median_rank_b_to_a", "median_rank",
+        "share_rank_1", "share_rank_le_5", "worst_rank"}}`` in the order the kinds first
+        appear. ``median_rank`` and the two shares pool both directions (each
+        pair counts twice, a→b and b→a); ``worst_rank`` is the largest rank either way.
+
+    Examples
+    --------
+    >>> pair_kind_summary([{"kind": "lofi", "rank_a_to_b": 1, "rank_b_to_a": 3},
+    ...                    {"kind": "lofi", "rank_a_to_b": 7, "rank_b_to_a": 1}])["lofi"]["median_rank"]
+    2.0
+    """
+    by_kind: dict[str, list[tuple[int, int]]] = {}
+    for entry in ranks:
+        by_kind.setdefault(entry.get("kind") or PAIR_KIND_UNNAMED, []).append(
+            (int(entry["rank_a_to_b"]), int(entry["rank_b_to_a"]))
+        )
+    summary = {}
+    for kind, found in by_kind.items():
+        forward, backward = np.array(found).T
+        both = np.concatenate([forward, backward])
+        summary[kind] = {
+            "n_pairs": len(found),
+            "median_rank_a_to_b": float(np.median(forward)),
+            "median_rank_b_to_a": float(np.median(backward)),
+            "median_rank": float(np.median(both)),
+            "share_rank_1": _rounded(np.mean(both == 1)),
+            "share_rank_le_5": _rounded(np.mean(both <= 5)),
+            "worst_rank": int(both.max()),
+        }
+    return summary
 
 
 def _distance_ranks_valid(n: int, k: int) -> bool:
@@ -314,16 +402,26 @@ def reference_features(mapper: SongMapper, paths: list[Path]) -> tuple[np.ndarra
     return reference[kept], kept
 
 
-def fitted_map_quality(collection: Collection, mapper: SongMapper, pairs: list[dict] | None = None) -> dict:
+def fitted_map_quality(
+    collection: Collection, mapper: SongMapper, pairs: list[dict] | None = None, *, reference: np.ndarray | None = None
+) -> dict:
     """Quality figures of the map a fitted mapper made of ``collection`` (``embeddings.json`` "quality").
 
     Measured against :meth:`SongMapper.features_for` (the normalised model
     inputs, flattened) of the mapped tracks; see :func:`map_quality`.
+    ``reference``, when the caller has already read them, are those features
+    of every mapped track (``(n_mapped, d)``, NaN rows for files without one);
+    otherwise only the rows trustworthiness is measured on are read.
     """
     rows = np.flatnonzero(np.all(np.isfinite(mapper.embedding_), axis=1))
-    # Only the rows trustworthiness is measured on are read back (all of them up to 2000 tracks).
+    # Only the rows trustworthiness is measured on are needed (all of them up to 2000 tracks).
     sample = trustworthiness_sample(len(rows))
-    reference, usable = reference_features(mapper, [collection.files[rows[k]] for k in sample])
+    if reference is None:
+        reference, usable = reference_features(mapper, [collection.files[rows[k]] for k in sample])
+    else:
+        reference = np.asarray(reference)[sample]
+        usable = np.flatnonzero(np.all(np.isfinite(reference), axis=1))
+        reference = reference[usable]
     quality = map_quality(
         reference,
         mapper.embedding_[rows],

@@ -13,7 +13,7 @@ import numpy as np
 
 from songmap.app.jobs.common import mapper_for_job, prepare_folder
 from songmap.evaluation.baselines import BASELINES, import_baseline
-from songmap.evaluation.quality import map_quality, pair_rows, reference_features
+from songmap.evaluation.quality import map_quality, pair_kind_summary, pair_ranks, pair_rows, reference_features
 from songmap.io.collection import Collection
 from songmap.mapper import Progress, SongMapper
 from songmap.report.documents import QUALITY_FILENAME, quality_document, write_json_document
@@ -60,6 +60,13 @@ def compare_folder(
     and every map is measured against it (:func:`songmap.evaluation.quality.map_quality`).
     ``quality.json`` and ``compare.png`` are staged and then moved into
     ``out_dir`` together, as ``map`` does with its outputs.
+
+    With known pairs, ``quality.json`` also has ``"pair_kinds"``: for the
+    reference space itself (``"features"``: can the features tell the pair
+    apart at all?) and for each method's map, the pair ranks summarised per
+    kind of pair (:func:`songmap.evaluation.quality.pair_kind_summary`:
+    ``{"features" | method: {kind: {"n_pairs", "median_rank_a_to_b",
+    "median_rank_b_to_a", "median_rank", "share_rank_1", "share_rank_le_5", "worst_rank"}}}``).
 
     Parameters
     ----------
@@ -141,6 +148,11 @@ def compare_folder(
             ],
             skipped=[{"file": collection.relative(p), "reason": reasons[p]} for p in collection.files if p in reasons],
         )
+        if job.pairs:
+            document["pair_kinds"] = {
+                "features": pair_kind_summary(pair_ranks(files, reference, job.pairs)),
+                **{name: pair_kind_summary(results[name].get("pairs", [])) for name in methods},
+            }
         json.dumps(document, allow_nan=False)  # fail here, not half-way through writing, on a NaN
         _, known_pairs = pair_rows(files, job.pairs or [])
         plot_comparison(maps, track_categories, staging.path / "compare.png", results, known_pairs,
