@@ -22,11 +22,11 @@ demo: setup
 
 # Debian's Chromium drives the browser tests (Playwright cannot download browsers here).
 browser-deps:
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@if [ -x /usr/bin/chromium ] && command -v sox >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "note: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi
+		echo "installing Debian's chromium and sox for the browser and copy-benchmark tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium sox libsox-fmt-all >/dev/null; \
+	else echo "note: /usr/bin/chromium or sox missing and not root: browser and copy-benchmark tests will be skipped"; fi
 
 # Python: ruff (style, imports) and import-linter (the layers of docs/architecture.md).
 lint-py: setup
