@@ -56,13 +56,19 @@ PAGE_FILENAME = "map.html"
 _TEMPLATE_NAME = "static/map.html"
 _STYLE_NAME = "static/map.css"
 _SCRIPT_NAME = "static/map.js"
+_PLACE_SCRIPT_NAME = "static/place.js"
 _CSP_PLACEHOLDER = "__SONGMAP_CSP__"
 _STYLE_PLACEHOLDER = "__SONGMAP_STYLE__"
 _SCRIPT_PLACEHOLDER = "__SONGMAP_SCRIPT__"
 _DATA_PLACEHOLDER = "__SONGMAP_DATA__"
-_PLACEHOLDERS = (_CSP_PLACEHOLDER, _STYLE_PLACEHOLDER, _SCRIPT_PLACEHOLDER, _DATA_PLACEHOLDER)
+# The in-page placer (issue 14): its script and the model it runs (songmap.web.placing).
+_PLACE_SCRIPT_PLACEHOLDER = "__SONGMAP_PLACE_SCRIPT__"
+_MODEL_PLACEHOLDER = "__SONGMAP_MODEL__"
+_PLACEHOLDERS = (_CSP_PLACEHOLDER, _STYLE_PLACEHOLDER, _SCRIPT_PLACEHOLDER, _DATA_PLACEHOLDER,
+                 _PLACE_SCRIPT_PLACEHOLDER, _MODEL_PLACEHOLDER)
 # Text that would end (or, in a script, change the parsing of) the element a source is inlined into.
-_FORBIDDEN_IN_SOURCE = {_STYLE_NAME: ("</style",), _SCRIPT_NAME: ("</script", "<script", "<!--")}
+_FORBIDDEN_IN_SOURCE = {_STYLE_NAME: ("</style",), _SCRIPT_NAME: ("</script", "<script", "<!--"),
+                        _PLACE_SCRIPT_NAME: ("</script", "<script", "<!--")}
 
 # Characters that could end the <script> data block or start an HTML comment
 # inside it, plus the two JavaScript line terminators that are legal in JSON.
@@ -172,21 +178,21 @@ def _template_with_csp() -> str:
         if template.count(placeholder) != 1:
             raise RuntimeError(f"{_TEMPLATE_NAME} must contain {placeholder} exactly once")
     sources = {}
-    for name in (_STYLE_NAME, _SCRIPT_NAME):
+    for name in (_STYLE_NAME, _SCRIPT_NAME, _PLACE_SCRIPT_NAME):
         text = _static_text(name)
         lowered = text.lower()
         bad = [s for s in (*_FORBIDDEN_IN_SOURCE[name], *(p.lower() for p in _PLACEHOLDERS)) if s in lowered]
         if bad:
             raise RuntimeError(f"{name} must not contain {bad[0]!r}: it is inlined into the page")
         sources[name] = "\n" + text
-    style, script = sources[_STYLE_NAME], sources[_SCRIPT_NAME]
+    style, script, place_script = sources[_STYLE_NAME], sources[_SCRIPT_NAME], sources[_PLACE_SCRIPT_NAME]
     policy = "; ".join(
         [
             "default-src 'none'",
-            f"script-src {_csp_hash(script)}",
+            f"script-src {_csp_hash(script)} {_csp_hash(place_script)}",
             f"style-src {_csp_hash(style)}",
             "img-src data:",
-            "media-src 'self' file:",
+            "media-src 'self' file: blob:",  # blob: plays a song dropped on the page
             "base-uri 'none'",
             "form-action 'none'",
         ]
@@ -194,7 +200,8 @@ def _template_with_csp() -> str:
     page = template.replace(_CSP_PLACEHOLDER, policy, 1)
     page = page.replace(f"<style>{_STYLE_PLACEHOLDER}</style>", f"<style>{style}</style>", 1)
     page = page.replace(f"<script>{_SCRIPT_PLACEHOLDER}</script>", f"<script>{script}</script>", 1)
-    if _STYLE_PLACEHOLDER in page or _SCRIPT_PLACEHOLDER in page:
+    page = page.replace(f"<script>{_PLACE_SCRIPT_PLACEHOLDER}</script>", f"<script>{place_script}</script>", 1)
+    if _STYLE_PLACEHOLDER in page or _SCRIPT_PLACEHOLDER in page or _PLACE_SCRIPT_PLACEHOLDER in page:
         wanted = f"<style>{_STYLE_PLACEHOLDER}</style> and <script>{_SCRIPT_PLACEHOLDER}</script>"
         raise RuntimeError(f"{_TEMPLATE_NAME} must hold {wanted}")
     return page
@@ -227,7 +234,7 @@ def _page_track(track: dict[str, Any], audio_url: str) -> dict[str, Any]:
     }
 
 
-def render_map_page(doc: dict[str, Any], audio_urls: list[str]) -> str:
+def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str, Any] | None = None) -> str:
     """Render the self-contained interactive map page.
 
     Parameters
@@ -238,6 +245,9 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str]) -> str:
         The audio URL of each track, in the order of ``doc["tracks"]``:
         :func:`local_audio_urls` for a page opened from disk,
         ``["/audio/0", "/audio/1", ...]`` for a page served by ``songmap serve``.
+    model
+        What the page's "Place a song" control runs (:func:`songmap.web.placing.page_model`),
+        or ``{"unavailable": reason}``; None: unavailable, as for a page without a model.
 
     Returns
     -------
@@ -266,9 +276,12 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str]) -> str:
     colours = category_colours(track["category"] for track in payload["tracks"])
     payload["uncategorisedColour"] = colours.pop(None)
     payload["categoryColours"] = colours
-    # The data placeholder is replaced last, so data that happens to contain a
-    # placeholder string can never be substituted into.
-    return _template_with_csp().replace(_DATA_PLACEHOLDER, embed_json(payload), 1)
+    if model is None:
+        model = {"unavailable": "this page was made without the map's model"}
+    # The data placeholder is replaced last (and its block comes before the model's), so data
+    # that happens to contain a placeholder string can never be substituted into.
+    page = _template_with_csp().replace(_MODEL_PLACEHOLDER, embed_json(model), 1)
+    return page.replace(_DATA_PLACEHOLDER, embed_json(payload), 1)
 
 
 def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None = None) -> Path:
@@ -304,7 +317,9 @@ def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None =
     out_path = Path(out_dir)
     if doc is None:
         doc = read_embeddings(out_path)
-    html = render_map_page(doc, local_audio_urls(doc, out_path))
+    from songmap.web.placing import page_model_for  # loads the model (numpy only, no PyTorch)
+
+    html = render_map_page(doc, local_audio_urls(doc, out_path), page_model_for(out_path))
     page_path = out_path / PAGE_FILENAME
     atomic_write_text(page_path, html)
     return page_path

@@ -37,6 +37,7 @@ from typing import Any
 from songmap.io.audio import AUDIO_CONTENT_TYPES
 from songmap.report.documents import EMBEDDINGS_FILENAME, read_embeddings
 from songmap.web.page import render_map_page, resolve_input_dir
+from songmap.web.placing import page_model_for
 
 __all__ = [
     "RangeNotSatisfiable",
@@ -123,7 +124,8 @@ class _Snapshot:
         return cls(
             doc=doc,
             embeddings_bytes=(out_dir / EMBEDDINGS_FILENAME).read_bytes(),
-            page_bytes=render_map_page(doc, [f"/audio/{i}" for i in range(len(tracks))]).encode("utf-8"),
+            page_bytes=render_map_page(doc, [f"/audio/{i}" for i in range(len(tracks))],
+                                       page_model_for(out_dir)).encode("utf-8"),
             input_root=os.path.realpath(resolve_input_dir(doc, out_dir)),
             track_files=tuple(track["file"] for track in tracks),
         )

@@ -112,12 +112,13 @@ def map_folder(
         doc, tracks = _document(job, fitted)
 
         from songmap.web.page import local_audio_urls, render_map_page  # the page module is large; load it only now
+        from songmap.web.placing import page_model
 
         fitted.save(staging.path / MODEL_FILE)
         write_embeddings_csv(staging.path / "embeddings.csv", tracks)
         plot_map(tracks, staging.path / "map.png", title=display_text(job.input_dir.resolve().name))
         # Audio URLs are relative to where the page will be, not to the staging folder.
-        html = render_map_page(doc, local_audio_urls(doc, job.out_dir))
+        html = render_map_page(doc, local_audio_urls(doc, job.out_dir), page_model(fitted))
         (staging.path / "map.html").write_bytes(html.encode("utf-8"))
         write_embeddings_json(staging.path / EMBEDDINGS_FILENAME, doc)
         # embeddings.json is moved last: its presence means the rest of the folder is complete.

@@ -246,6 +246,9 @@
   const screenX = new Float32Array(count);
   const screenY = new Float32Array(count);
 
+  // Drawings added on top of the map by other scripts of the page (place.js's placed songs).
+  const overlays = [];
+
   function requestDraw() {
     if (state.drawScheduled) return;
     state.drawScheduled = true;
@@ -379,6 +382,7 @@
     if (pointed >= 0 && pointed !== currentIndex && isInteractive(pointed)) ring(pointed, r + 3.5, "#ffffff", 2);
 
     drawLabels(inView, r);
+    for (const overlay of overlays) overlay(ctx, { toScreenX, toScreenY, radius: r });
     positionTooltip();
 
     state.drawTimes.push(performance.now() - started);
@@ -961,6 +965,8 @@
     neighbours: () => state.neighbours.slice(),
     resetView,
     zoom: () => state.view.scale / state.fitScale,
+    addOverlay(drawing) { overlays.push(drawing); requestDraw(); },
+    redraw: requestDraw,
   };
   document.body.dataset.ready = "1";
 })();

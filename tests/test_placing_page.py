@@ -1,0 +1,61 @@
+"""The model as the map page carries it (songmap.web.placing), without a browser."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from songmap.mapper.estimator import SongMapper
+from songmap.model.numpy_encoder import encode_numpy
+from songmap.web.page import write_map_page
+from songmap.web.placing import page_model, page_model_for
+
+
+@pytest.fixture(scope="module")
+def fitted(families) -> SongMapper:
+    paths = sorted(p for p in Path(families).glob("*.wav"))
+    return SongMapper(seed=0, epochs=20, n_mels=64, filters=(8, 16), patience=5).fit(paths)
+
+
+def _array(tensor: dict) -> np.ndarray:
+    dtype = np.dtype(tensor["dtype"]).newbyteorder("<")
+    return np.frombuffer(base64.b64decode(tensor["data"]), dtype=dtype).reshape(tensor["shape"])
+
+
+def test_page_model_holds_what_the_features_and_encoder_need(fitted):
+    model = json.loads(json.dumps(page_model(fitted)))  # JSON-able as embedded
+    assert model["featureParams"]["n_mels"] == 64 and model["featureParams"]["sample_rate"] == fitted.sample_rate
+    assert model["cropSeconds"] == fitted.crop_seconds_
+    assert model["representation"] == fitted.representation_ and model["width"] == fitted.input_width
+    np.testing.assert_array_equal(_array(model["bandMean"]), fitted.band_mean_)
+    np.testing.assert_array_equal(_array(model["bandStd"]), fitted.band_std_)
+    assert len(model["layers"]) == 2
+    np.testing.assert_allclose(_array(model["layers"][1]["weight"]), fitted.weights_["encoder_conv.3.weight"],
+                               rtol=1e-3, atol=1e-4)
+
+
+def test_float16_weights_move_points_by_far_less_than_the_tolerance(fitted):
+    model = page_model(fitted)
+    weights = {"to_latent.weight": _array(model["latent"]["weight"]), "to_latent.bias": _array(model["latent"]["bias"])}
+    for i, layer in enumerate(model["layers"]):
+        conv, norm = f"encoder_conv.{3 * i}", f"encoder_conv.{3 * i + 1}"
+        weights |= {f"{conv}.weight": _array(layer["weight"]), f"{conv}.bias": _array(layer["bias"]),
+                    f"{norm}.weight": _array(layer["gamma"]), f"{norm}.bias": _array(layer["beta"]),
+                    f"{norm}.running_mean": _array(layer["mean"]), f"{norm}.running_var": _array(layer["var"])}
+    weights = {k: v.astype(np.float32) for k, v in weights.items()}
+    rows = np.random.default_rng(0).standard_normal((50, 64, fitted.input_width)).astype(np.float32)
+    full, half = encode_numpy(fitted.weights_, rows), encode_numpy(weights, rows)
+    extent = np.max(np.ptp(full, axis=0))
+    assert np.max(np.linalg.norm(full - half, axis=1)) / extent < 0.002
+
+
+def test_a_folder_without_a_model_gets_a_page_that_says_why(out_dir):
+    assert "model.safetensors" in page_model_for(out_dir)["unavailable"]
+    (out_dir / "model.safetensors").write_bytes(b"not a model")
+    assert "cannot be read" in page_model_for(out_dir)["unavailable"]
+    html = write_map_page(out_dir).read_text(encoding="utf-8")
+    assert '"unavailable":"the model in this folder cannot be read' in html
