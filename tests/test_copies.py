@@ -74,6 +74,19 @@ def test_pair_kind_summary_counts_ranks_beyond_five() -> None:
     assert far["median_rank_a_to_b"] == 5.5 and far["median_rank_b_to_a"] == 6.0 and far["median_rank"] == 6.0
 
 
+def test_pair_ranks_can_ignore_a_songs_other_copies() -> None:
+    # An original O at 0 with three copies P=1, Q=1.5, R=5, and one other song X=2.
+    points = np.array([[0.0, 0], [1, 0], [1.5, 0], [2, 0], [5, 0]])
+    files = ["O.wav", "P.wav", "Q.wav", "X.wav", "R.wav"]
+    pairs = [{"a": "O.wav", "b": name, "kind": "copy"} for name in ("P.wav", "Q.wav", "R.wav")]
+    raw = [(r["rank_a_to_b"], r["rank_b_to_a"]) for r in pair_ranks(files, points, pairs)]
+    # O→Q: P closer; Q→O: P and X closer; O→R: P, Q, X closer; R→O: X, Q, P closer; P→O: Q closer (X ties).
+    assert raw == [(1, 2), (2, 3), (4, 4)]
+    apart = [(r["rank_a_to_b"], r["rank_b_to_a"]) for r in pair_ranks(files, points, pairs, ignore_copies=True)]
+    # Only X counts: it is closer to Q (0.5 < 1.5), to O than R is (2 < 5) and to R than O is (3 < 5).
+    assert apart == [(1, 1), (1, 2), (2, 2)]
+
+
 def test_pair_ranks_work_in_many_dimensions() -> None:
     rng = np.random.default_rng(0)
     features = rng.normal(size=(30, 200))
@@ -128,6 +141,7 @@ def test_compare_reports_pair_ranks_per_kind(families: Path, tmp_path: Path) -> 
             assert kinds[kind]["worst_rank"] == max(both), (space, kind)
             assert kinds[kind]["share_rank_1"] == pytest.approx(both.count(1) / len(both), abs=1e-4)
             assert kinds[kind]["median_rank_a_to_b"] == np.median([a for a, _ in found])
+    # The pairs share no track, so ignoring other copies changes nothing here (see the line test above).
     # The noisy copy is the drone's nearest neighbour in the features themselves.
     assert doc["pair_kinds"]["features"]["storm"]["worst_rank"] == 1
 

@@ -398,8 +398,9 @@ def compare_command(
             for row in rows:
                 kinds_table.add_row(*row)
             out.print(kinds_table)
-            out.print("Each cell: median rank a→b/b→a, share of ranks (both ways) at 1, worst rank; features: ranks "
-                      "in the reference space itself. Rank-≤5 shares are in quality.json (pair_kinds).")
+            out.print("Each cell: median rank a→b/b→a, share of ranks (both ways) at 1, worst rank, among tracks of other "
+                      "music (a song's other copies in pairs.csv are not counted); features: ranks in the reference "
+                      "space itself. Rank-≤5 shares are in quality.json (pair_kinds).")
         out.print(f"Features {doc['features_seconds']:.1f} s (shared by all methods); {time.perf_counter() - started:.1f} s in all.")
         out.print(f"Wrote {', '.join(p.name for p in result.written)} to {result.out_dir}")
 
@@ -594,6 +595,63 @@ def export_command(
         for key, files in result.shared_keys.items():
             err.print(f"warning: {', '.join(files)} share the key {key}: only {files[0]} is in the file")
         out.print(f"Wrote {result.tracks} track(s) to {result.path}")
+
+
+# -- path / playlist ----------------------------------------------------------------------------
+
+
+def _print_playlist(result) -> None:
+    """Notes, then the list as a table or the file written."""
+    for line in [*result.recovered, *result.notes]:
+        err.print(f"note: {line}")
+    if result.output is not None:
+        out.print(f"Wrote {len(result.tracks)} track(s) to {result.output} ({result.format})")
+        return
+    table = Table(title=display_text(result.name), title_justify="left")
+    for column, justify in (("#", "right"), ("title", "left"), ("category", "left"), ("seconds", "right"),
+                            ("cluster", "left"), ("file", "left")):
+        table.add_column(column, justify=justify)
+    for order, track in enumerate(result.tracks, start=1):
+        duration = track.get("duration_s")
+        table.add_row(str(order), display_text(str(track.get("title") or "")), display_text(str(track.get("category") or "")),
+                      f"{duration:.0f}" if isinstance(duration, (int, float)) else "", display_text(str(track.get("cluster_name") or "")),
+                      display_text(track["file"]))
+    out.print(table)
+
+
+_PLAYLIST_OUTPUT = "Write the list to this file instead of printing it: .m3u8/.m3u (players) or .csv (spreadsheets)."
+_PLAYLIST_FORCE = "Replace an existing --output file that is not a playlist songmap wrote."
+
+
+@app.command("path")
+def path_command(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of `songmap map`.", show_default=False)],
+    start: Annotated[str, typer.Option("--from", help="First track: its file (as in embeddings.json, or a path) or its title.", show_default=False)],
+    end: Annotated[str, typer.Option("--to", help="Last track: its file or its title.", show_default=False)],
+    length: Annotated[int | None, typer.Option("--length", min=2, help="Exactly this many tracks, evenly spaced (default: the shortest path).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help=_PLAYLIST_OUTPUT)] = None,
+    force: Annotated[bool, typer.Option("--force", help=_PLAYLIST_FORCE)] = False,
+) -> None:
+    """Tracks that lead smoothly from one track to another (a shortest path through the features' neighbours)."""
+    from songmap.app.jobs import path_playlist
+
+    with _user_errors():
+        _print_playlist(path_playlist(out_dir, start, end, length=length, output=output, force=force))
+
+
+@app.command("playlist")
+def playlist_command(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of `songmap map`.", show_default=False)],
+    seed: Annotated[str, typer.Option("--seed-track", help="First track: its file (as in embeddings.json, or a path) or its title.", show_default=False)],
+    length: Annotated[int, typer.Option("--length", min=1, help="Number of tracks, the seed included.")] = 10,
+    output: Annotated[Path | None, typer.Option("--output", help=_PLAYLIST_OUTPUT)] = None,
+    force: Annotated[bool, typer.Option("--force", help=_PLAYLIST_FORCE)] = False,
+) -> None:
+    """More like this: the tracks nearest a seed track in the features, in a smooth order."""
+    from songmap.app.jobs import similar_playlist
+
+    with _user_errors():
+        _print_playlist(similar_playlist(out_dir, seed, length=length, output=output, force=force))
 
 
 # -- demo ---------------------------------------------------------------------------------------

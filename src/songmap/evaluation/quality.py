@@ -154,7 +154,7 @@ def pair_report(files: list[str], points: np.ndarray, pairs: list[dict[str, str]
 PAIR_KIND_UNNAMED = "pair"
 
 
-def pair_ranks(files: list[str], points: np.ndarray, pairs: list[dict[str, str]]) -> list[dict]:
+def pair_ranks(files: list[str], points: np.ndarray, pairs: list[dict[str, str]], *, ignore_copies: bool = False) -> list[dict]:
     """Mutual neighbour ranks of each pair whose two files are in ``files``, in any space.
 
     Like :func:`pair_report` without the distances, so ``points`` may be the
@@ -169,6 +169,11 @@ def pair_ranks(files: list[str], points: np.ndarray, pairs: list[dict[str, str]]
         ``(n, d)`` coordinates or features, row-aligned with ``files``.
     pairs : list of dict
         Rows with keys ``a``, ``b`` and optionally ``kind``.
+    ignore_copies : bool
+        Count only tracks of other music: tracks joined to the pair through
+        ``pairs`` (a song's other copies in a copy benchmark, where one original
+        has copies of many kinds) do not push the partner down. A pair not
+        linked to any other track gets the same ranks either way.
 
     Returns
     -------
@@ -176,15 +181,25 @@ def pair_ranks(files: list[str], points: np.ndarray, pairs: list[dict[str, str]]
         ``{"a", "b", "kind", "rank_a_to_b", "rank_b_to_a"}`` per pair found.
     """
     points = np.asarray(points, dtype=np.float64).reshape(len(points), -1)
+    found, rows = pair_rows(files, pairs)
+    group = None
+    if ignore_copies and rows:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        a_rows, b_rows = np.array(rows).T
+        graph = coo_matrix((np.ones(len(rows)), (a_rows, b_rows)), shape=(len(points), len(points)))
+        group = connected_components(graph, directed=False)[1]
+
+    def rank(i: int, j: int) -> int:
+        if group is None:
+            return neighbour_rank(points, i, j)
+        distances = np.linalg.norm(points - points[i], axis=1)
+        return int(np.sum((distances < distances[j]) & (group != group[i]))) + 1
+
     return [
-        {
-            "a": pair["a"],
-            "b": pair["b"],
-            "kind": pair.get("kind") or None,
-            "rank_a_to_b": neighbour_rank(points, a, b),
-            "rank_b_to_a": neighbour_rank(points, b, a),
-        }
-        for pair, (a, b) in zip(*pair_rows(files, pairs))
+        {"a": pair["a"], "b": pair["b"], "kind": pair.get("kind") or None, "rank_a_to_b": rank(a, b), "rank_b_to_a": rank(b, a)}
+        for pair, (a, b) in zip(found, rows)
     ]
 
 

@@ -64,7 +64,9 @@ def compare_folder(
     With known pairs, ``quality.json`` also has ``"pair_kinds"``: for the
     reference space itself (``"features"``: can the features tell the pair
     apart at all?) and for each method's map, the pair ranks summarised per
-    kind of pair (:func:`songmap.evaluation.quality.pair_kind_summary`:
+    kind of pair, counting only tracks of other music (a song's other copies,
+    joined to it through pairs, do not count: ``pair_ranks(..., ignore_copies=True)``;
+    :func:`songmap.evaluation.quality.pair_kind_summary`:
     ``{"features" | method: {kind: {"n_pairs", "median_rank_a_to_b",
     "median_rank_b_to_a", "median_rank", "share_rank_1", "share_rank_le_5", "worst_rank"}}}``).
 
@@ -150,8 +152,8 @@ def compare_folder(
         )
         if job.pairs:
             document["pair_kinds"] = {
-                "features": pair_kind_summary(pair_ranks(files, reference, job.pairs)),
-                **{name: pair_kind_summary(results[name].get("pairs", [])) for name in methods},
+                space: pair_kind_summary(pair_ranks(files, points, job.pairs, ignore_copies=True))
+                for space, points in {"features": reference, **maps}.items()
             }
         json.dumps(document, allow_nan=False)  # fail here, not half-way through writing, on a NaN
         _, known_pairs = pair_rows(files, job.pairs or [])
