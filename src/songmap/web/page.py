@@ -21,8 +21,19 @@ that are shown and match the search), ``screenPosition(i)`` (``{x, y,
 onScreen}`` in page CSS pixels, ready for ``page.mouse.move``), ``title(i)``,
 ``categories()``, ``setCategoryVisible(label, bool)``, ``search(query)``,
 ``play(i)``, ``next()``, ``back()``, ``current()``, ``hovered()``,
-``neighbours()``, ``resetView()`` and ``zoom()``. ``document.body.dataset.ready``
-is ``"1"`` once the first draw is done.
+``neighbours()``, ``resetView()`` and ``zoom()``; for the listening tools (issue 13)
+``worldPosition(x, y)`` (a map coordinate in page pixels), ``findPath(a, b, n)`` (the
+path, a port of :func:`songmap.evaluation.listening.find_path`), ``pathSource()``
+(``"features"``, or ``"map"`` for documents without neighbours), ``path()``,
+``pathEnds()``, ``selection()``, ``queue()`` (the path or selection playing),
+``clusters()`` and ``drawn()`` (what the last draw put on the canvas: cluster
+outlines and labels, trust rings, selection rings, path and trajectory vertices).
+``document.body.dataset.ready`` is ``"1"`` once the first draw is done.
+
+The optional keys of issue 13 are passed compactly and only when well-formed
+(``nb``/``nd`` neighbours and distances, ``cl`` cluster, ``tw``/``ct``
+trustworthiness/continuity, ``path`` trajectory; top-level ``clusters`` and
+``inputDir``), so an old ``embeddings.json`` gives a page without them.
 """
 
 from __future__ import annotations
@@ -213,7 +224,74 @@ def _short_float(value: float) -> float:
     return float(f"{value:.7g}")
 
 
-def _page_track(track: dict[str, Any], audio_url: str) -> dict[str, Any]:
+def _is_index(value: Any, count: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < count
+
+
+def _unit_or_none(value: Any) -> float | None:
+    return round(float(value), 4) if is_finite_number(value) and 0 <= value <= 1 else None
+
+
+def _listening_keys(track: dict[str, Any], index: int, count: int) -> dict[str, Any]:
+    """The optional keys of issue 13 (and a track's ``path``), checked, rounded and short-named.
+
+    Absent or malformed keys are left out, so the page falls back (map-coordinate neighbours, no
+    cluster layer, no trust rings) instead of failing: ``nb``/``nd`` the feature-space neighbours
+    and their distances, ``cl`` the cluster id, ``tw``/``ct`` the track's trustworthiness and
+    continuity, ``path`` its trajectory of windows.
+    """
+    keys: dict[str, Any] = {}
+    neighbours, distances = track.get("neighbours"), track.get("neighbour_distances")
+    if (
+        isinstance(neighbours, list)
+        and isinstance(distances, list)
+        and len(neighbours) == len(distances)
+        and all(_is_index(j, count) and j != index for j in neighbours)
+        and all(is_finite_number(d) and d >= 0 for d in distances)
+    ):
+        keys["nb"] = neighbours
+        keys["nd"] = [_short_float(d) for d in distances]
+    cluster = track.get("cluster")
+    if isinstance(cluster, int) and not isinstance(cluster, bool) and cluster >= -1:
+        keys["cl"] = cluster
+    for key, short in (("trustworthiness", "tw"), ("continuity", "ct")):
+        value = _unit_or_none(track.get(key))
+        if value is not None:
+            keys[short] = value
+    path = track.get("path")
+    if isinstance(path, list) and all(
+        isinstance(p, list | tuple) and len(p) == 2 and all(is_finite_number(v) for v in p) for p in path
+    ):
+        keys["path"] = [[_short_float(x), _short_float(y)] for x, y in path]
+    return keys
+
+
+def _page_clusters(doc: dict[str, Any], tracks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``[{"id", "name", "centre"}]`` of the clusters the page's tracks belong to (``cl`` >= 0).
+
+    Names come from the document's ``clusters`` list, else from the tracks' ``cluster_name``,
+    else ``"cluster <id>"``; a cluster without members is left out.
+    """
+    ids = sorted({t["cl"] for t in tracks if t.get("cl", -1) >= 0})
+    if not ids:
+        return []
+    names: dict[int, str] = {}
+    centres: dict[int, int] = {}
+    listed = doc.get("clusters")
+    for entry in listed if isinstance(listed, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), int):
+            if isinstance(entry.get("name"), str) and entry["name"].strip():
+                names[entry["id"]] = entry["name"]
+            if _is_index(entry.get("centre"), len(tracks)):
+                centres[entry["id"]] = entry["centre"]
+    for track in doc["tracks"]:
+        name, cluster = track.get("cluster_name"), track.get("cluster")
+        if isinstance(cluster, int) and isinstance(name, str) and name.strip():
+            names.setdefault(cluster, name)
+    return [{"id": c, "name": names.get(c, f"cluster {c}"), "centre": centres.get(c)} for c in ids]
+
+
+def _page_track(track: dict[str, Any], audio_url: str, index: int = 0, count: int = 0) -> dict[str, Any]:
     """The subset of a track the page needs, with types normalised."""
     file = track["file"]
     title = track.get("title")
@@ -231,6 +309,7 @@ def _page_track(track: dict[str, Any], audio_url: str) -> dict[str, Any]:
         "y": _short_float(track["y"]),
         "file": file,
         "audio": audio_url,
+        **_listening_keys(track, index, count),
     }
 
 
@@ -270,8 +349,10 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
         "created": doc.get("created"),
         "collection": input_dir.rsplit("/", 1)[-1] or input_dir,
         "skipped": len(doc.get("skipped") or []),
-        "tracks": [_page_track(track, str(url)) for track, url in zip(tracks, audio_urls)],
+        "inputDir": input_dir,
+        "tracks": [_page_track(track, str(url), i, len(tracks)) for i, (track, url) in enumerate(zip(tracks, audio_urls))],
     }
+    payload["clusters"] = _page_clusters(doc, payload["tracks"])
     # Colours come from the one palette, so map.png and the page agree.
     colours = category_colours(track["category"] for track in payload["tracks"])
     payload["uncategorisedColour"] = colours.pop(None)

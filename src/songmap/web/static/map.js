@@ -2,8 +2,9 @@
 //
 // Sections, in order: constants, data (read-only after start-up), state (every piece of mutable
 // UI state, in one object), DOM, view (world <-> screen transform, zoom, pan), render (canvas,
-// labels, tooltip), hit tests, neighbours, player, track lists, search, legend, pointer input,
-// keyboard input, start-up and the test API (window.songmap, see page.py's docstring).
+// overlays, labels, tooltip), hit tests, neighbours, paths, player, track lists, path and
+// selection panels, exports, search, legend and cluster filter, pointer input (lasso), keyboard
+// input, start-up and the test API (window.songmap, see page.py's docstring).
 // It is one file (longer than the ~400 lines a module aims for) because it is one classic script,
 // inlined whole and allowed by one hash; the sections above keep it navigable.
 //
@@ -18,6 +19,13 @@
   const LABEL_ALL_LIMIT = 60;   // label every point in view when at most this many are
   const HIT_SLOP = 6;           // CSS px around a point that still count as on it
   const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif";
+  const CLUSTER_FONT = "600 12px system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif";
+  const GRAPH_K = 10;           // map-coordinate neighbours per track when the document has none
+  const LIST_LIMIT = 300;       // entries shown in the path and selection lists
+  const CHAIN_LIMIT = 2000;     // a selection up to this size is ordered as a nearest-neighbour chain
+  const HULL_PAD = 14;          // CSS px between a cluster's outermost points and its outline
+  const NO_CLUSTER_LABEL = "in no cluster";
+  const MAP_ONLY_TITLE = "Near on the map, but not among this track's nearest in the features: the map may mislead here";
 
   // ------------------------------------------------------------------ data --
   const data = JSON.parse(document.getElementById("songmap-data").textContent);
@@ -45,6 +53,54 @@
     worldX[i] = tracks[i].x;
     worldY[i] = tracks[i].y;
     titleLower[i] = String(tracks[i].title).toLowerCase();
+  }
+
+  // Feature-space neighbours (tracks[i].nb, nearest first, with distances nd), when the
+  // document has them for every track; otherwise paths run over map-coordinate neighbours.
+  const hasFeatureGraph = count > 0 && tracks.every((t) => Array.isArray(t.nb) && Array.isArray(t.nd));
+
+  // Clusters: data.clusters lists those with members ({id, name, centre}); clusterOf[i] is the
+  // index into clusterList of track i's cluster, or the last entry ("in no cluster") for -1.
+  const { clusterList, clusterOf } = groupByCluster();
+
+  function groupByCluster() {
+    const listed = Array.isArray(data.clusters) ? data.clusters : [];
+    const list = listed.map((c) => ({ id: c.id, name: String(c.name), centre: c.centre, members: [], hull: [] }));
+    const indexById = new Map(list.map((c, index) => [c.id, index]));
+    const none = { id: -1, name: NO_CLUSTER_LABEL, centre: null, members: [], hull: [] };
+    const of = new Int32Array(count).fill(-1);
+    for (let i = 0; i < count; i++) {
+      const c = indexById.get(tracks[i].cl);
+      if (c === undefined) none.members.push(i);
+      else {
+        list[c].members.push(i);
+        of[i] = c;
+      }
+    }
+    for (const cluster of list) cluster.hull = convexHull(cluster.members.map((i) => [tracks[i].x, tracks[i].y]));
+    if (list.length > 0 && none.members.length > 0) {
+      for (const i of none.members) of[i] = list.length;
+      list.push(none);
+    }
+    return { clusterList: list, clusterOf: of };
+  }
+
+  // Andrew's monotone chain: the convex hull of [x, y] points, counter-clockwise.
+  function convexHull(points) {
+    const sorted = points.slice().sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    if (sorted.length < 3) return sorted;
+    const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+    const lower = [], upper = [];
+    for (const p of sorted) {
+      while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], p) <= 0) lower.pop();
+      lower.push(p);
+    }
+    for (let i = sorted.length - 1; i >= 0; i--) {
+      const p = sorted[i];
+      while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], p) <= 0) upper.pop();
+      upper.push(p);
+    }
+    return lower.slice(0, -1).concat(upper.slice(0, -1));
   }
 
   // Categories: sorted names, then null ("uncategorised") last; categoryOf[i] is the index of
@@ -96,6 +152,21 @@
     dragStart: null,                    // {x, y, moved} while a pointer is down
     pinchDistance: 0,
     pendingHover: null,                 // pointer position waiting for the next frame's hit test
+    clusterShown: clusterList.map(() => true),  // per cluster: shown (else dimmed), cluster filter
+    clusterMatch: new Uint8Array(count).fill(1), // per track: its cluster is shown
+    showClusters: true,                 // draw cluster outlines and names
+    showTrust: false,                   // draw the "where the map is unsure" rings
+    pathStart: -1,
+    pathEnd: -1,
+    path: [],                           // track indices from pathStart to pathEnd
+    selection: [],                      // selected tracks, in listening order
+    selected: new Uint8Array(count),
+    queue: null,                        // {name, items, position} while a path or selection plays
+    lassoMode: false,
+    lasso: null,                        // screen points of the lasso being drawn
+    graph: null,                        // {neighbours, distances} for paths, built on first use
+    lastDrawn: {},                      // what the last draw put on the canvas (test API)
+    hullCache: [],                      // per cluster: its padded outline in screen px, last draw
   };
 
   // ------------------------------------------------------------------- DOM --
@@ -118,6 +189,17 @@
     results: byId("results"),
     legend: byId("legend"),
     summary: byId("summary"),
+    pathEnds: byId("path-ends"),
+    pathLength: byId("path-length"),
+    pathList: byId("path-list"),
+    selectionList: byId("selection-list"),
+    selectionCount: byId("selection-count"),
+    lasso: byId("lasso"),
+    lassoNote: byId("lasso-note"),
+    clustersSection: byId("clusters-section"),
+    clusterLegend: byId("cluster-legend"),
+    showClusters: byId("show-clusters"),
+    showTrust: byId("show-trust"),
   };
   dom.tooltipTitle = dom.tooltip.querySelector(".tt-title");
   dom.tooltipDot = dom.tooltip.querySelector(".dot");
@@ -153,7 +235,7 @@
   // A point can be hovered, clicked and navigated to only when its category is shown and it
   // matches the search; other tracks of shown categories are drawn as faint context.
   function isInteractive(index) {
-    return state.shown[categoryOf[index]] && state.searchMatch[index] === 1;
+    return state.shown[categoryOf[index]] && state.searchMatch[index] === 1 && state.clusterMatch[index] === 1;
   }
 
   // ------------------------------------------------------------------ view --
@@ -303,10 +385,13 @@
 
   function draw() {
     const started = performance.now();
-    const { view, cssWidth, cssHeight, searchMatch, currentIndex } = state;
+    const { view, cssWidth, cssHeight, searchMatch, clusterMatch, currentIndex } = state;
     ctx.setTransform(state.pixelRatio, 0, 0, state.pixelRatio, 0, 0);
     ctx.clearRect(0, 0, cssWidth, cssHeight);
     drawGrid();
+    const drawn = { hulls: [], clusterLabels: [], trustRings: 0, selectionRings: 0, pathVertices: 0, trajectoryVertices: 0 };
+    state.lastDrawn = drawn;
+    if (state.showClusters) drawHulls(drawn);
 
     const r = pointRadius();
     const ox = cssWidth / 2 - view.cx * view.scale, oy = cssHeight / 2 + view.cy * view.scale;
@@ -316,17 +401,18 @@
     }
     const minX = -r, minY = -r, maxX = cssWidth + r, maxY = cssHeight + r;
     const searching = state.searchQuery !== "";
+    const filtering = searching || state.clusterShown.includes(false);
     const inView = [];
 
-    // Search misses of shown categories: faint context, drawn first.
-    if (searching) {
+    // Search misses and tracks of dimmed clusters, of shown categories: faint context, drawn first.
+    if (filtering) {
       ctx.beginPath();
       for (let c = 0; c < categories.length; c++) {
         if (!state.shown[c]) continue;
         const members = categories[c].members;
         for (let m = 0; m < members.length; m++) {
           const j = members[m];
-          if (searchMatch[j]) continue;
+          if (searchMatch[j] && clusterMatch[j]) continue;
           const x = screenX[j], y = screenY[j];
           if (x < minX || x > maxX || y < minY || y > maxY) continue;
           ctx.moveTo(x + r, y);
@@ -344,7 +430,7 @@
       ctx.beginPath();
       for (let m = 0; m < members.length; m++) {
         const j = members[m];
-        if (!searchMatch[j]) continue;
+        if (!searchMatch[j] || !clusterMatch[j]) continue;
         const x = screenX[j], y = screenY[j];
         if (x < minX || x > maxX || y < minY || y > maxY) continue;
         ctx.moveTo(x + r, y);
@@ -356,6 +442,13 @@
       ctx.fill();
       ctx.globalAlpha = 1;
     }
+
+    if (state.showTrust) drawTrustRings(inView, r, drawn);
+    if (state.selection.length > 0) drawSelection(r, drawn);
+    if (state.path.length > 1) drawPath(r, drawn);
+    if (currentIndex >= 0 && Array.isArray(tracks[currentIndex].path)) drawTrajectory(currentIndex, drawn);
+    if (state.pathStart >= 0) ring(state.pathStart, r + 4, "#7cc4ff", 2);
+    if (state.pathEnd >= 0) ring(state.pathEnd, r + 4, "#7cc4ff", 2);
 
     if (searching && state.matchTotal <= 500) {
       for (const index of inView) ring(index, r + 2.5, "rgba(255,255,255,0.85)", 1.5);
@@ -382,11 +475,183 @@
     if (pointed >= 0 && pointed !== currentIndex && isInteractive(pointed)) ring(pointed, r + 3.5, "#ffffff", 2);
 
     drawLabels(inView, r);
+    if (state.showClusters) drawClusterLabels(drawn);
+    if (state.lasso) drawLasso();
     for (const overlay of overlays) overlay(ctx, { toScreenX, toScreenY, radius: r });
     positionTooltip();
 
     state.drawTimes.push(performance.now() - started);
     if (state.drawTimes.length > 600) state.drawTimes.shift();
+  }
+
+  // ---------------------------------------------------------------- overlays --
+  // Cluster outlines: each cluster's convex hull, padded by HULL_PAD screen px (the hull of
+  // circles around its corners), filled and outlined faintly under the points.
+  function paddedHull(cluster) {
+    const corners = [];
+    for (const [x, y] of cluster.hull) {
+      const sx = toScreenX(x), sy = toScreenY(y);
+      for (let a = 0; a < 16; a++) {
+        corners.push([sx + HULL_PAD * Math.cos(a * Math.PI / 8), sy + HULL_PAD * Math.sin(a * Math.PI / 8)]);
+      }
+    }
+    return convexHull(corners);
+  }
+
+  function clusterIsDrawn(c) {
+    return clusterList[c].id >= 0 && clusterList[c].members.length > 0;
+  }
+
+  function drawHulls(drawn) {
+    state.hullCache = [];
+    for (let c = 0; c < clusterList.length; c++) {
+      if (!clusterIsDrawn(c)) continue;
+      const outline = paddedHull(clusterList[c]);
+      state.hullCache[c] = outline;
+      ctx.beginPath();
+      outline.forEach(([x, y], k) => (k === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+      ctx.closePath();
+      const on = state.clusterShown[c];
+      ctx.fillStyle = on ? "rgba(124,196,255,0.07)" : "rgba(141,151,168,0.03)";
+      ctx.fill();
+      ctx.setLineDash(on ? [] : [4, 4]);
+      ctx.strokeStyle = on ? "rgba(124,196,255,0.38)" : "rgba(141,151,168,0.22)";
+      ctx.lineWidth = 1.25;
+      ctx.stroke();
+      ctx.setLineDash([]);
+      drawn.hulls.push(clusterList[c].name);
+    }
+  }
+
+  // A cluster's name above its outline, where it does not overlap a name already placed.
+  function drawClusterLabels(drawn) {
+    ctx.font = CLUSTER_FONT;
+    ctx.textBaseline = "bottom";
+    const placed = [];
+    for (let c = 0; c < clusterList.length; c++) {
+      const outline = state.hullCache && state.hullCache[c];
+      if (!outline || outline.length === 0) continue;
+      let top = outline[0];
+      let minX = Infinity, maxX = -Infinity;
+      for (const p of outline) {
+        if (p[1] < top[1]) top = p;
+        minX = Math.min(minX, p[0]);
+        maxX = Math.max(maxX, p[0]);
+      }
+      let text = clusterList[c].name;
+      if (text.length > 40) text = text.slice(0, 38) + "…";
+      const width = ctx.measureText(text).width;
+      const x = Math.min(Math.max((minX + maxX) / 2 - width / 2, 4), state.cssWidth - width - 4);
+      const y = Math.max(top[1] - 3, 16);
+      const box = { x0: x - 2, y0: y - 15, x1: x + width + 2, y1: y + 1 };
+      if (y > state.cssHeight || maxX < 0 || minX > state.cssWidth) continue;
+      if (placed.some((q) => box.x0 < q.x1 && box.x1 > q.x0 && box.y0 < q.y1 && box.y1 > q.y0)) continue;
+      placed.push(box);
+      ctx.lineWidth = 4;
+      ctx.lineJoin = "round";
+      ctx.strokeStyle = "rgba(14,17,23,0.9)";
+      ctx.strokeText(text, x, y);
+      ctx.fillStyle = state.clusterShown[c] ? "rgba(168,214,255,0.95)" : "rgba(141,151,168,0.6)";
+      ctx.fillText(text, x, y);
+      drawn.clusterLabels.push(clusterList[c].name);
+    }
+  }
+
+  // Where the map is unsure: a ring whose opacity grows as the track's trustworthiness falls
+  // (1 - tw, doubled, so 0.5 and below is a full ring); tracks are bucketed into five opacities
+  // so 10 000 rings are five strokes.
+  function drawTrustRings(inView, r, drawn) {
+    const buckets = [[], [], [], [], []];
+    for (const index of inView) {
+      const trust = tracks[index].tw;
+      if (typeof trust !== "number") continue;
+      const doubt = Math.min(1, 2 * (1 - trust));
+      if (doubt < 0.1) continue;
+      buckets[Math.min(4, Math.floor(doubt * 5))].push(index);
+    }
+    buckets.forEach((members, b) => {
+      if (members.length === 0) return;
+      ctx.beginPath();
+      for (const index of members) {
+        const rr = r + 2.5 + b * 0.6;
+        ctx.moveTo(screenX[index] + rr, screenY[index]);
+        ctx.arc(screenX[index], screenY[index], rr, 0, 2 * Math.PI);
+      }
+      ctx.strokeStyle = `rgba(255,209,102,${(0.2 + 0.2 * b).toFixed(2)})`;
+      ctx.lineWidth = 1.5;
+      ctx.stroke();
+      drawn.trustRings += members.length;
+    });
+  }
+
+  function drawSelection(r, drawn) {
+    ctx.beginPath();
+    let shown = 0;
+    for (const index of state.selection) {
+      if (!state.shown[categoryOf[index]]) continue;
+      ctx.moveTo(screenX[index] + r + 2, screenY[index]);
+      ctx.arc(screenX[index], screenY[index], r + 2, 0, 2 * Math.PI);
+      shown++;
+    }
+    ctx.strokeStyle = "rgba(255,255,255,0.9)";
+    ctx.lineWidth = 1.5;
+    ctx.stroke();
+    drawn.selectionRings = shown;
+  }
+
+  function strokeLine(points, colour, width, dash) {
+    ctx.beginPath();
+    points.forEach(([x, y], k) => (k === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+    ctx.lineJoin = "round";
+    ctx.lineCap = "round";
+    ctx.setLineDash([]);
+    ctx.strokeStyle = "rgba(14,17,23,0.85)";
+    ctx.lineWidth = width + 3;
+    ctx.stroke();
+    ctx.setLineDash(dash || []);
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
+
+  // The path: a line through its tracks, start to end.
+  function drawPath(r, drawn) {
+    const points = state.path.map((index) => [screenX[index], screenY[index]]);
+    strokeLine(points, "#7cc4ff", 2.5);
+    drawn.pathVertices = points.length;
+  }
+
+  // A track's trajectory of windows ([[x, y], ...] in map coordinates): a dashed line with a dot
+  // at each window, from the first window to the last.
+  function drawTrajectory(index, drawn) {
+    const points = tracks[index].path.map(([x, y]) => [toScreenX(x), toScreenY(y)]);
+    if (points.length === 0) return;
+    const colour = categoryOfTrack(index).colour;
+    strokeLine(points, colour, 2, [6, 4]);
+    ctx.beginPath();
+    for (const [x, y] of points) {
+      ctx.moveTo(x + 2.5, y);
+      ctx.arc(x, y, 2.5, 0, 2 * Math.PI);
+    }
+    ctx.fillStyle = colour;
+    ctx.fill();
+    drawn.trajectoryVertices = points.length;
+  }
+
+  function drawLasso() {
+    const points = state.lasso.map((p) => [p.x, p.y]);
+    if (points.length < 2) return;
+    ctx.beginPath();
+    points.forEach(([x, y], k) => (k === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+    ctx.closePath();
+    ctx.fillStyle = "rgba(255,209,102,0.08)";
+    ctx.fill();
+    ctx.setLineDash([5, 4]);
+    ctx.strokeStyle = "#ffd166";
+    ctx.lineWidth = 1.5;
+    ctx.stroke();
+    ctx.setLineDash([]);
   }
 
   // Labels: the playing track, the pointed one and the neighbours always; every visible point
@@ -399,6 +664,7 @@
     if (currentIndex >= 0 && isInteractive(currentIndex)) wanted.push(currentIndex);
     if (pointed >= 0 && isInteractive(pointed)) wanted.push(pointed);
     for (const index of state.neighbours) if (isInteractive(index)) wanted.push(index);
+    if (state.path.length <= 40) for (const index of state.path) if (isInteractive(index)) wanted.push(index);
     if (inView.length <= LABEL_ALL_LIMIT || (state.searchQuery !== "" && state.matchTotal <= LABEL_ALL_LIMIT)) {
       wanted = wanted.concat(inView);
     }
@@ -502,15 +768,280 @@
     const current = state.currentIndex;
     state.neighbours = current >= 0 ? nearestNeighbours(current, NEIGHBOUR_COUNT, false) : [];
     dom.neighbours.textContent = "";
-    for (const index of state.neighbours) dom.neighbours.append(trackItem(index));
+    const featureNeighbours = current >= 0 && Array.isArray(tracks[current].nb) ? new Set(tracks[current].nb) : null;
+    for (const index of state.neighbours) {
+      const mapOnly = featureNeighbours !== null && !featureNeighbours.has(index);
+      dom.neighbours.append(trackItem(index, mapOnly ? { mark: "map-only", markTitle: MAP_ONLY_TITLE } : {}));
+    }
     dom.neighboursEmpty.hidden = state.neighbours.length > 0;
     if (current >= 0 && state.neighbours.length === 0) dom.neighboursEmpty.textContent = "No other shown tracks.";
+  }
+
+  // ----------------------------------------------------------------- paths --
+  // A port of songmap.evaluation.listening (find_path; its module docstring defines the
+  // algorithm, and a browser test checks both give the same tracks). The graph: each track's
+  // feature-space neighbours (nb, nd) from the document, or, for documents without them, its
+  // min(10, n - 1) nearest tracks on the map (as listening.feature_neighbours of the map
+  // coordinates: distances rounded to 4 decimals, ties by index). Undirected: i and j are joined
+  // when either lists the other, at the smaller listed distance. Built on first use.
+  function pathGraph() {
+    if (state.graph) return state.graph;
+    const lists = new Array(count);
+    if (hasFeatureGraph) {
+      for (let i = 0; i < count; i++) lists[i] = [tracks[i].nb, tracks[i].nd];
+    } else {
+      const k = Math.min(GRAPH_K, count - 1);
+      for (let i = 0; i < count; i++) {
+        const found = [];   // sorted [distance, index] pairs, at most k
+        for (let j = 0; j < count; j++) {
+          if (j === i) continue;
+          const d = Math.round(Math.hypot(worldX[j] - worldX[i], worldY[j] - worldY[i]) * 1e4) / 1e4;
+          if (found.length === k && d >= found[k - 1][0]) continue;
+          let at = found.length;
+          while (at > 0 && found[at - 1][0] > d) at--;
+          found.splice(at, 0, [d, j]);
+          if (found.length > k) found.pop();
+        }
+        lists[i] = [found.map((pair) => pair[1]), found.map((pair) => pair[0])];
+      }
+    }
+    const joined = Array.from({ length: count }, () => new Map());
+    let widest = -Infinity;
+    for (let i = 0; i < count; i++) {
+      const [nb, nd] = lists[i];
+      for (let m = 0; m < nb.length; m++) {
+        const j = nb[m], w = nd[m];
+        if (j === i || !(j >= 0 && j < count)) continue;
+        const weight = joined[i].has(j) ? Math.min(joined[i].get(j), w) : w;
+        joined[i].set(j, weight);
+        joined[j].set(i, weight);
+      }
+    }
+    // Per track: its joined tracks in index order (the walk back takes the lowest index) and weights.
+    const adjacency = joined.map((map) => {
+      const others = Int32Array.from(map.keys()).sort();
+      const weights = Float64Array.from(others, (j) => map.get(j));
+      for (const w of weights) widest = Math.max(widest, w);
+      return { others, weights };
+    });
+    state.graph = { adjacency, widest: widest === -Infinity ? 1 : widest, source: hasFeatureGraph ? "features" : "map" };
+    return state.graph;
+  }
+
+  const HOP_COST = 1e-4;       // listening.HOP_COST: added to every step's distance
+  const PATH_TOLERANCE = 1e-6;
+
+  // Step 1: shortest distances from source, each step costing its distance + HOP_COST
+  // (Infinity: unreachable). Dijkstra over a binary heap of [distance, index].
+  function distancesFrom(source) {
+    const { adjacency } = pathGraph();
+    const distance = new Float64Array(count).fill(Infinity);
+    const done = new Uint8Array(count);
+    const heap = [[0, source]];
+    distance[source] = 0;
+    const less = (a, b) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+    while (heap.length > 0) {
+      const top = heap[0], last = heap.pop();
+      if (heap.length > 0) {
+        heap[0] = last;
+        for (let i = 0; ;) {
+          const l = 2 * i + 1, r = l + 1;
+          let m = i;
+          if (l < heap.length && less(heap[l], heap[m])) m = l;
+          if (r < heap.length && less(heap[r], heap[m])) m = r;
+          if (m === i) break;
+          [heap[i], heap[m]] = [heap[m], heap[i]];
+          i = m;
+        }
+      }
+      const [d, v] = top;
+      if (done[v]) continue;
+      done[v] = 1;
+      const { others, weights } = adjacency[v];
+      for (let m = 0; m < others.length; m++) {
+        const j = others[m], next = d + (weights[m] + HOP_COST);
+        if (done[j] || next >= distance[j]) continue;
+        distance[j] = next;
+        heap.push([next, j]);
+        for (let i = heap.length - 1; i > 0;) {
+          const parent = (i - 1) >> 1;
+          if (!less(heap[i], heap[parent])) break;
+          [heap[i], heap[parent]] = [heap[parent], heap[i]];
+          i = parent;
+        }
+      }
+    }
+    return distance;
+  }
+
+  // Step 2: walk back from target; the predecessor of v is its lowest-index joined track u
+  // with |d[u] + w(u, v) + HOP_COST - d[v]| <= 1e-6.
+  function routeTo(source, target, d) {
+    const { adjacency } = pathGraph();
+    const route = [target];
+    for (let v = target; v !== source;) {
+      const { others, weights } = adjacency[v];
+      let u = -1;
+      for (let m = 0; m < others.length && u < 0; m++) {
+        if (Math.abs(d[others[m]] + weights[m] + HOP_COST - d[v]) <= PATH_TOLERANCE) u = others[m];
+      }
+      v = u;
+      route.push(v);
+    }
+    return route.reverse();
+  }
+
+  // w'(a, b): the distance of joined tracks, else (a bridge too) the graph's widest edge W.
+  function stepWeight(a, b) {
+    const { adjacency, widest } = pathGraph();
+    const { others, weights } = adjacency[a];
+    for (let m = 0; m < others.length; m++) if (others[m] === b) return weights[m];
+    return widest;
+  }
+
+  // The path from start to end, length tracks (2 <= length <= n) or the shortest route (null).
+  // Returns the track indices, or a string saying why there is none.
+  function findPath(start, end, length) {
+    if (!(start >= 0 && start < count && end >= 0 && end < count)) return "Choose two tracks.";
+    if (start === end) return "The start and the end are the same track: choose two different tracks.";
+    if (length !== null && !(length >= 2 && length <= count)) return `The length must be between 2 and the map's ${count} tracks.`;
+    const d = distancesFrom(start);
+    let route;
+    if (Number.isFinite(d[end])) route = routeTo(start, end, d);
+    else {
+      // Step 3: bridge the two parts of the graph where they come closest on the map.
+      const dEnd = distancesFrom(end);
+      let best = Infinity, u = -1, v = -1;
+      for (let a = 0; a < count; a++) {
+        if (!Number.isFinite(d[a])) continue;
+        for (let b = 0; b < count; b++) {
+          if (!Number.isFinite(dEnd[b])) continue;
+          const gap = Math.hypot(worldX[a] - worldX[b], worldY[a] - worldY[b]);
+          if (gap < best) {
+            best = gap;
+            u = a;
+            v = b;
+          }
+        }
+      }
+      route = routeTo(start, u, d).concat(routeTo(v, end, distancesFrom(v)));
+    }
+    if (length === null || length === route.length) return route;
+    return length < route.length ? spacedPath(route, length) : lengthenedPath(route, length);
+  }
+
+  // Step 4, N < m + 1: keep the ends and, for each j, the track nearest to L * j / (N - 1) along the route.
+  function spacedPath(route, length) {
+    const m = route.length - 1;
+    const cumulative = [0];
+    for (let t = 1; t <= m; t++) cumulative.push(cumulative[t - 1] + stepWeight(route[t - 1], route[t]));
+    const total = cumulative[m];
+    const kept = [0];
+    for (let j = 1; j < length - 1; j++) {
+      const target = (total * j) / (length - 1);
+      let best = -1;
+      for (let i = kept[kept.length - 1] + 1; i <= m - (length - 1 - j); i++) {
+        if (best < 0 || Math.abs(cumulative[i] - target) < Math.abs(cumulative[best] - target)) best = i;
+      }
+      kept.push(best);
+    }
+    kept.push(m);
+    return kept.map((i) => route[i]);
+  }
+
+  // Step 4, N > m + 1: insert the cheapest detour x between P_t and P_t+1 until there are N
+  // tracks: least w'(P_t, x) + w'(x, P_t+1) - w'(P_t, P_t+1), ties the lowest t, then the lowest x.
+  function lengthenedPath(route, length) {
+    const { adjacency, widest } = pathGraph();
+    const rows = new Map();
+    const row = (a) => {
+      if (!rows.has(a)) {
+        const values = new Float64Array(count).fill(widest);
+        const { others, weights } = adjacency[a];
+        for (let m = 0; m < others.length; m++) values[others[m]] = weights[m];
+        rows.set(a, values);
+      }
+      return rows.get(a);
+    };
+    const list = route.slice();
+    const steps = [];
+    for (let t = 0; t + 1 < list.length; t++) steps.push(stepWeight(list[t], list[t + 1]));
+    const inList = new Uint8Array(count);
+    for (const i of list) inList[i] = 1;
+    while (list.length < length) {
+      let best = Infinity, bestT = -1, bestX = -1;
+      for (let t = 0; t + 1 < list.length; t++) {
+        const ra = row(list[t]), rb = row(list[t + 1]), s = steps[t];
+        for (let x = 0; x < count; x++) {
+          if (inList[x]) continue;
+          const cost = ra[x] + rb[x] - s;
+          if (cost < best) {
+            best = cost;
+            bestT = t;
+            bestX = x;
+          }
+        }
+      }
+      const a = list[bestT], b = list[bestT + 1];
+      list.splice(bestT + 1, 0, bestX);
+      inList[bestX] = 1;
+      steps.splice(bestT, 1, row(a)[bestX], row(b)[bestX]);
+    }
+    return list;
+  }
+
+  function pathLength() {
+    const value = Number.parseInt(dom.pathLength.value, 10);
+    return Number.isFinite(value) && value >= 2 ? value : null;
+  }
+
+  function setPathEnd(which, index) {
+    if (!(index >= 0 && index < count)) return;
+    if (which === "start") state.pathStart = index;
+    else state.pathEnd = index;
+    if (state.pathStart === state.pathEnd) {
+      if (which === "start") state.pathEnd = -1;
+      else state.pathStart = -1;
+    }
+    updatePath();
+  }
+
+  // Shift-click: the first pick is the start, the second the end; a third starts over.
+  function pickPathTrack(index) {
+    if (state.pathStart < 0 || state.pathEnd >= 0) {
+      state.pathStart = index;
+      state.pathEnd = -1;
+      updatePath();
+    } else {
+      setPathEnd("end", index);
+    }
+  }
+
+  function clearPath() {
+    state.pathStart = -1;
+    state.pathEnd = -1;
+    updatePath();
+  }
+
+  function updatePath() {
+    const { pathStart, pathEnd } = state;
+    state.path = [];
+    let problem = "";
+    if (pathStart >= 0 && pathEnd >= 0) {
+      const found = findPath(pathStart, pathEnd, pathLength());
+      if (typeof found === "string") problem = found;
+      else state.path = found;
+    }
+    if (state.queue && state.queue.name === "path") state.queue = null;
+    renderPathPanel(problem);
+    requestDraw();
   }
 
   // ---------------------------------------------------------------- player --
   function play(index, options) {
     const fromHistory = Boolean(options && options.fromHistory);
     if (!(index >= 0 && index < count)) return;
+    if (!(options && options.fromQueue)) state.queue = null;
     if (index !== state.currentIndex) {
       if (!fromHistory) state.trail.push(index);
       state.currentIndex = index;
@@ -582,7 +1113,31 @@
     else dom.player.pause();
   }
 
-  dom.player.addEventListener("ended", () => { if (dom.autoplay.checked) playNext(); });
+  // A path or a selection played back to back: queue.items from queue.position on.
+  function playQueue(name, items, position) {
+    if (items.length === 0) return;
+    const at = Math.min(Math.max(position || 0, 0), items.length - 1);
+    play(items[at], { fromQueue: true });
+    state.queue = { name, items: items.slice(), position: at };
+    setStatus(`Playing the ${name}: ${at + 1} of ${items.length}`);
+    markQueued();
+  }
+
+  function advanceQueue() {
+    const queue = state.queue;
+    if (queue.position + 1 >= queue.items.length) {
+      state.queue = null;
+      setStatus(`End of the ${queue.name}.`);
+      markQueued();
+      return;
+    }
+    playQueue(queue.name, queue.items, queue.position + 1);
+  }
+
+  dom.player.addEventListener("ended", () => {
+    if (state.queue) advanceQueue();
+    else if (dom.autoplay.checked) playNext();
+  });
   dom.player.addEventListener("error", () => {
     if (state.currentIndex >= 0) setStatus("Could not load the audio of this track.");
   });
@@ -592,17 +1147,22 @@
   // ----------------------------------------------------------- track lists --
   // A list entry (neighbours, search results) that plays its track; focusing it (keyboard) or
   // hovering it points the track out on the map with the tooltip.
-  function trackItem(index) {
+  // options: mark (a short text shown after the title, e.g. "map-only") with markTitle, and
+  // onPlay (what a click does instead of playing the track alone).
+  function trackItem(index, options) {
+    const { mark, markTitle, onPlay } = options || {};
     const track = tracks[index];
     const button = el("button", "track-btn");
     button.type = "button";
     if (state.visited[index]) button.classList.add("visited");
-    button.append(
-      colourDot(categoryOfTrack(index).colour),
-      el("span", "name", track.title),
-      el("span", "sub", formatDuration(track.duration)),
-    );
-    button.title = track.title;
+    button.append(colourDot(categoryOfTrack(index).colour), el("span", "name", track.title));
+    if (mark) {
+      const markNode = el("span", "mark", mark);
+      if (markTitle) markNode.title = markTitle;
+      button.append(markNode);
+    }
+    button.append(el("span", "sub", formatDuration(track.duration)));
+    button.title = mark ? `${track.title} (${mark})` : track.title;
     button.dataset.index = String(index);
     const point = () => {
       state.focusIndex = index;
@@ -614,7 +1174,7 @@
         requestDraw();
       }
     };
-    button.addEventListener("click", () => play(index));
+    button.addEventListener("click", () => (onPlay ? onPlay() : play(index)));
     button.addEventListener("focus", point);
     button.addEventListener("blur", unpoint);
     button.addEventListener("mouseenter", point);
@@ -622,6 +1182,278 @@
     const item = el("li");
     item.append(button);
     return item;
+  }
+
+  // ---------------------------------------------- path and selection panels --
+  function setButtons(prefix, enabled) {
+    for (const name of ["play", "m3u", "csv", "copy", "clear"]) {
+      const button = byId(`${prefix}-${name}`);
+      if (button) button.disabled = !enabled;
+    }
+  }
+
+  // A list of tracks that plays from the clicked entry on, back to back.
+  function renderQueueList(list, name, items) {
+    list.textContent = "";
+    const shown = Math.min(items.length, LIST_LIMIT);
+    for (let k = 0; k < shown; k++) {
+      list.append(trackItem(items[k], { onPlay: () => playQueue(name, items, k) }));
+    }
+    if (items.length > shown) list.append(el("li", "empty-note", `… and ${items.length - shown} more (all are played and exported)`));
+    markQueued();
+  }
+
+  // The entry of the queue's playing track is highlighted in its list.
+  function markQueued() {
+    for (const [list, name] of [[dom.pathList, "path"], [dom.selectionList, "selection"]]) {
+      const buttons = list.querySelectorAll(".track-btn");
+      buttons.forEach((button, k) => {
+        const on = state.queue !== null && state.queue.name === name && state.queue.position === k;
+        button.classList.toggle("queued", on);
+        if (on) button.setAttribute("aria-current", "true");
+        else button.removeAttribute("aria-current");
+      });
+    }
+  }
+
+  function renderPathPanel(problem) {
+    const { pathStart, pathEnd, path } = state;
+    const ends = dom.pathEnds;
+    ends.textContent = "";
+    if (pathStart < 0 && pathEnd < 0) {
+      ends.textContent = "Shift-click a start and an end on the map, or use “Path from here” / “Path to here”.";
+    } else {
+      const name = (index) => (index >= 0 ? el("b", "", tracks[index].title) : el("span", "", "(not chosen)"));
+      ends.append("From ", name(pathStart), " to ", name(pathEnd));
+      if (problem) ends.append(el("div", "", problem));
+      else if (path.length > 0) {
+        const source = pathGraph().source === "features" ? "through the features' neighbours" : "through map neighbours (this map has no feature neighbours)";
+        ends.append(el("div", "", `${path.length} tracks, ${source}`));
+      } else if (pathEnd < 0) ends.append(el("div", "", "Now shift-click the end (or play it and press “Path to here”)."));
+      else ends.append(el("div", "", "Now shift-click the start (or play it and press “Path from here”)."));
+    }
+    renderQueueList(dom.pathList, "path", path);
+    setButtons("path", path.length > 0);
+    byId("path-clear").disabled = pathStart < 0 && pathEnd < 0;
+  }
+
+  // Selecting: the tracks, in listening order; drawn with a white ring and listed.
+  function setSelection(indices) {
+    state.selected.fill(0);
+    for (const index of indices) state.selected[index] = 1;
+    state.selection = indices;
+    if (state.queue && state.queue.name === "selection") state.queue = null;
+    const n = indices.length;
+    dom.selectionCount.textContent = n === 0 ? "Nothing selected." : `${n} ${n === 1 ? "track" : "tracks"} selected`;
+    renderQueueList(dom.selectionList, "selection", indices);
+    setButtons("selection", n > 0);
+    requestDraw();
+  }
+
+  // Listening order of a selection: a nearest-neighbour chain over map positions from the
+  // track nearest to `from` (the lasso's first point); past CHAIN_LIMIT tracks, by distance from it.
+  function listeningOrder(indices, from) {
+    if (indices.length === 0) return indices;
+    const fx = toWorldX(from.x), fy = toWorldY(from.y);
+    const byDistance = (i) => (worldX[i] - fx) ** 2 + (worldY[i] - fy) ** 2;
+    if (indices.length > CHAIN_LIMIT) {
+      const keyed = indices.map((i) => [byDistance(i), i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      return keyed.map((pair) => pair[1]);
+    }
+    const left = indices.slice();
+    let at = 0;
+    for (let k = 1; k < left.length; k++) if (byDistance(left[k]) < byDistance(left[at])) at = k;
+    const order = [];
+    while (left.length > 0) {
+      const current = left[at];
+      order.push(current);
+      left[at] = left[left.length - 1];
+      left.pop();
+      let best = -1, bestDistance = Infinity;
+      for (let k = 0; k < left.length; k++) {
+        const d = (worldX[left[k]] - worldX[current]) ** 2 + (worldY[left[k]] - worldY[current]) ** 2;
+        if (d < bestDistance || (d === bestDistance && left[k] < left[best])) {
+          best = k;
+          bestDistance = d;
+        }
+      }
+      at = best;
+    }
+    return order;
+  }
+
+  // Tracks inside a screen polygon (even-odd rule), among those shown and matching the filters.
+  function tracksInPolygon(polygon) {
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (const p of polygon) {
+      minX = Math.min(minX, p.x);
+      maxX = Math.max(maxX, p.x);
+      minY = Math.min(minY, p.y);
+      maxY = Math.max(maxY, p.y);
+    }
+    const n = polygon.length, px = new Float64Array(n), py = new Float64Array(n);
+    polygon.forEach((p, k) => {
+      px[k] = p.x;
+      py[k] = p.y;
+    });
+    const inside = [];
+    for (let i = 0; i < count; i++) {
+      const x = screenX[i], y = screenY[i];
+      if (x < minX || x > maxX || y < minY || y > maxY || !isInteractive(i)) continue;
+      let odd = false;
+      for (let a = 0, b = n - 1; a < n; b = a++) {
+        if ((py[a] > y) !== (py[b] > y) && x < ((px[b] - px[a]) * (y - py[a])) / (py[b] - py[a]) + px[a]) odd = !odd;
+      }
+      if (odd) inside.push(i);
+    }
+    return inside;
+  }
+
+  function selectPolygon(polygon) {
+    if (polygon.length < 3) return;
+    const inside = tracksInPolygon(polygon);
+    setSelection(listeningOrder(inside, polygon[0]));
+    setStatus(inside.length === 0 ? "The lasso caught no shown track." : "");
+  }
+
+  function selectInView() {
+    const corners = [
+      { x: 0, y: 0 }, { x: state.cssWidth, y: 0 }, { x: state.cssWidth, y: state.cssHeight }, { x: 0, y: state.cssHeight },
+    ];
+    const inside = tracksInPolygon(corners);
+    setSelection(listeningOrder(inside, { x: state.cssWidth / 2, y: state.cssHeight / 2 }));
+  }
+
+  function setLassoMode(on) {
+    state.lassoMode = on;
+    state.lasso = null;
+    dom.lasso.setAttribute("aria-pressed", String(on));
+    dom.lassoNote.hidden = !on;
+    dom.canvas.classList.toggle("lasso", on);
+    requestDraw();
+  }
+
+  byId("path-from").addEventListener("click", () => {
+    if (state.currentIndex < 0) setStatus("Play a track first: the path starts at the playing track.");
+    else setPathEnd("start", state.currentIndex);
+  });
+  byId("path-to").addEventListener("click", () => {
+    if (state.currentIndex < 0) setStatus("Play a track first: the path ends at the playing track.");
+    else setPathEnd("end", state.currentIndex);
+  });
+  dom.pathLength.addEventListener("change", () => updatePath());
+  byId("path-play").addEventListener("click", () => playQueue("path", state.path, 0));
+  byId("path-clear").addEventListener("click", clearPath);
+  byId("path-m3u").addEventListener("click", () => download("songmap-path.m3u8", m3u8(state.path), "audio/x-mpegurl"));
+  byId("path-csv").addEventListener("click", () => download("songmap-path.csv", csv(state.path), "text/csv"));
+  dom.lasso.addEventListener("click", () => setLassoMode(!state.lassoMode));
+  byId("select-view").addEventListener("click", selectInView);
+  byId("selection-play").addEventListener("click", () => playQueue("selection", state.selection, 0));
+  byId("selection-clear").addEventListener("click", () => setSelection([]));
+  byId("selection-m3u").addEventListener("click", () => download("songmap-selection.m3u8", m3u8(state.selection), "audio/x-mpegurl"));
+  byId("selection-csv").addEventListener("click", () => download("songmap-selection.csv", csv(state.selection), "text/csv"));
+  byId("selection-copy").addEventListener("click", () => copyText(filePaths(state.selection)));
+
+  // --------------------------------------------------------------- exports --
+  // Playlist entries point at the audio the way the page does: for a page opened from disk, the
+  // path relative to map.html (decoded from the page's URL), so a playlist saved next to map.html
+  // finds the files; for a served page, the server's absolute URL.
+  function playlistLocation(index) {
+    const url = tracks[index].audio;
+    let absolute;
+    try {
+      absolute = new URL(url, document.baseURI);
+    } catch {
+      return url;
+    }
+    if (absolute.protocol !== "file:") return absolute.href;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return url;   // an absolute file: URL (another drive)
+    try {
+      const path = decodeURIComponent(url);
+      return /[\r\n]/.test(path) ? url : path;
+    } catch {
+      return url;   // a name that is not UTF-8 keeps its percent-encoded bytes
+    }
+  }
+
+  const oneLine = (text) => String(text).replace(/[\r\n]+/g, " ");
+
+  // M3U8: UTF-8, #EXTM3U, then per track #EXTINF:<whole seconds, -1 if unknown>,<title> and its location.
+  function m3u8(indices) {
+    const lines = ["#EXTM3U"];
+    for (const index of indices) {
+      const track = tracks[index];
+      const seconds = typeof track.duration === "number" ? Math.round(track.duration) : -1;
+      lines.push(`#EXTINF:${seconds},${oneLine(track.title)}`, playlistLocation(index));
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  // A cell that starts with = + - @ (or tab/CR) is run as a formula by spreadsheets: prefix "'",
+  // as embeddings.csv does. Text cells are quoted when they hold a comma, quote or line break.
+  function csvCell(value) {
+    if (value === null || value === undefined) return "";
+    if (typeof value === "number") return String(value);
+    let text = String(value);
+    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  }
+
+  const CSV_COLUMNS = ["position", "file", "title", "category", "duration_s", "x", "y", "cluster_name"];
+
+  function csv(indices) {
+    const rows = [CSV_COLUMNS.join(",")];
+    indices.forEach((index, k) => {
+      const track = tracks[index];
+      const cluster = clusterList.length > 0 && clusterList[clusterOf[index]].id >= 0 ? clusterList[clusterOf[index]].name : null;
+      const cells = [k + 1, track.file, track.title, track.category, track.duration, track.x, track.y, cluster];
+      rows.push(cells.map(csvCell).join(","));
+    });
+    return rows.join("\n") + "\n";
+  }
+
+  function filePaths(indices) {
+    const base = data.inputDir ? String(data.inputDir).replace(/\/+$/, "") + "/" : "";
+    return indices.map((index) => base + tracks[index].file).join("\n") + "\n";
+  }
+
+  function download(filename, text, type) {
+    if (text === null) return;
+    const url = URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
+    const link = el("a");
+    link.href = url;
+    link.download = filename;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    setStatus(`Saved ${filename}`);
+  }
+
+  // The clipboard API where the page may use it, else a hidden textarea and execCommand("copy").
+  function copyText(text) {
+    const lines = text.split("\n").length - 1;
+    const done = () => setStatus(`Copied ${lines} ${lines === 1 ? "path" : "paths"}.`);
+    const fallback = () => {
+      const area = el("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.append(area);
+      area.select();
+      let ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch {
+        ok = false;
+      }
+      area.remove();
+      if (ok) done();
+      else setStatus("Could not copy: the browser refused the clipboard.");
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
+    else fallback();
   }
 
   // ---------------------------------------------------------------- search --
@@ -632,7 +1464,7 @@
     for (let i = 0; i < count; i++) {
       const match = q === "" || titleLower[i].includes(q);
       state.searchMatch[i] = match ? 1 : 0;
-      if (match && state.shown[categoryOf[i]]) total++;
+      if (match && state.shown[categoryOf[i]] && state.clusterMatch[i]) total++;
     }
     state.matchTotal = q === "" ? visibleCount() : total;
     dom.searchCount.textContent = q === "" ? "" : `${state.matchTotal} ${state.matchTotal === 1 ? "match" : "matches"}`;
@@ -709,12 +1541,38 @@
     updateSummary();
   }
 
+  // The cluster filter: a dimmed cluster's tracks are drawn faintly and cannot be picked.
+  function renderClusterLegend() {
+    dom.clusterLegend.textContent = "";
+    clusterList.forEach((cluster, index) => {
+      const button = el("button", "legend-btn");
+      button.type = "button";
+      button.setAttribute("aria-pressed", String(state.clusterShown[index]));
+      button.dataset.cluster = cluster.name;
+      button.append(el("span", "name", cluster.name), el("span", "count", String(cluster.members.length)));
+      button.addEventListener("click", (event) => {
+        if (event.shiftKey || event.altKey) state.clusterShown = clusterList.map((_, other) => other === index);
+        else state.clusterShown[index] = !state.clusterShown[index];
+        clustersChanged();
+      });
+      dom.clusterLegend.append(button);
+    });
+  }
+
+  function clustersChanged() {
+    for (let i = 0; i < count; i++) state.clusterMatch[i] = clusterList.length === 0 || state.clusterShown[clusterOf[i]] ? 1 : 0;
+    renderClusterLegend();
+    categoriesChanged();
+  }
+
   function updateSummary() {
     const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
     const shown = categories.reduce((sum, category, c) => sum + (state.shown[c] ? category.members.length : 0), 0);
     let text = plural(count, "track", "tracks");
     if (shown !== count) text += ` (${shown} shown)`;
     text += ` · ${plural(categories.length, "category", "categories")}`;
+    const named = clusterList.filter((c) => c.id >= 0).length;
+    if (named > 0) text += ` · ${plural(named, "cluster", "clusters")}`;
     if (data.skipped) text += ` · ${data.skipped} skipped`;
     dom.summary.textContent = text;
   }
@@ -765,7 +1623,10 @@
     }
     const point = localPoint(event);
     state.pointers.set(event.pointerId, point);
-    if (state.pointers.size === 1) {
+    if (state.pointers.size === 1 && state.lassoMode) {
+      state.lasso = [point];
+      state.dragStart = null;
+    } else if (state.pointers.size === 1) {
       state.dragStart = { x: point.x, y: point.y, moved: false };
     } else if (state.pointers.size === 2) {
       state.pinchDistance = pinchSpan();
@@ -782,6 +1643,14 @@
     }
     const last = pointers.get(event.pointerId);
     pointers.set(event.pointerId, point);
+    if (state.lasso) {
+      const end = state.lasso[state.lasso.length - 1];
+      if (Math.hypot(point.x - end.x, point.y - end.y) >= 2) {
+        state.lasso.push(point);
+        requestDraw();
+      }
+      return;
+    }
     if (pointers.size === 2) {
       const span = pinchSpan();
       if (state.pinchDistance > 0 && span > 0) {
@@ -805,11 +1674,19 @@
     state.pointers.delete(event.pointerId);
     if (state.pointers.size > 0) return;
     canvas.classList.remove("dragging");
+    if (state.lasso) {
+      const polygon = state.lasso;
+      state.lasso = null;
+      if (event.type === "pointerup") selectPolygon(polygon);
+      requestDraw();
+      return;
+    }
     const wasClick = state.dragStart && !state.dragStart.moved && event.type === "pointerup";
     state.dragStart = null;
     if (!wasClick) return;
     const index = pointAt(localPoint(event));
-    if (index >= 0) {
+    if (index >= 0 && event.shiftKey) pickPathTrack(index);
+    else if (index >= 0) {
       state.focusIndex = -1;
       play(index);
     }
@@ -866,7 +1743,8 @@
     const target = event.target;
     const typing = target.closest && target.closest("input, textarea, select, audio");
     if (event.key === "Escape") {
-      clearSearchAndPointers(target, typing);
+      if (state.lassoMode) setLassoMode(false);
+      else clearSearchAndPointers(target, typing);
       return;
     }
     if (typing) return;
@@ -890,6 +1768,15 @@
       case "c":
         if (state.currentIndex >= 0) centreOn(state.currentIndex);
         break;
+      case "f":
+        byId("path-from").click();
+        break;
+      case "t":
+        byId("path-to").click();
+        break;
+      case "l":
+        setLassoMode(!state.lassoMode);
+        break;
       case "+":
       case "=":
         zoomAt(...middle, 1.5);
@@ -908,7 +1795,8 @@
         togglePause();
         break;
       case "Enter":
-        if (target === canvas && state.focusIndex >= 0) play(state.focusIndex);
+        if (target === canvas && state.focusIndex >= 0 && event.shiftKey) pickPathTrack(state.focusIndex);
+        else if (target === canvas && state.focusIndex >= 0) play(state.focusIndex);
         break;
     }
   });
@@ -919,6 +1807,23 @@
   byId("empty").hidden = count > 0;
   renderLegend();
   updateSummary();
+  dom.clustersSection.hidden = clusterList.length === 0;
+  state.showClusters = clusterList.length > 0 && dom.showClusters.checked;
+  renderClusterLegend();
+  dom.showClusters.addEventListener("change", () => {
+    state.showClusters = dom.showClusters.checked;
+    requestDraw();
+  });
+  const hasTrust = tracks.some((t) => typeof t.tw === "number");
+  dom.showTrust.disabled = !hasTrust;
+  if (!hasTrust) byId("trust-note").textContent = "This map was made without per-track trustworthiness (map it again with this songmap to see it).";
+  state.showTrust = hasTrust && dom.showTrust.checked;
+  dom.showTrust.addEventListener("change", () => {
+    state.showTrust = dom.showTrust.checked;
+    requestDraw();
+  });
+  renderPathPanel("");
+  setSelection([]);
 
   new ResizeObserver(() => {
     resize();
@@ -965,6 +1870,18 @@
     neighbours: () => state.neighbours.slice(),
     resetView,
     zoom: () => state.view.scale / state.fitScale,
+    worldPosition(x, y) {
+      const rect = canvas.getBoundingClientRect();
+      return { x: rect.left + window.scrollX + toScreenX(x), y: rect.top + window.scrollY + toScreenY(y) };
+    },
+    findPath: (start, end, length) => findPath(start, end, length || null),
+    pathSource: () => pathGraph().source,
+    path: () => state.path.slice(),
+    pathEnds: () => [state.pathStart, state.pathEnd],
+    selection: () => state.selection.slice(),
+    queue: () => (state.queue ? { name: state.queue.name, items: state.queue.items.slice(), position: state.queue.position } : null),
+    clusters: () => clusterList.map((c, index) => ({ name: c.name, visible: state.clusterShown[index], count: c.members.length })),
+    drawn: () => JSON.parse(JSON.stringify(state.lastDrawn)),
     addOverlay(drawing) { overlays.push(drawing); requestDraw(); },
     redraw: requestDraw,
   };
