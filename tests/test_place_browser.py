@@ -117,11 +117,15 @@ def test_dropped_files_land_where_songmap_embed_puts_them(page, placed_map):
     assert not page.errors
 
 
-def test_undecodable_file_gives_a_message_in_the_panel(page, placed_map):
-    _place(page, [placed_map["undecodable"]])
-    message = page.locator('#placed-list .placed-error[data-file="not audio.mp3"]')
-    assert message.count() == 1
-    assert "cannot decode" in message.inner_text()
+def test_undecodable_file_gives_a_message_in_the_panel(page, placed_map, tmp_path):
+    # Garbage named .mp3, and AIFF: songmap reads it, Chromium's decodeAudioData does not.
+    aiff = write_audio(tmp_path / "song.aiff", tone(440, 1.0), SR)
+    _place(page, [placed_map["undecodable"], aiff])
+    for name in ("not audio.mp3", "song.aiff"):
+        message = page.locator(f'#placed-list .placed-error[data-file="{name}"]')
+        assert message.count() == 1
+        assert "cannot decode" in message.inner_text()
+        assert page.locator(f'#placed-list .placed-item[data-file="{name}"]').count() == 0
 
 
 @pytest.mark.parametrize("name", ["mono 8 kHz.wav", "stereo 44.1 kHz.wav", "shorter than a window.wav",
