@@ -21,7 +21,8 @@
   const LABEL_FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif";
   const CLUSTER_FONT = "600 12px system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif";
   const GRAPH_K = 10;           // map-coordinate neighbours per track when the document has none
-  const LIST_LIMIT = 300;       // entries shown in the path and selection lists
+  const LIST_LIMIT = 100;       // entries shown in the path and selection lists (all are played and exported)
+  const RING_LIMIT = 300;       // selected tracks in view that get a ring (more: only the rest is dimmed)
   const CHAIN_LIMIT = 2000;     // a selection up to this size is ordered as a nearest-neighbour chain
   const HULL_PAD = 14;          // CSS px between a cluster's outermost points and its outline
   const NO_CLUSTER_LABEL = "in no cluster";
@@ -389,7 +390,7 @@
     ctx.setTransform(state.pixelRatio, 0, 0, state.pixelRatio, 0, 0);
     ctx.clearRect(0, 0, cssWidth, cssHeight);
     drawGrid();
-    const drawn = { hulls: [], clusterLabels: [], trustRings: 0, selectionRings: 0, pathVertices: 0, trajectoryVertices: 0 };
+    const drawn = { hulls: [], clusterLabels: [], trustRings: 0, selectionShown: 0, selectionRings: 0, pathVertices: 0, trajectoryVertices: 0 };
     state.lastDrawn = drawn;
     if (state.showClusters) drawHulls(drawn);
 
@@ -401,7 +402,11 @@
     }
     const minX = -r, minY = -r, maxX = cssWidth + r, maxY = cssHeight + r;
     const searching = state.searchQuery !== "";
-    const filtering = searching || state.clusterShown.includes(false);
+    // While there is a selection, the other tracks are drawn as faint context (as many circles as
+    // without one: stroking a ring round each of thousands of selected points would cost the
+    // software rasteriser several times the whole map).
+    const selecting = state.selection.length > 0, selected = state.selected;
+    const filtering = searching || selecting || state.clusterShown.includes(false);
     const inView = [];
 
     // Search misses and tracks of dimmed clusters, of shown categories: faint context, drawn first.
@@ -412,7 +417,7 @@
         const members = categories[c].members;
         for (let m = 0; m < members.length; m++) {
           const j = members[m];
-          if (searchMatch[j] && clusterMatch[j]) continue;
+          if (searchMatch[j] && clusterMatch[j] && (!selecting || selected[j])) continue;
           const x = screenX[j], y = screenY[j];
           if (x < minX || x > maxX || y < minY || y > maxY) continue;
           ctx.moveTo(x + r, y);
@@ -430,7 +435,7 @@
       ctx.beginPath();
       for (let m = 0; m < members.length; m++) {
         const j = members[m];
-        if (!searchMatch[j] || !clusterMatch[j]) continue;
+        if (!searchMatch[j] || !clusterMatch[j] || (selecting && !selected[j])) continue;
         const x = screenX[j], y = screenY[j];
         if (x < minX || x > maxX || y < minY || y > maxY) continue;
         ctx.moveTo(x + r, y);
@@ -443,8 +448,8 @@
       ctx.globalAlpha = 1;
     }
 
+    if (selecting) drawSelection(r, drawn);
     if (state.showTrust) drawTrustRings(inView, r, drawn);
-    if (state.selection.length > 0) drawSelection(r, drawn);
     if (state.path.length > 1) drawPath(r, drawn);
     if (currentIndex >= 0 && Array.isArray(tracks[currentIndex].path)) drawTrajectory(currentIndex, drawn);
     if (state.pathStart >= 0) ring(state.pathStart, r + 4, "#7cc4ff", 2);
@@ -584,19 +589,28 @@
     });
   }
 
+  // Selected tracks are drawn in colour over the faint rest (in draw()); up to RING_LIMIT of
+  // them in view also get a white ring.
   function drawSelection(r, drawn) {
-    ctx.beginPath();
-    let shown = 0;
+    const rr = r + 2;
+    const minX = -rr, minY = -rr, maxX = state.cssWidth + rr, maxY = state.cssHeight + rr;
+    const inView = [];
     for (const index of state.selection) {
       if (!state.shown[categoryOf[index]]) continue;
-      ctx.moveTo(screenX[index] + r + 2, screenY[index]);
-      ctx.arc(screenX[index], screenY[index], r + 2, 0, 2 * Math.PI);
-      shown++;
+      const x = screenX[index], y = screenY[index];
+      if (x >= minX && x <= maxX && y >= minY && y <= maxY) inView.push(index);
+    }
+    drawn.selectionShown = inView.length;
+    if (inView.length > RING_LIMIT) return;
+    ctx.beginPath();
+    for (const index of inView) {
+      ctx.moveTo(screenX[index] + rr, screenY[index]);
+      ctx.arc(screenX[index], screenY[index], rr, 0, 2 * Math.PI);
     }
     ctx.strokeStyle = "rgba(255,255,255,0.9)";
     ctx.lineWidth = 1.5;
     ctx.stroke();
-    drawn.selectionRings = shown;
+    drawn.selectionRings = inView.length;
   }
 
   function strokeLine(points, colour, width, dash) {
