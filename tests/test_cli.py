@@ -65,7 +65,8 @@ def test_embeddings_json_format(mapped) -> None:
     assert by_file["effects/Blip.wav"]["category"] == "soundeffect"
     assert by_file["Mid Hum.flac"]["duration_s"] == pytest.approx(2.5, abs=0.01)
     for t in doc["tracks"]:
-        assert set(t) == {"file", "title", "category", "duration_s", "x", "y"}
+        assert set(t) >= {"file", "title", "category", "duration_s", "x", "y", "neighbours", "neighbour_distances",
+                          "cluster", "cluster_name", "trustworthiness", "continuity"}
         assert np.isfinite([t["x"], t["y"]]).all()
     assert doc["skipped"] == []
     # pairs.csv in the input folder is reported with distance and ranks.
@@ -82,7 +83,7 @@ def test_embeddings_csv_has_the_same_rows(mapped) -> None:
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     with open(out / "embeddings.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["file", "title", "category", "duration_s", "x", "y"]
+    assert list(rows[0]) == ["file", "title", "category", "duration_s", "x", "y", "cluster", "cluster_name", "trustworthiness", "continuity"]
     assert [r["file"] for r in rows] == [t["file"] for t in doc["tracks"]]
     assert [float(r["x"]) for r in rows] == pytest.approx([t["x"] for t in doc["tracks"]])
 

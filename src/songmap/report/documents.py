@@ -10,13 +10,25 @@
       "params": {...},                              # everything SongMapper was fitted with,
                                                     # plus "crop_seconds" it chose
       "training": {"epochs_run", "best_epoch", "best_loss", "stopped_early"},
-      "tracks": [{"file", "title", "category", "duration_s", "x", "y"}, ...],
+      "tracks": [{"file", "title", "category", "duration_s", "x", "y",
+                  "neighbours", "neighbour_distances", "cluster", "cluster_name",
+                  "trustworthiness", "continuity"}, ...],
+      "clusters": [{"id", "name", "size", "category", "centre"}, ...],
       "skipped": [{"file", "reason"}, ...],
       "pairs": [{"a", "b", "kind", "distance", "rank_a_to_b", "rank_b_to_a", "median_nn_distance"}]
     }
 
 ``file`` is relative to ``input_dir`` with forward slashes; ``category`` is null
 when metadata has none; ``pairs`` is present when ``INPUT_DIR/pairs.csv`` is.
+
+Added for listening (:mod:`songmap.evaluation.listening`; documents written
+before them lack these keys and stay valid): ``neighbours`` are the indices into
+``tracks`` of a track's ``min(10, n - 1)`` nearest tracks in the model's feature
+space, nearest first, with their Euclidean ``neighbour_distances`` (4 decimals);
+``cluster`` is its cluster id or -1, ``cluster_name`` that cluster's name or null
+(:mod:`songmap.evaluation.clusters`); ``trustworthiness``/``continuity`` are its
+own figures at ``k = min(10, (n - 1) // 2)`` or null (:mod:`songmap.evaluation.trust`).
+``clusters[].centre`` is the index into ``tracks`` of the cluster's most central track.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ __all__ = [
     "QUALITY_FILENAME",
     "TRACK_COLUMNS",
     "embeddings_document",
+    "csv_cell",
     "is_finite_number",
     "quality_document",
     "write_json_document",
@@ -52,7 +65,8 @@ __all__ = [
 EMBEDDINGS_FILENAME = "embeddings.json"
 QUALITY_FILENAME = "quality.json"
 EMBEDDINGS_FORMAT_VERSION = 1
-TRACK_COLUMNS = ("file", "title", "category", "duration_s", "x", "y")
+#: Columns of ``embeddings.csv``; the last four are empty for maps written before they existed.
+TRACK_COLUMNS = ("file", "title", "category", "duration_s", "x", "y", "cluster", "cluster_name", "trustworthiness", "continuity")
 
 
 def embeddings_document(
@@ -208,7 +222,12 @@ def read_embeddings(path: str | os.PathLike[str]) -> dict[str, Any]:
     return doc
 
 
-def _csv_safe(value):
+def csv_cell(value):
+    """A value as a CSV cell a spreadsheet shows as it is (shared by every CSV songmap writes).
+
+    Text is made showable (:func:`songmap.io.text.display_text`) and text that a
+    spreadsheet would run as a formula gets a leading apostrophe; None is empty.
+    """
     # A cell starting with = + - @ (or tab/CR) is run as a formula by spreadsheets; a leading
     # apostrophe makes it text. Numbers are written as numbers, so negative coordinates stay numeric.
     if isinstance(value, str):
@@ -224,5 +243,5 @@ def write_embeddings_csv(path: str | os.PathLike, tracks: list[dict]) -> None:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(TRACK_COLUMNS)
     for track in tracks:
-        writer.writerow([_csv_safe(track.get(column)) for column in TRACK_COLUMNS])
+        writer.writerow([csv_cell(track.get(column)) for column in TRACK_COLUMNS])
     atomic_write_text(path, buffer.getvalue())

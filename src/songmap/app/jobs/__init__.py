@@ -3,7 +3,8 @@
 Each job takes explicit parameters, reports progress through callbacks and
 returns what it did; it prints nothing. ``map_folder``/``demo`` (mapping),
 ``compare_folder`` (comparing), ``inspect_folder``/``convert_folder``
-(folders), ``embed_files``/``write_page``/``serve`` (placing), ``export_map`` (exporting). The names a caller needs to
+(folders), ``embed_files``/``write_page``/``serve`` (placing), ``export_map`` (exporting),
+``path_playlist``/``similar_playlist`` (listening). The names a caller needs to
 set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``)
 are re-exported here, so the CLI needs no other module.
 """
@@ -12,6 +13,7 @@ from songmap.app.jobs.common import finish_interrupted_map
 from songmap.app.jobs.comparing import COMPARE_METHODS, CompareResult, compare_folder
 from songmap.app.jobs.exporting import EXPORT_FORMATS, ExportResult, export_map
 from songmap.app.jobs.folders import ConvertResult, InspectResult, TrackInfo, convert_folder, inspect_folder
+from songmap.app.jobs.listening import PlaylistResult, find_track, path_playlist, similar_playlist
 from songmap.app.jobs.mapping import MapResult, demo, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
 from songmap.io.tables import MetadataError
@@ -33,15 +35,19 @@ __all__ = [
     "InspectResult",
     "MapResult",
     "PlacedSong",
+    "PlaylistResult",
     "TrackInfo",
     "compare_folder",
     "convert_folder",
     "demo",
     "embed_files",
     "export_map",
+    "find_track",
     "finish_interrupted_map",
     "inspect_folder",
     "map_folder",
+    "path_playlist",
     "serve",
+    "similar_playlist",
     "write_page",
 ]

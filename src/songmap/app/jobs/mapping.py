@@ -10,6 +10,7 @@ import numpy as np
 
 from songmap._checkpoints import checkpoint
 from songmap.app.jobs.common import Prepared, mapper_for_job, prepare_folder
+from songmap.evaluation.listening import listening_keys
 from songmap.evaluation.quality import fitted_map_quality, pair_report
 from songmap.io.collection import Collection
 from songmap.io.text import display_text
@@ -161,7 +162,17 @@ def _document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
     # Folders that could not be read are listed too: their files are missing from the map.
     skipped += [{"file": rel, "reason": reason} for rel, reason in collection.unreadable]
     doc = embeddings_document(job.input_dir, tracks, skipped, params, training, report)
-    doc["quality"] = fitted_map_quality(collection, mapper, job.pairs)
+    # The reference features of every mapped track, read once: quality, neighbours, trust and clusters.
+    reference = mapper.features_for([collection.files[i] for i in np.flatnonzero(np.all(np.isfinite(mapper.embedding_), axis=1))])
+    doc["quality"] = fitted_map_quality(collection, mapper, job.pairs, reference=reference)
+    keys, doc["clusters"] = listening_keys(
+        features=reference,
+        points=np.array([[t["x"], t["y"]] for t in tracks]).reshape(-1, 2),
+        titles=[t["title"] for t in tracks],
+        categories=[t["category"] for t in tracks],
+    )
+    for track, extra in zip(tracks, keys):
+        track.update(extra)
     return doc, tracks
 
 
