@@ -22,11 +22,11 @@ demo: setup
 
 # Debian's Chromium drives the browser tests (Playwright cannot download browsers here).
 browser-deps:
-	@if [ -x /usr/bin/chromium ] && command -v sox >/dev/null; then :; \
+	@if [ -x /usr/bin/chromium ] && command -v sox >/dev/null && command -v ffmpeg >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian's chromium and sox for the browser and copy-benchmark tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium sox libsox-fmt-all >/dev/null; \
-	else echo "note: /usr/bin/chromium or sox missing and not root: browser and copy-benchmark tests will be skipped"; fi
+		echo "installing Debian's chromium, sox and ffmpeg for the browser, copy-benchmark and playlist tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium sox libsox-fmt-all ffmpeg >/dev/null; \
+	else echo "note: /usr/bin/chromium, sox or ffmpeg missing and not root: browser, copy-benchmark and ffmpeg playlist tests will be skipped"; fi
 
 # Python: ruff (style, imports) and import-linter (the layers of docs/architecture.md).
 lint-py: setup
