@@ -20,6 +20,7 @@ from conftest import make_doc, track
 from songmap.evaluation.listening import feature_neighbours as feature_neighbours_of
 from songmap.evaluation.listening import find_path, neighbour_k
 from songmap.report.palette import category_colours
+from songmap.report.playlists import PLAYLIST_COLUMNS, m3u8_text, read_m3u8
 from songmap.web.page import write_map_page
 from test_browser import CHROMIUM, CHROMIUM_ARGS, PageSession, _free_port, _wait_for_port, rgb
 
@@ -194,11 +195,18 @@ def download_text(page, button: str) -> tuple[str, str]:
     return download.suggested_filename, Path(download.path()).read_text(encoding="utf-8")
 
 
+def _saved(folder: Path, text: str) -> Path:
+    """``text`` saved as a playlist in ``folder`` (as a user saves a download next to map.html)."""
+    path = folder / "saved.m3u8"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def m3u8_entries(text: str) -> list[tuple[str, str]]:
     """[(#EXTINF line, location)] of an M3U8 playlist, checking its header."""
     lines = text.splitlines()
-    assert lines[0] == "#EXTM3U"
-    body = [line for line in lines[1:] if line and not line.startswith("#EXTM3U")]
+    assert lines[0] == "#EXTM3U" and lines[1].startswith("#PLAYLIST:") and lines[2].startswith("# songmap ")
+    body = lines[3:]
     assert len(body) % 2 == 0
     return [(body[k], body[k + 1]) for k in range(0, len(body), 2)]
 
@@ -325,6 +333,14 @@ def test_path_exports_m3u8_and_csv_that_find_the_audio(open_page, listening_dirs
 
     name, text = download_text(page, "#path-m3u")
     assert name == "songmap-path.m3u8"
+    # The very text `songmap path --output` would write next to map.html.
+    doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
+    assert text == m3u8_text([doc["tracks"][i] for i in path], input_dir=doc["input_dir"], playlist_dir=out,
+                             name=f"Path from {NAMES[0]} to {NAMES[10]}")
+    saved = read_m3u8(_saved(out, text))   # the parser songmap's own tests read playlists with
+    assert [(title, file.resolve()) for _, title, file in saved] == [
+        (NAMES[i], (listening_dirs["input"] / FILES[i]).resolve()) for i in path
+    ]
     entries = m3u8_entries(text)
     assert [info for info, _ in entries] == [f"#EXTINF:1,{NAMES[i]}" for i in path]
     # Saved next to map.html, the playlist's relative paths are the audio files.
@@ -337,7 +353,8 @@ def test_path_exports_m3u8_and_csv_that_find_the_audio(open_page, listening_dirs
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [row["file"] for row in rows] == [FILES[i] for i in path]
     assert [row["title"] for row in rows] == [NAMES[i] for i in path]
-    assert [int(row["position"]) for row in rows] == list(range(1, len(path) + 1))
+    assert [int(row["order"]) for row in rows] == list(range(1, len(path) + 1))
+    assert list(rows[0]) == list(PLAYLIST_COLUMNS)
     assert rows[0]["cluster_name"] == CLUSTER_NAMES[0]
 
 

@@ -1358,20 +1358,22 @@
   dom.pathLength.addEventListener("change", () => updatePath());
   byId("path-play").addEventListener("click", () => playQueue("path", state.path, 0));
   byId("path-clear").addEventListener("click", clearPath);
-  byId("path-m3u").addEventListener("click", () => download("songmap-path.m3u8", m3u8(state.path), "audio/x-mpegurl"));
+  byId("path-m3u").addEventListener("click", () => download("songmap-path.m3u8", m3u8(state.path, playlistName("path")), "audio/x-mpegurl"));
   byId("path-csv").addEventListener("click", () => download("songmap-path.csv", csv(state.path), "text/csv"));
   dom.lasso.addEventListener("click", () => setLassoMode(!state.lassoMode));
   byId("select-view").addEventListener("click", selectInView);
   byId("selection-play").addEventListener("click", () => playQueue("selection", state.selection, 0));
   byId("selection-clear").addEventListener("click", () => setSelection([]));
-  byId("selection-m3u").addEventListener("click", () => download("songmap-selection.m3u8", m3u8(state.selection), "audio/x-mpegurl"));
+  byId("selection-m3u").addEventListener("click", () => download("songmap-selection.m3u8", m3u8(state.selection, playlistName("selection")), "audio/x-mpegurl"));
   byId("selection-csv").addEventListener("click", () => download("songmap-selection.csv", csv(state.selection), "text/csv"));
   byId("selection-copy").addEventListener("click", () => copyText(filePaths(state.selection)));
 
   // --------------------------------------------------------------- exports --
-  // Playlist entries point at the audio the way the page does: for a page opened from disk, the
-  // path relative to map.html (decoded from the page's URL), so a playlist saved next to map.html
-  // finds the files; for a served page, the server's absolute URL.
+  // The same playlists as songmap.report.playlists writes for `songmap path`/`playlist`. Entries
+  // point at the audio the way the page does: for a page opened from disk, the path relative to
+  // map.html (decoded from the page's URL; "./" before a leading "#"), so a playlist saved next
+  // to map.html finds the files, and a name that is not UTF-8 or holds a control character as an
+  // absolute file:// URI with its bytes percent-encoded; for a served page, the server's URL.
   function playlistLocation(index) {
     const url = tracks[index].audio;
     let absolute;
@@ -1380,27 +1382,51 @@
     } catch {
       return url;
     }
-    if (absolute.protocol !== "file:") return absolute.href;
-    if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return url;   // an absolute file: URL (another drive)
+    if (absolute.protocol !== "file:" || /^[a-z][a-z0-9+.-]*:/i.test(url)) return absolute.href;
+    let path;
     try {
-      const path = decodeURIComponent(url);
-      return /[\r\n]/.test(path) ? url : path;
+      path = decodeURIComponent(url);
     } catch {
-      return url;   // a name that is not UTF-8 keeps its percent-encoded bytes
+      return absolute.href;   // not UTF-8
     }
+    for (let k = 0; k < path.length; k++) {
+      const code = path.charCodeAt(k);
+      if (code < 0x20 || code === 0x7f) return absolute.href;   // a line break would end the entry
+    }
+    return path.startsWith("#") ? "./" + path : path;
   }
 
-  const oneLine = (text) => String(text).replace(/[\r\n]+/g, " ");
+  // Bytes of a name that were not UTF-8 (lone surrogates here) become U+FFFD, as
+  // songmap.io.text.display_text does; oneLine also turns runs of white space into one space.
+  const displayText = (text) => String(text).replace(/[\ud800-\udfff]/g, (c, at, all) => {
+    const code = c.charCodeAt(0), next = all.charCodeAt(at + 1), previous = all.charCodeAt(at - 1);
+    const paired = code < 0xdc00 ? next >= 0xdc00 && next <= 0xdfff : previous >= 0xd800 && previous < 0xdc00;
+    return paired ? c : "\ufffd";
+  });
+  const oneLine = (text) => displayText(text).split(/\s+/).filter(Boolean).join(" ");
 
-  // M3U8: UTF-8, #EXTM3U, then per track #EXTINF:<whole seconds, -1 if unknown>,<title> and its location.
-  function m3u8(indices) {
-    const lines = ["#EXTM3U"];
+  // Python's round(): halves to the even neighbour.
+  function roundHalfEven(value) {
+    const floor = Math.floor(value), rest = value - floor;
+    if (rest !== 0.5) return Math.round(value);
+    return floor % 2 === 0 ? floor : floor + 1;
+  }
+
+  // M3U8: #EXTM3U, #PLAYLIST:<name>, songmap's marker comment, then per track
+  // #EXTINF:<whole seconds, -1 if unknown>,<title> and its location.
+  function m3u8(indices, name) {
+    const lines = ["#EXTM3U", `#PLAYLIST:${oneLine(name)}`, `# songmap ${data.version || ""} playlist`];
     for (const index of indices) {
       const track = tracks[index];
-      const seconds = typeof track.duration === "number" ? Math.round(track.duration) : -1;
+      const seconds = typeof track.duration === "number" ? roundHalfEven(track.duration) : -1;
       lines.push(`#EXTINF:${seconds},${oneLine(track.title)}`, playlistLocation(index));
     }
     return lines.join("\n") + "\n";
+  }
+
+  function playlistName(kind) {
+    if (kind === "path") return `Path from ${tracks[state.pathStart].title} to ${tracks[state.pathEnd].title}`;
+    return `Selection of ${state.selection.length} ${state.selection.length === 1 ? "track" : "tracks"}`;
   }
 
   // A cell that starts with = + - @ (or tab/CR) is run as a formula by spreadsheets: prefix "'",
@@ -1408,12 +1434,12 @@
   function csvCell(value) {
     if (value === null || value === undefined) return "";
     if (typeof value === "number") return String(value);
-    let text = String(value);
+    let text = displayText(value);
     if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
     return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   }
 
-  const CSV_COLUMNS = ["position", "file", "title", "category", "duration_s", "x", "y", "cluster_name"];
+  const CSV_COLUMNS = ["order", "file", "title", "category", "duration_s", "x", "y", "cluster_name"];
 
   function csv(indices) {
     const rows = [CSV_COLUMNS.join(",")];
