@@ -610,11 +610,11 @@ def _print_playlist(result) -> None:
     table = Table(title=display_text(result.name), title_justify="left")
     for column, justify in (("#", "right"), ("title", "left"), ("category", "left"), ("seconds", "right"),
                             ("cluster", "left"), ("file", "left")):
-        table.add_column(column, justify=justify)
+        table.add_column(column, justify=justify, overflow="fold")  # fold, never cut: every name in full
     for order, track in enumerate(result.tracks, start=1):
         duration = track.get("duration_s")
         table.add_row(str(order), display_text(str(track.get("title") or "")), display_text(str(track.get("category") or "")),
-                      f"{duration:.0f}" if isinstance(duration, (int, float)) else "", display_text(str(track.get("cluster_name") or "")),
+                      f"{duration:.1f}" if isinstance(duration, (int, float)) else "", display_text(str(track.get("cluster_name") or "")),
                       display_text(track["file"]))
     out.print(table)
 
