@@ -1,4 +1,8 @@
-"""Make docs/map-page.png, the README's picture of the map page, from a `songmap demo` output folder.
+"""Make the README's pictures of the map page from a `songmap demo` output folder.
+
+docs/map-page.png: a theme playing, its Storm variant hovered. docs/map-path.png: a path from one
+family of the soundtrack to another, drawn and listed. docs/map-clusters.png: the named clusters,
+the "where the map is unsure" rings and a neighbour list with map-only marks.
 
 Usage: python docs/screenshot.py [DEMO_OUT_DIR]   (default: songmap-demo; run `make demo` first)
 Needs Debian's chromium at /usr/bin/chromium and the playwright package (both installed by `make test`).
@@ -49,11 +53,57 @@ def main() -> None:
             page.mouse.move(pos["x"], pos["y"])
             page.wait_for_timeout(600)
             page.screenshot(path=str(HERE / "map-page.png"))
+            page.close()
+            shoot_path(browser, f"http://127.0.0.1:{port}/", tracks)
+            shoot_clusters(browser, f"http://127.0.0.1:{port}/", tracks)
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(f"Wrote {HERE / 'map-page.png'}")
+    for name in ("map-page.png", "map-path.png", "map-clusters.png"):
+        print(f"Wrote {HERE / name}")
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 760})
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']")
+    return page
+
+
+def _show_section(page, section_id: str) -> None:
+    """Scroll the side panel so that ``section_id`` is at its top."""
+    page.evaluate("id => document.getElementById(id).scrollIntoView({block: 'start'})", section_id)
+
+
+def shoot_path(browser, url: str, tracks: list[dict]) -> None:
+    """A path between the two tracks farthest apart on the map, drawn and listed, its first track playing."""
+    page = _open(browser, url)
+    xy = [(t["x"], t["y"]) for t in tracks]
+    start, end = max(((a, b) for a in range(len(xy)) for b in range(a)),
+                     key=lambda ab: (xy[ab[0]][0] - xy[ab[1]][0]) ** 2 + (xy[ab[0]][1] - xy[ab[1]][1]) ** 2)
+    page.evaluate(f"window.songmap.play({start})")
+    page.click("#path-from")
+    page.evaluate(f"window.songmap.play({end})")
+    page.click("#path-to")
+    page.click("#path-play")
+    _show_section(page, "path-section")
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(HERE / "map-path.png"))
+    page.close()
+
+
+def shoot_clusters(browser, url: str, tracks: list[dict]) -> None:
+    """Cluster outlines and names, the trust rings on, and a track with map-only neighbours playing."""
+    page = _open(browser, url)
+    page.check("#show-trust")
+    least_sure = min(range(len(tracks)), key=lambda i: tracks[i].get("trustworthiness") or 1.0)
+    page.evaluate(f"window.songmap.play({least_sure})")
+    page.evaluate("window.songmap.resetView()")
+    _show_section(page, "now-heading")
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(HERE / "map-clusters.png"))
+    page.close()
 
 
 if __name__ == "__main__":

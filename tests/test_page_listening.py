@@ -1,0 +1,61 @@
+"""The map page's payload of issue 13's keys (songmap.web.page): compact, checked, optional (no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from conftest import make_doc, track
+from songmap.web.page import render_map_page
+
+
+def payload(doc: dict) -> dict:
+    html = render_map_page(doc, [f"/audio/{i}" for i in range(len(doc["tracks"]))])
+    block = re.search(r'<script type="application/json" id="songmap-data">(.*?)</script>', html, re.S).group(1)
+    return json.loads(block)
+
+
+def keyed_doc(tmp_path) -> dict:
+    tracks = [
+        track("a.ogg", 0.0, 0.0, neighbours=[1, 2], neighbour_distances=[0.5, 1.25], cluster=0, cluster_name="A family",
+              trustworthiness=0.875, continuity=0.9, path=[[0.0, 0.0], [0.123456789, 1.0]]),
+        track("b.ogg", 1.0, 0.0, neighbours=[0, 2], neighbour_distances=[0.5, 0.75], cluster=0, cluster_name="A family",
+              trustworthiness=None, continuity=None),
+        track("c.ogg", 2.0, 0.0, neighbours=[1, 0], neighbour_distances=[0.75, 1.25], cluster=-1, cluster_name=None,
+              trustworthiness=1.0, continuity=1.0),
+    ]
+    doc = make_doc(tmp_path, tracks)
+    doc["clusters"] = [{"id": 0, "name": "A family", "size": 2, "category": None, "centre": 1}]
+    return doc
+
+
+def test_the_new_keys_reach_the_page_under_short_names(tmp_path):
+    data = payload(keyed_doc(tmp_path))
+    first, second, third = data["tracks"]
+    assert first["nb"] == [1, 2] and first["nd"] == [0.5, 1.25]
+    assert (first["cl"], first["tw"], first["ct"]) == (0, 0.875, 0.9)
+    assert first["path"] == [[0.0, 0.0], [0.1234568, 1.0]]
+    assert "tw" not in second and "ct" not in second and "path" not in second   # None: left out
+    assert third["cl"] == -1
+    assert data["clusters"] == [{"id": 0, "name": "A family", "centre": 1}]
+    assert data["inputDir"] == str(tmp_path)
+    for entry in data["tracks"]:   # the long names are not sent twice
+        assert not {"neighbours", "neighbour_distances", "cluster_name", "trustworthiness"} & set(entry)
+
+
+def test_an_old_document_gives_a_page_without_them(tmp_path):
+    data = payload(make_doc(tmp_path, [track("a.ogg"), track("b.ogg", 1.0)]))
+    assert data["clusters"] == []
+    assert all(not {"nb", "nd", "cl", "tw", "ct", "path"} & set(entry) for entry in data["tracks"])
+
+
+def test_malformed_keys_are_dropped_not_fatal(tmp_path):
+    doc = keyed_doc(tmp_path)
+    doc["tracks"][0].update(neighbours=[1, 7], trustworthiness=1.5, cluster=True, path=[[0, "x"]])
+    doc["tracks"][1].update(neighbour_distances=[0.5])   # lengths differ
+    doc["clusters"] = "not a list"
+    first, second, _ = payload(doc)["tracks"]
+    assert not {"nb", "nd", "tw", "cl", "path"} & set(first)
+    assert "nb" not in second
+    # The cluster's name still comes from the tracks' cluster_name.
+    assert payload(doc)["clusters"] == [{"id": 0, "name": "A family", "centre": None}]
