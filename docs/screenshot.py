@@ -101,6 +101,7 @@ def shoot_clusters(browser, url: str, tracks: list[dict]) -> None:
     page.evaluate(f"window.songmap.play({least_sure})")
     page.evaluate("window.songmap.resetView()")
     _show_section(page, "now-heading")
+    page.mouse.move(5, 5)   # off the lists, whose entries point their track out when hovered
     page.wait_for_timeout(600)
     page.screenshot(path=str(HERE / "map-clusters.png"))
     page.close()

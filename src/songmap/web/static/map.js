@@ -479,8 +479,9 @@
     const pointed = pointedIndex();
     if (pointed >= 0 && pointed !== currentIndex && isInteractive(pointed)) ring(pointed, r + 3.5, "#ffffff", 2);
 
-    drawLabels(inView, r);
-    if (state.showClusters) drawClusterLabels(drawn);
+    // Cluster names first: the track labels then keep out of their way.
+    const placed = state.showClusters ? drawClusterLabels(drawn) : [];
+    drawLabels(inView, r, placed);
     if (state.lasso) drawLasso();
     for (const overlay of overlays) overlay(ctx, { toScreenX, toScreenY, radius: r });
     positionTooltip();
@@ -529,6 +530,7 @@
   }
 
   // A cluster's name above its outline, where it does not overlap a name already placed.
+  // Returns the boxes of the names drawn.
   function drawClusterLabels(drawn) {
     ctx.font = CLUSTER_FONT;
     ctx.textBaseline = "bottom";
@@ -560,6 +562,7 @@
       ctx.fillText(text, x, y);
       drawn.clusterLabels.push(clusterList[c].name);
     }
+    return placed;
   }
 
   // Where the map is unsure: a ring whose opacity grows as the track's trustworthiness falls
@@ -582,8 +585,8 @@
         ctx.moveTo(screenX[index] + rr, screenY[index]);
         ctx.arc(screenX[index], screenY[index], rr, 0, 2 * Math.PI);
       }
-      ctx.strokeStyle = `rgba(255,209,102,${(0.2 + 0.2 * b).toFixed(2)})`;
-      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = `rgba(255,209,102,${(0.4 + 0.15 * b).toFixed(2)})`;
+      ctx.lineWidth = 2;
       ctx.stroke();
       drawn.trustRings += members.length;
     });
@@ -671,7 +674,7 @@
   // Labels: the playing track, the pointed one and the neighbours always; every visible point
   // once few enough are in view. Overlapping labels are skipped so the map never turns into a
   // smear of text.
-  function drawLabels(inView, r) {
+  function drawLabels(inView, r, placed) {
     const { currentIndex, cssWidth, cssHeight } = state;
     const pointed = pointedIndex();
     let wanted = [];
@@ -686,7 +689,6 @@
     ctx.font = LABEL_FONT;
     ctx.textBaseline = "middle";
     ctx.lineJoin = "round";
-    const placed = [];
     const done = new Uint8Array(count);
     for (const index of wanted) {
       if (done[index]) continue;
