@@ -8,6 +8,7 @@ whole process group, as a terminal sends it) must print one line and exit 130.
 from __future__ import annotations
 
 import contextlib
+import csv
 import html.parser
 import inspect
 import json
@@ -106,7 +107,7 @@ class _PageData(html.parser.HTMLParser):
         self.blocks, self._in = [], False
 
     def handle_starttag(self, tag, attrs):
-        self._in = tag == "script" and dict(attrs).get("type") == "application/json"
+        self._in = tag == "script" and dict(attrs).get("id") == "songmap-data"
 
     def handle_data(self, data):
         if self._in:
@@ -122,8 +123,9 @@ def assert_complete(out: Path, root: Path, seed: int) -> None:
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     assert doc["params"]["seed"] == seed and len(doc["tracks"]) == N_FILES
     xy = {t["file"]: (t["x"], t["y"]) for t in doc["tracks"]}
-    rows = (out / "embeddings.csv").read_text(encoding="utf-8").splitlines()[1:]
-    assert {r.split(",")[0]: (float(r.split(",")[-2]), float(r.split(",")[-1])) for r in rows} == xy
+    with open(out / "embeddings.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["file"]: (float(r["x"]), float(r["y"])) for r in rows} == xy
     from songmap.mapper import SongMapper
 
     model = SongMapper.load(out / "model.safetensors")
