@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from songmap.model.numpy_encoder import BATCH_NORM_EPS, LEAKY_SLOPE
+
 __all__ = ["ConvAutoencoder"]
 
 
@@ -45,7 +47,7 @@ class ConvAutoencoder(nn.Module):
         channels = 1
         height, width = n_mels, input_width
         for f in filters:
-            layers += [nn.Conv2d(channels, f, kernel_size=3, stride=2, padding=1), nn.BatchNorm2d(f), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(channels, f, kernel_size=3, stride=2, padding=1), nn.BatchNorm2d(f, eps=BATCH_NORM_EPS), nn.LeakyReLU(LEAKY_SLOPE)]
             channels = f
             height, width = math.ceil(height / 2), math.ceil(width / 2)
         self.encoder_conv = nn.Sequential(*layers)
@@ -58,8 +60,8 @@ class ConvAutoencoder(nn.Module):
         for f_in, f_out in zip(filters[::-1], filters[::-1][1:] + [filters[0]]):
             layers += [
                 nn.ConvTranspose2d(f_in, f_out, kernel_size=4, stride=2, padding=1),
-                nn.BatchNorm2d(f_out),
-                nn.LeakyReLU(0.2),
+                nn.BatchNorm2d(f_out, eps=BATCH_NORM_EPS),
+                nn.LeakyReLU(LEAKY_SLOPE),
             ]
         layers.append(nn.Conv2d(filters[0], 1, kernel_size=3, padding=1))
         self.decoder_conv = nn.Sequential(*layers)

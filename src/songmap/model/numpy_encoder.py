@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-__all__ = ["encode_numpy"]
+__all__ = ["encode_numpy", "BATCH_NORM_EPS", "LEAKY_SLOPE"]
 
-#: Must match songmap.model.autoencoder.ConvAutoencoder: BatchNorm2d's default eps and the LeakyReLU slope.
-_BATCH_NORM_EPS = 1e-5
-_LEAKY_SLOPE = 0.2
+#: The encoder's constants, shared with songmap.model.autoencoder.ConvAutoencoder (which builds its
+#: layers with them) and the map page's encoder: BatchNorm2d's eps and the LeakyReLU slope.
+BATCH_NORM_EPS = 1e-5
+LEAKY_SLOPE = 0.2
 
 
 def _conv3x3_stride2(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -60,10 +61,10 @@ def encode_numpy(
         for layer in range(n_layers):
             conv, norm = f"encoder_conv.{3 * layer}", f"encoder_conv.{3 * layer + 1}"
             x = _conv3x3_stride2(x, weights[f"{conv}.weight"], weights[f"{conv}.bias"])
-            scale = weights[f"{norm}.weight"] / np.sqrt(weights[f"{norm}.running_var"] + _BATCH_NORM_EPS)
+            scale = weights[f"{norm}.weight"] / np.sqrt(weights[f"{norm}.running_var"] + BATCH_NORM_EPS)
             x = (x - weights[f"{norm}.running_mean"][None, :, None, None]) * scale[None, :, None, None]
             x = x + weights[f"{norm}.bias"][None, :, None, None]
-            x = np.where(x > 0, x, _LEAKY_SLOPE * x)
+            x = np.where(x > 0, x, LEAKY_SLOPE * x)
         flat = x.reshape(len(x), -1)
         out.append((flat @ weights["to_latent.weight"].T + weights["to_latent.bias"]).astype(np.float64))
     return np.concatenate(out) if out else np.zeros((0, len(weights["to_latent.bias"])))
