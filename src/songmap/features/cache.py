@@ -1,4 +1,4 @@
-"""The on-disk feature cache: one file's spectrogram is computed once per parameter set."""
+"""The on-disk feature cache: one file's spectrogram (or per-window images) is computed once per parameter set."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from songmap.features.spectrogram import FeatureParams, TrackFeatures
+from songmap.features.windows import WindowedFeatures, WindowSpec
 from songmap.io.atomic import atomic_write_bytes
 
 __all__ = ["FeatureCache"]
@@ -32,9 +33,11 @@ class FeatureCache:
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
 
-    def _entry_path(self, path: Path, params: FeatureParams) -> Path:
+    def _entry_path(self, path: Path, params: FeatureParams, spec: WindowSpec | None = None) -> Path:
         st = path.stat()
         ident = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{params.key()}"
+        if spec is not None:  # per-window images: their own entry, keyed by the windows too
+            ident += f"|{spec.key()}"
         return self.folder / (hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()[:32] + ".npz")
 
     def get(self, path: str | os.PathLike, params: FeatureParams) -> TrackFeatures | None:
@@ -64,4 +67,26 @@ class FeatureCache:
             covered_s=features.covered_s,
             complete=features.complete,
         )
+        atomic_write_bytes(entry, buffer.getvalue())
+
+    def get_windows(self, path: str | os.PathLike, params: FeatureParams, spec: WindowSpec) -> WindowedFeatures | None:
+        """Cached per-window images for ``path`` (:mod:`songmap.features.windows`), or None."""
+        try:
+            with np.load(self._entry_path(Path(path), params, spec)) as data:
+                return WindowedFeatures(
+                    data["images"].astype(np.float32),
+                    data["starts"].astype(np.float64),
+                    data["used"].astype(bool),
+                    float(data["duration_s"]),
+                )
+        except (OSError, KeyError, ValueError):
+            return None
+
+    def put_windows(self, path: str | os.PathLike, params: FeatureParams, spec: WindowSpec, features: WindowedFeatures) -> None:
+        """Store per-window images for ``path`` atomically (float32: a few kB per window)."""
+        entry = self._entry_path(Path(path), params, spec)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez(buffer, images=features.images.astype(np.float32), starts=features.starts,
+                 used=features.used, duration_s=features.duration_s)
         atomic_write_bytes(entry, buffer.getvalue())

@@ -13,20 +13,24 @@ from pathlib import Path
 
 from songmap.features.cache import FeatureCache
 from songmap.features.spectrogram import FeatureParams, TrackFeatures, extract_features
+from songmap.features.windows import WindowedFeatures, WindowSpec, extract_windows
 from songmap.io.audio import DecodeError
 
 __all__ = ["iter_features", "extract_collection"]
 
 
 def _features_for_file(
-    path: Path, params: FeatureParams, max_seconds: float | None, cache_dir: str | None
-) -> tuple[TrackFeatures | None, str | None]:
+    path: Path, params: FeatureParams, max_seconds: float | None, cache_dir: str | None, windows: WindowSpec | None = None
+) -> tuple[TrackFeatures | WindowedFeatures | None, str | None]:
     """One file's features, through the cache: ``(features, None)`` or ``(None, reason)``.
 
     A module-level function so that worker processes (and Dask workers) can run it; each
     worker writes its own cache entry, so the parent never holds more than one result.
+    With ``windows``, the file's per-window images (:func:`extract_windows`) instead.
     """
     cache = FeatureCache(cache_dir) if cache_dir is not None else None
+    if windows is not None:
+        return _windows_for_file(path, params, windows, cache)
     feats = cache.get(path, params) if cache is not None else None
     if feats is not None and (max_seconds is None or feats.covers(max_seconds)):
         return feats, None
@@ -39,6 +43,22 @@ def _features_for_file(
             cache.put(path, params, feats)
         except OSError:
             pass  # a read-only or full disk only costs the cache, not the run
+    return feats, None
+
+
+def _windows_for_file(path: Path, params: FeatureParams, spec: WindowSpec, cache: FeatureCache | None):
+    feats = cache.get_windows(path, params, spec) if cache is not None else None
+    if feats is not None:
+        return feats, None
+    try:
+        feats = extract_windows(path, params, spec)
+    except DecodeError as exc:
+        return None, str(exc)
+    if cache is not None:
+        try:
+            cache.put_windows(path, params, spec, feats)
+        except OSError:
+            pass
     return feats, None
 
 
@@ -152,7 +172,8 @@ def iter_features(
     cache: FeatureCache | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
-) -> Iterator[tuple[int, TrackFeatures | None, str | None]]:
+    windows: WindowSpec | None = None,
+) -> Iterator[tuple[int, TrackFeatures | WindowedFeatures | None, str | None]]:
     """Each file's features as they are ready, from the cache where it covers ``max_seconds``.
 
     Parameters
@@ -187,10 +208,10 @@ def iter_features(
     cache_dir = str(cache.folder) if cache is not None else None
     if scheduler is not None:
         # Workers on other machines need absolute paths.
-        tasks = ((i, (p.resolve(), params, max_seconds, cache_dir and str(Path(cache_dir).resolve()))) for i, p in enumerate(paths))
+        tasks = ((i, (p.resolve(), params, max_seconds, cache_dir and str(Path(cache_dir).resolve()), windows)) for i, p in enumerate(paths))
         results = _run_dask(tasks, scheduler, jobs)
     else:
-        tasks = ((i, (p, params, max_seconds, cache_dir)) for i, p in enumerate(paths))
+        tasks = ((i, (p, params, max_seconds, cache_dir, windows)) for i, p in enumerate(paths))
         if jobs > 1 and len(paths) > 1:
             results = _run_local(tasks, min(jobs, len(paths)))
         else:

@@ -31,9 +31,11 @@ __all__ = [
     "model_input",
 ]
 
-#: What the autoencoder reads: the time-pooled spectrogram (the notebooks') or
-#: each band's modulation spectrum.
-REPRESENTATIONS = ("pooled", "modulation")
+#: What the autoencoder reads: the time-pooled spectrogram (the notebooks'), each band's
+#: modulation spectrum, or ("songwise") the mean over windows spread over the whole track of the
+#: modulation spectrum with the tonal view under it (:mod:`songmap.features.windows`, made per
+#: window from the audio, not here from one spectrogram).
+REPRESENTATIONS = ("pooled", "modulation", "songwise")
 
 
 def crop_seconds(durations, percentile: float = 75.0, min_crop_s: float = 1.0, max_crop_s: float = 30.0) -> float:
@@ -142,8 +144,9 @@ def model_input(log_mel: np.ndarray, *, n_frames: int, representation: str, widt
     >>> model_input(np.zeros((64, 100), np.float32), n_frames=200, representation="pooled", width=32).shape
     (64, 32)
     """
-    if representation not in REPRESENTATIONS:
-        raise ValueError(f"representation must be one of {', '.join(REPRESENTATIONS)}, got {representation!r}")
+    if representation not in ("pooled", "modulation"):
+        raise ValueError(f"representation must be pooled or modulation here (songwise inputs come from "
+                         f"songmap.features.windows), got {representation!r}")
     cropped = loop_pad_or_crop(log_mel, n_frames, axis=1)
     if representation == "modulation":
         return modulation_spectrum(cropped, width)

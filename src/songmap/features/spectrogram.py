@@ -24,6 +24,8 @@ __all__ = [
     "frames_for_seconds",
     "mel_filterbank",
     "log_mel_spectrogram",
+    "power_spectrogram",
+    "log_mel_from_power",
     "extract_features",
 ]
 
@@ -172,6 +174,42 @@ def _hann(n_fft: int) -> np.ndarray:
     return _WINDOWS[n_fft]
 
 
+def power_spectrogram(y: np.ndarray, params: FeatureParams = FeatureParams()) -> np.ndarray:
+    """Power of the centred Hann-window STFT that :func:`log_mel_spectrogram` (and the tonal view) read.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Mono signal at ``params.sample_rate``, non-empty. Signals shorter than
+        half an FFT are loop-padded first.
+    params : FeatureParams
+
+    Returns
+    -------
+    np.ndarray
+        ``(1 + len(y) // hop_length, n_fft // 2 + 1)`` float32: frames × frequency bins.
+    """
+    import scipy.fft  # here, not at the top: `songmap embed` pays for it only when it computes features
+
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError("expected a non-empty mono signal")
+    n_frames = 1 + len(y) // params.hop_length
+    if len(y) <= params.n_fft // 2:
+        # A blip shorter than half an FFT would be mostly padding; looping keeps its texture.
+        y = loop_pad_or_crop(y, params.n_fft // 2 + 1)
+    padded = np.pad(y, params.n_fft // 2)  # centred frames; librosa >= 0.10 pads with zeros too
+    frames = np.lib.stride_tricks.sliding_window_view(padded, params.n_fft)[:: params.hop_length][:n_frames]
+    spectrum = scipy.fft.rfft(frames * _hann(params.n_fft), axis=1, workers=1)
+    return np.square(spectrum.real) + np.square(spectrum.imag)
+
+
+def log_mel_from_power(power: np.ndarray, params: FeatureParams = FeatureParams()) -> np.ndarray:
+    """``(frames, bins)`` STFT power -> ``(n_mels, frames)`` float32 dB relative to its peak, floored ``top_db`` below."""
+    db = 10.0 * np.log10(np.maximum(power @ _filterbank(params), 1e-10)).T
+    return np.ascontiguousarray(np.maximum(db - db.max(), -params.top_db), dtype=np.float32)
+
+
 def log_mel_spectrogram(y: np.ndarray, params: FeatureParams = FeatureParams()) -> np.ndarray:
     """Log-mel power spectrogram in dB relative to the signal's peak.
 
@@ -192,21 +230,7 @@ def log_mel_spectrogram(y: np.ndarray, params: FeatureParams = FeatureParams()) 
     np.ndarray
         ``(n_mels, 1 + len(y) // hop_length)`` float32 in ``[-top_db, 0]``.
     """
-    import scipy.fft  # here, not at the top: `songmap embed` pays for it only when it computes features
-
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1 or y.size == 0:
-        raise ValueError("expected a non-empty mono signal")
-    n_frames = 1 + len(y) // params.hop_length
-    if len(y) <= params.n_fft // 2:
-        # A blip shorter than half an FFT would be mostly padding; looping keeps its texture.
-        y = loop_pad_or_crop(y, params.n_fft // 2 + 1)
-    padded = np.pad(y, params.n_fft // 2)  # centred frames; librosa >= 0.10 pads with zeros too
-    frames = np.lib.stride_tricks.sliding_window_view(padded, params.n_fft)[:: params.hop_length][:n_frames]
-    spectrum = scipy.fft.rfft(frames * _hann(params.n_fft), axis=1, workers=1)
-    power = np.square(spectrum.real) + np.square(spectrum.imag)
-    db = 10.0 * np.log10(np.maximum(power @ _filterbank(params), 1e-10)).T
-    return np.ascontiguousarray(np.maximum(db - db.max(), -params.top_db), dtype=np.float32)
+    return log_mel_from_power(power_spectrogram(y, params), params)
 
 
 def extract_features(path: str | os.PathLike, params: FeatureParams, max_seconds: float | None) -> TrackFeatures:

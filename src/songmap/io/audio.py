@@ -33,6 +33,7 @@ __all__ = [
     "probe",
     "decode",
     "load",
+    "load_windows",
     "to_mono",
     "resample",
 ]
@@ -402,6 +403,116 @@ def load(
     """
     y, native_sr, duration_s = decode(path, max_seconds)
     return resample(to_mono(y), native_sr, sample_rate, resample_quality), duration_s
+
+
+def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int, float]:
+    with _quiet_native_stderr(), sf.SoundFile(_sf_name(path)) as f:
+        rate, total = int(f.samplerate), int(f.frames)
+        count = int(np.ceil(length_s * rate))
+        windows = []
+        for start in starts_s:
+            first = min(max(int(round(start * rate)), 0), total)
+            f.seek(first)
+            windows.append(f.read(frames=min(count, total - first), dtype="float32", always_2d=True))
+    return windows, rate, total / rate if rate else 0.0
+
+
+def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int]:
+    import av
+
+    windows = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise DecodeError("not decodable audio (no audio stream)")
+            stream = container.streams.audio[0]
+            rate = int(stream.codec_context.sample_rate or 0)
+            channels = int(stream.codec_context.channels or 1)
+            if rate <= 0:
+                raise DecodeError("no sample rate in file")
+            count = int(np.ceil(length_s * rate))
+            resampler = av.AudioResampler(format="flt", layout=stream.layout.name, rate=rate)
+            for start in starts_s:
+                # Seek to the packet at or before ``start``, then drop what comes before it by timestamp.
+                container.seek(int(max(start, 0.0) / stream.time_base), stream=stream, backward=True)
+                first = int(round(max(start, 0.0) * rate))
+                chunks, position, got = [], None, 0
+                for frame in container.decode(stream):
+                    if position is None:
+                        position = int(round(float(frame.pts * frame.time_base) * rate)) if frame.pts is not None else 0
+                    for out in resampler.resample(frame):
+                        block = out.to_ndarray().reshape(-1, channels)
+                        skip = min(max(first - position, 0), len(block))
+                        position += len(block)
+                        if skip < len(block):
+                            chunks.append(block[skip:])
+                            got += len(block) - skip
+                    if got >= count:
+                        break
+                y = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
+                windows.append(y[:count].astype(np.float32, copy=False))
+    except DecodeError:
+        raise
+    except Exception as exc:
+        raise _os_reason(path, exc) or DecodeError(f"not decodable audio ({_short(exc)})") from None
+    return windows, rate
+
+
+def load_windows(
+    path: str | os.PathLike,
+    starts_s,
+    length_s: float,
+    sample_rate: int = 22050,
+    resample_quality: str = "HQ",
+) -> tuple[list[np.ndarray], float]:
+    """Decode only some windows of a file, each by seeking to its start, to mono at ``sample_rate``.
+
+    A long file costs the windows it is asked for, not its length: libsndfile seeks
+    to the window's first frame; FFmpeg (PyAV) seeks to the packet before it and the
+    samples before the window's start are dropped by their timestamps.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file; never opened for writing.
+    starts_s : sequence of float
+        Start of each window, seconds from the start of the file.
+    length_s : float
+        Length of every window; a window that runs past the end is shorter.
+    sample_rate : int
+        Target rate in Hz.
+    resample_quality : str
+        soxr quality recipe, see :func:`resample`.
+
+    Returns
+    -------
+    windows : list of np.ndarray
+        One mono float32 signal per start (non-finite samples replaced by 0).
+    duration_s : float
+        Duration of the whole file.
+
+    Raises
+    ------
+    DecodeError
+        Undecodable, empty or unreadable file, with the reason as message.
+    """
+    path = Path(path)
+    _check_readable(path)
+    if length_s <= 0:
+        raise ValueError(f"window length must be positive, got {length_s}")
+    try:
+        windows, native_sr, duration_s = _decode_windows_sf(path, starts_s, length_s)
+    except Exception:  # whatever libsndfile cannot read, FFmpeg may
+        _check_readable(path)
+        windows, native_sr = _decode_windows_pyav(path, starts_s, length_s)
+        duration_s = _probe_pyav(path).duration_s
+    if not windows or all(len(w) == 0 for w in windows):
+        raise DecodeError("empty: no audio samples")
+    out = []
+    for w in windows:
+        w = np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0) if not np.isfinite(w).all() else w
+        out.append(resample(to_mono(w), native_sr, sample_rate, resample_quality))
+    return out, float(duration_s)
 
 
 _quiet_lock = threading.Lock()

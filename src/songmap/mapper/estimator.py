@@ -29,8 +29,10 @@ from songmap.features.cache import FeatureCache
 from songmap.features.parallel import iter_features
 from songmap.features.shaping import REPRESENTATIONS, crop_seconds, model_input
 from songmap.features.spectrogram import FeatureParams, frames_for_seconds
+from songmap.features.tonal import PITCH_CLASSES
+from songmap.features.windows import WindowSpec
 from songmap.io.audio import DecodeError, probe
-from songmap.mapper.inputs import InputRows, normalisation_statistics
+from songmap.mapper.inputs import InputRows, block_normalisation, normalisation_statistics
 from songmap.mapper.persistence import read_model, write_model
 from songmap.model.numpy_encoder import encode_numpy
 
@@ -48,6 +50,8 @@ __all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIO
 PRESETS: dict[str, dict] = {
     "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0},
     "default": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
+    # Whole songs (up to max_windows windows) and the tonal view beside the modulation spectrum (issue 11).
+    "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
 }
 
 # Settings of how and where to run, not of the map: never saved with the model.
@@ -202,6 +206,7 @@ class SongMapper:
         representation: str | None = None,
         modulation_bins: int | None = None,
         neighbour_weight: float | None = None,
+        max_windows: int = 8,
     ):
         self.sample_rate = sample_rate
         self.n_mels = n_mels
@@ -226,6 +231,7 @@ class SongMapper:
         self.representation = representation
         self.modulation_bins = modulation_bins
         self.neighbour_weight = neighbour_weight
+        self.max_windows = max_windows
 
     # -- scikit-learn conventions -------------------------------------------------------------
 
@@ -280,6 +286,8 @@ class SongMapper:
             raise ValueError(f"representation must be one of {', '.join(REPRESENTATIONS)}, got {r['representation']!r}")
         if int(r["modulation_bins"]) < 4:
             raise ValueError(f"modulation_bins must be at least 4, got {r['modulation_bins']}")
+        if int(self.max_windows) < 1:
+            raise ValueError(f"max_windows must be at least 1, got {self.max_windows}")
         if not float(r["neighbour_weight"]) >= 0:
             raise ValueError(f"neighbour_weight must be 0 or more, got {r['neighbour_weight']}")
         if int(self.n_jobs) < 1 and self.n_jobs != -1:
@@ -361,19 +369,23 @@ class SongMapper:
         n_frames = frames_for_seconds(self.crop_seconds_, params)
         cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
         jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else int(self.n_jobs)
-        store = InputRows(len(paths), (int(self.n_mels), self.input_width), self.cache_dir)
+        store = InputRows(len(paths), (self.input_height, self.input_width), self.cache_dir)
         try:
             results = iter_features(
-                [paths[i] for i in indices], params, self.crop_seconds_, cache=cache, jobs=jobs, scheduler=self.scheduler
+                [paths[i] for i in indices], params, self.crop_seconds_, cache=cache, jobs=jobs, scheduler=self.scheduler,
+                windows=self._window_spec(),
             )
             failed = {}
             for done, (k, features, reason) in enumerate(results, start=1):
                 row = indices[k]
                 if features is None:
                     failed[row] = reason
+                elif self.representation_ == "songwise":  # the mean of the track's window images
+                    values = features.summary()
                 else:
                     values = model_input(features.log_mel, n_frames=n_frames, representation=self.representation_,
                                          width=self.input_width)
+                if features is not None:
                     store.put(row, values, features.duration_s)
                 if progress is not None:
                     progress.audio_seconds += durations[row]
@@ -397,12 +409,27 @@ class SongMapper:
     @property
     def input_width(self) -> int:
         """Columns of the autoencoder's input image (time bins or modulation bins) of the fitted map."""
-        width = "modulation_bins" if self.representation_ == "modulation" else "time_bins"
+        width = "time_bins" if self.representation_ == "pooled" else "modulation_bins"
         return int(self.params_[width])
+
+    @property
+    def input_height(self) -> int:
+        """Rows of the autoencoder's input image: the mel bands, and for "songwise" the tonal block's 12 under them."""
+        return int(self.n_mels) + (PITCH_CLASSES if self.representation_ == "songwise" else 0)
+
+    def _window_spec(self) -> WindowSpec | None:
+        """Which windows of each track the "songwise" representation reads (None for the others)."""
+        if self.representation_ != "songwise":
+            return None
+        return WindowSpec(window_s=float(self.crop_seconds_), max_windows=int(self.max_windows), n_bins=self.input_width)
 
     @property
     def reference_space_name(self) -> str:
         """Human description of :meth:`features_for`'s space, stored next to quality figures."""
+        if self.representation_ == "songwise":
+            return (f"whole-song modulation spectra ({self.n_mels} mel bands) and tonal view ({PITCH_CLASSES} rows) x "
+                    f"{self.input_width} bins, mean of up to {int(self.max_windows)} windows, each view centred per row "
+                    "and scaled to equal total variance, flattened")
         if self.representation_ == "modulation":
             return (f"modulation spectra ({self.n_mels} mel bands x {self.input_width} modulation bins), "
                     "centred per band, one scale, flattened")
@@ -452,15 +479,17 @@ class SongMapper:
         with self._track_inputs(paths, durations, skipped, progress=self.progress) as store:
             if len(store.order) < 2:
                 raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
-            # Modulation spectra get one spread for all bands (see normalisation_statistics).
-            self.band_mean_, self.band_std_ = normalisation_statistics(
-                store.rows, one_scale=self.representation_ == "modulation"
-            )
+            if self.representation_ == "songwise":  # two views, each with the same total variance
+                self.band_mean_, self.band_std_ = block_normalisation(store.rows, blocks=[int(self.n_mels), PITCH_CLASSES])
+            else:  # modulation spectra get one spread for all bands (see normalisation_statistics)
+                self.band_mean_, self.band_std_ = normalisation_statistics(
+                    store.rows, one_scale=self.representation_ == "modulation"
+                )
             from songmap.model.autoencoder import ConvAutoencoder
             from songmap.model.training import TrainingConfig, encode, seed_everything, train_autoencoder
 
             seed_everything(int(self.seed))
-            model = ConvAutoencoder(int(self.n_mels), self.input_width, tuple(int(f) for f in self.filters), latent_dim=2)
+            model = ConvAutoencoder(self.input_height, self.input_width, tuple(int(f) for f in self.filters), latent_dim=2)
             config = TrainingConfig(
                 epochs=_epoch_budget(int(self.epochs), len(store.order), int(self.batch_size)), batch_size=int(self.batch_size),
                 learning_rate=float(self.learning_rate), patience=int(self.patience), seed=int(self.seed),
@@ -538,7 +567,7 @@ class SongMapper:
         self._check_fitted()
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
-        out = np.full((len(paths), int(self.n_mels) * self.input_width), np.nan)
+        out = np.full((len(paths), self.input_height * self.input_width), np.nan)
         with self._track_inputs(paths, self._durations(paths, skipped), skipped) as store:
             if len(store.order):
                 out[store.order] = self._normalise(store.rows).reshape(len(store.order), -1)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["InputRows", "normalisation_statistics"]
+__all__ = ["InputRows", "normalisation_statistics", "block_normalisation"]
 
 
 class InputRows:
@@ -104,3 +104,52 @@ def normalisation_statistics(inputs: np.ndarray, *, one_scale: bool, block: int 
         spread = float(np.sqrt(squares.sum() / (n * n_mels * width)))
         return mean, np.full(n_mels, max(spread, 1e-3), dtype=np.float32)
     return mean, np.maximum(np.sqrt(squares / (n * width)), 1e-3).astype(np.float32)
+
+
+def block_normalisation(inputs: np.ndarray, *, blocks: list[int], block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row mean and one spread per block of rows, scaled so that every block weighs alike.
+
+    The whole-song input stacks two views in one image: the modulation spectrum
+    (``n_mels`` rows) over the tonal block (12 rows). Distances (and the
+    autoencoder's reconstruction error) add up over values, so with one spread
+    for all rows the view with more values, or the larger spread, would swamp the
+    other. Here each block ``b`` of ``R_b`` rows is divided by the spread that
+    gives it the same **total variance** over the collection (the sum of its
+    values' variances over the tracks) as the first block has values: the first block gets unit variance per value (as
+    :func:`normalisation_statistics` with ``one_scale`` does), a block with
+    ``R_b`` rows gets ``R_0 / R_b`` per value, so on average each view adds the
+    same amount to a squared distance between two tracks.
+
+    Parameters
+    ----------
+    inputs : np.ndarray
+        ``(n, rows, width)``, e.g. an :class:`InputRows` memory map.
+    blocks : list of int
+        Row counts of the blocks, top to bottom; they sum to ``rows``.
+    block : int
+        Input rows (tracks) read at a time.
+
+    Returns
+    -------
+    mean, std : np.ndarray
+        ``(rows,)`` float32 each; the rows of one block share their spread (at least 1e-3).
+    """
+    n, rows, width = inputs.shape
+    if sum(blocks) != rows or min(blocks) < 1:
+        raise ValueError(f"blocks {blocks} do not split {rows} rows")
+    mean, _ = normalisation_statistics(inputs, one_scale=True, block=block)
+    # Each value's own variance over the tracks (what a distance between two tracks sees), in float64.
+    sums = np.zeros((rows, width))
+    for start in range(0, n, block):
+        sums += inputs[start : start + block].sum(axis=0, dtype=np.float64)
+    value_mean = sums / n
+    squares = np.zeros((rows, width))
+    for start in range(0, n, block):
+        squares += np.square(inputs[start : start + block] - value_mean[None], dtype=np.float64).sum(axis=0)
+    edges = np.cumsum([0, *blocks])
+    target = blocks[0] * width  # total variance each block is given (unit variance per value of the first)
+    std = np.empty(rows, dtype=np.float32)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        total = squares[lo:hi].sum() / n  # the block's total variance over the tracks
+        std[lo:hi] = max(float(np.sqrt(total / target)), 1e-3)
+    return mean, std

@@ -1,0 +1,193 @@
+"""Whole songs through a bounded number of windows (representation ``"songwise"``).
+
+The ``"modulation"`` input reads each track's first 30 s: a live cut that
+starts later, or a song whose intro sounds nothing like the rest, lands
+elsewhere than the song. Here a track is read through up to ``max_windows``
+windows of ``window_s`` seconds at evenly spaced offsets, first at 0 and last
+ending at the track's end (:func:`window_starts`), each decoded by seeking
+(:func:`songmap.io.audio.load_windows`), so an hour-long file costs its windows,
+not its hour. A track no longer than one window is one window, loop-padded as
+the crop is.
+
+Each window gives its modulation image (:mod:`songmap.features.modulation`)
+and its tonal block (:mod:`songmap.features.tonal`), stacked into one
+``(n_mels + 12, n_bins)`` image (:class:`WindowedFeatures`); the track's
+input is their mean (:meth:`WindowedFeatures.summary`), and the per-window
+images stay in the cache, so each window can be placed on the map too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from songmap.features.modulation import modulation_spectrum
+from songmap.features.shaping import loop_pad_or_crop
+from songmap.features.spectrogram import (
+    MIN_SECONDS,
+    SILENCE_DBFS,
+    FeatureParams,
+    frames_for_seconds,
+    log_mel_from_power,
+    power_spectrogram,
+)
+from songmap.features.tonal import PITCH_CLASSES, tonal_view
+from songmap.io.audio import DecodeError, load_windows
+
+__all__ = ["WindowSpec", "WindowedFeatures", "window_starts", "extract_windows", "SILENT_WINDOW_DB"]
+
+#: A window more than this many dB under the track's loudest window is silence (a fade, a
+#: hidden-track gap) and is left out of the mean, unless every window is.
+SILENT_WINDOW_DB = 50.0
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Which windows of a track are read, and the size of each window's image.
+
+    Attributes
+    ----------
+    window_s : float
+        Length of each window in seconds (the mapper's crop length).
+    max_windows : int
+        Most windows per track.
+    n_bins : int
+        Modulation (and tonal) bands: the image's columns.
+    """
+
+    window_s: float
+    max_windows: int = 8
+    n_bins: int = 16
+
+    def __post_init__(self) -> None:
+        if not self.window_s > 0:
+            raise ValueError(f"window length must be positive, got {self.window_s}")
+        if int(self.max_windows) < 1:
+            raise ValueError(f"max_windows must be at least 1, got {self.max_windows}")
+        if int(self.n_bins) < 4:
+            raise ValueError(f"n_bins must be at least 4, got {self.n_bins}")
+
+    def key(self) -> str:
+        """Stable text form for cache keys (with a version of the window features' definition)."""
+        return json.dumps({"windows": 1, **asdict(self)}, sort_keys=True)
+
+
+@dataclass
+class WindowedFeatures:
+    """A track's per-window images.
+
+    Attributes
+    ----------
+    images : np.ndarray
+        ``(n_windows, n_mels + 12, n_bins)`` float32: each window's modulation
+        image with its tonal block under it.
+    starts : np.ndarray
+        ``(n_windows,)`` start of each window in seconds.
+    used : np.ndarray
+        ``(n_windows,)`` bool: False for windows of silence, left out of the summary.
+    duration_s : float
+        Duration of the whole file.
+    """
+
+    images: np.ndarray
+    starts: np.ndarray
+    used: np.ndarray
+    duration_s: float
+
+    def summary(self) -> np.ndarray:
+        """The track's model input: the mean image of its (non-silent) windows, ``(n_mels + 12, n_bins)``."""
+        return self.images[self.used].mean(axis=0, dtype=np.float64).astype(np.float32)
+
+
+def window_starts(duration_s: float, *, window_s: float, max_windows: int) -> np.ndarray:
+    """Evenly spaced window starts covering a track, at most ``max_windows`` of them.
+
+    Parameters
+    ----------
+    duration_s : float
+        Length of the track.
+    window_s : float
+        Length of a window.
+    max_windows : int
+        Most windows.
+
+    Returns
+    -------
+    np.ndarray
+        float64 starts in seconds: ``[0]`` for a track no longer than a window;
+        otherwise ``min(max_windows, ceil(duration / window))`` starts from 0 to
+        ``duration - window`` (the last window ends with the track).
+
+    Examples
+    --------
+    >>> window_starts(95.0, window_s=30.0, max_windows=8).tolist()
+    [0.0, 21.666666666666668, 43.333333333333336, 65.0]
+    """
+    if window_s <= 0 or max_windows < 1:
+        raise ValueError("window_s must be positive and max_windows at least 1")
+    if not duration_s > window_s:
+        return np.zeros(1)
+    n = int(min(max_windows, np.ceil(duration_s / window_s)))
+    return np.linspace(0.0, duration_s - window_s, n)
+
+
+def extract_windows(path: str | os.PathLike, params: FeatureParams, spec: WindowSpec, duration_s: float | None = None) -> WindowedFeatures:
+    """Decode a track's windows by seeking and compute each window's image.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file.
+    params : FeatureParams
+        Spectrogram parameters.
+    spec : WindowSpec
+    duration_s : float, optional
+        The header's duration, when already probed (else read from the file).
+
+    Raises
+    ------
+    DecodeError
+        With the reason when the file cannot be used (any failure on a strange file becomes one).
+    """
+    try:
+        return _extract_windows(path, params, spec, duration_s)
+    except DecodeError:
+        raise
+    except MemoryError:
+        raise DecodeError("too large to decode in memory") from None
+    except OSError as exc:
+        raise DecodeError(f"cannot read file ({exc.strerror or exc})") from None
+    except Exception as exc:  # a bug or a file nobody foresaw: skip it, say why
+        raise DecodeError(f"could not be processed ({type(exc).__name__}: {str(exc)[:160]})") from None
+
+
+def _extract_windows(path, params: FeatureParams, spec: WindowSpec, duration_s: float | None) -> WindowedFeatures:
+    if duration_s is None or not duration_s > 0:
+        from songmap.io.audio import probe
+
+        duration_s = probe(path).duration_s
+    starts = window_starts(duration_s, window_s=spec.window_s, max_windows=int(spec.max_windows))
+    signals, duration_s = load_windows(path, starts, spec.window_s, params.sample_rate)
+    if duration_s < MIN_SECONDS or not any(len(y) for y in signals):
+        raise DecodeError(f"too short: {duration_s * 1000:.2g} ms of audio, less than {MIN_SECONDS * 1000:g} ms")
+    peaks = np.array([float(np.max(np.abs(y))) if len(y) else 0.0 for y in signals])
+    top = float(peaks.max())
+    if top == 0.0:
+        raise DecodeError("silent: every sample is zero")
+    if 20 * np.log10(top) < SILENCE_DBFS:
+        raise DecodeError(f"silent: peak level {20 * np.log10(top):.0f} dBFS, below {SILENCE_DBFS:g} dBFS")
+    n_frames = frames_for_seconds(spec.window_s, params)
+    images = np.zeros((len(signals), params.n_mels + PITCH_CLASSES, int(spec.n_bins)), np.float32)
+    used = peaks > top * 10 ** (-SILENT_WINDOW_DB / 20)
+    for i, y in enumerate(signals):
+        if not used[i]:
+            continue
+        # A window shorter than window_s (a short track) is loop-padded frame-wise, as the crop is.
+        power = power_spectrogram(y / np.float32(peaks[i]), params)
+        log_mel = loop_pad_or_crop(log_mel_from_power(power, params), n_frames, axis=1)
+        images[i, : params.n_mels] = modulation_spectrum(log_mel, int(spec.n_bins))
+        images[i, params.n_mels :] = tonal_view(power, sample_rate=params.sample_rate, n_fft=params.n_fft, n_bins=int(spec.n_bins))
+    return WindowedFeatures(images, np.asarray(starts, np.float64), used, float(duration_s))
