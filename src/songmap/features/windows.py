@@ -71,8 +71,9 @@ class WindowSpec:
             raise ValueError(f"n_bins must be at least 4, got {self.n_bins}")
 
     def key(self) -> str:
-        """Stable text form for cache keys (with a version of the window features' definition)."""
-        return json.dumps({"windows": 1, **asdict(self)}, sort_keys=True)
+        """Stable text form for cache keys (with a version of the window features' definition: bump it
+        when :mod:`songmap.features.tonal` or the window images change, so old entries are recomputed)."""
+        return json.dumps({"windows": 2, **asdict(self)}, sort_keys=True)
 
 
 @dataclass

@@ -51,7 +51,8 @@ PRESETS: dict[str, dict] = {
     "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0},
     "default": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
     # Whole songs (up to max_windows windows) and the tonal view beside the modulation spectrum (issue 11).
-    "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
+    "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
+                 "tonal_weight": 1.0},
 }
 
 # Settings of how and where to run, not of the map: never saved with the model.
@@ -112,16 +113,26 @@ class SongMapper:
         (see :data:`PRESETS`), when :meth:`fit` runs: "seed" is the notebooks'
         plain autoencoder on time-pooled spectrograms, "default" the measured
         improvement.
-    representation : {"pooled", "modulation"}, optional
+    representation : {"pooled", "modulation", "songwise"}, optional
         What the autoencoder reads per track: the log-mel spectrogram averaged
         into ``time_bins`` columns, or each band's modulation spectrum in
         ``modulation_bins`` columns. Either way a ``(n_mels, columns)`` image,
         centred per band over the collection and scaled per band (pooled) or
         by one spread for all bands (modulation, so quiet bands stay quiet).
+        "songwise" (preset "songwise") reads the whole track through up to
+        ``max_windows`` windows and stacks the tonal view under the modulation
+        spectrum: a ``(n_mels + 12, modulation_bins)`` image, the mean of the
+        windows' images (:mod:`songmap.features.windows`), each view scaled to
+        its share of the total variance (``tonal_weight``).
     modulation_bins : int, optional
         Columns of the modulation representation.
     neighbour_weight : float, optional
         Weight of the t-SNE neighbour term in the training loss (0 = plain autoencoder).
+    max_windows : int
+        Most windows (of the crop length each, evenly spread) per track, for "songwise".
+    tonal_weight : float, optional
+        Total variance of the tonal view relative to the modulation spectrum's, for
+        "songwise" (1: equal weight; see :func:`songmap.mapper.inputs.block_normalisation`).
     crop_percentile : float, optional
         Tracks are loop-padded or cropped to this percentile of the durations...
     min_crop_s, max_crop_s : float
@@ -207,6 +218,7 @@ class SongMapper:
         modulation_bins: int | None = None,
         neighbour_weight: float | None = None,
         max_windows: int = 8,
+        tonal_weight: float | None = None,
     ):
         self.sample_rate = sample_rate
         self.n_mels = n_mels
@@ -232,6 +244,7 @@ class SongMapper:
         self.modulation_bins = modulation_bins
         self.neighbour_weight = neighbour_weight
         self.max_windows = max_windows
+        self.tonal_weight = tonal_weight
 
     # -- scikit-learn conventions -------------------------------------------------------------
 
@@ -286,6 +299,8 @@ class SongMapper:
             raise ValueError(f"representation must be one of {', '.join(REPRESENTATIONS)}, got {r['representation']!r}")
         if int(r["modulation_bins"]) < 4:
             raise ValueError(f"modulation_bins must be at least 4, got {r['modulation_bins']}")
+        if r.get("tonal_weight") is not None and not float(r["tonal_weight"]) > 0:
+            raise ValueError(f"tonal_weight must be more than 0, got {r['tonal_weight']}")
         if int(self.max_windows) < 1:
             raise ValueError(f"max_windows must be at least 1, got {self.max_windows}")
         if not float(r["neighbour_weight"]) >= 0:
@@ -480,7 +495,10 @@ class SongMapper:
             if len(store.order) < 2:
                 raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
             if self.representation_ == "songwise":  # two views, each with the same total variance
-                self.band_mean_, self.band_std_ = block_normalisation(store.rows, blocks=[int(self.n_mels), PITCH_CLASSES])
+                weight = 1.0 if self.params_.get("tonal_weight") is None else float(self.params_["tonal_weight"])
+                self.band_mean_, self.band_std_ = block_normalisation(
+                    store.rows, blocks=[int(self.n_mels), PITCH_CLASSES], weights=[1.0, weight]
+                )
             else:  # modulation spectra get one spread for all bands (see normalisation_statistics)
                 self.band_mean_, self.band_std_ = normalisation_statistics(
                     store.rows, one_scale=self.representation_ == "modulation"

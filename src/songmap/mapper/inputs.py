@@ -106,7 +106,9 @@ def normalisation_statistics(inputs: np.ndarray, *, one_scale: bool, block: int 
     return mean, np.maximum(np.sqrt(squares / (n * width)), 1e-3).astype(np.float32)
 
 
-def block_normalisation(inputs: np.ndarray, *, blocks: list[int], block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+def block_normalisation(
+    inputs: np.ndarray, *, blocks: list[int], weights: list[float] | None = None, block: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-row mean and one spread per block of rows, scaled so that every block weighs alike.
 
     The whole-song input stacks two views in one image: the modulation spectrum
@@ -126,6 +128,8 @@ def block_normalisation(inputs: np.ndarray, *, blocks: list[int], block: int = 1
         ``(n, rows, width)``, e.g. an :class:`InputRows` memory map.
     blocks : list of int
         Row counts of the blocks, top to bottom; they sum to ``rows``.
+    weights : list of float, optional
+        Total variance of each block relative to the first's (default: all 1, equal weight).
     block : int
         Input rows (tracks) read at a time.
 
@@ -146,10 +150,13 @@ def block_normalisation(inputs: np.ndarray, *, blocks: list[int], block: int = 1
     squares = np.zeros((rows, width))
     for start in range(0, n, block):
         squares += np.square(inputs[start : start + block] - value_mean[None], dtype=np.float64).sum(axis=0)
+    weights = [1.0] * len(blocks) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(blocks) or min(weights) <= 0:
+        raise ValueError(f"need one positive weight per block, got {weights}")
     edges = np.cumsum([0, *blocks])
     target = blocks[0] * width  # total variance each block is given (unit variance per value of the first)
     std = np.empty(rows, dtype=np.float32)
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi, weight in zip(edges[:-1], edges[1:], weights):
         total = squares[lo:hi].sum() / n  # the block's total variance over the tracks
-        std[lo:hi] = max(float(np.sqrt(total / target)), 1e-3)
+        std[lo:hi] = max(float(np.sqrt(total / (target * weight))), 1e-3)
     return mean, std
