@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_audio
 
+from conftest import write_audio
 from songmap.features.spectrogram import FeatureParams, power_spectrogram
 from songmap.features.tonal import PITCH_CLASSES, chroma_filterbank, chromagram, fourier_magnitude, tonal_view
 from songmap.mapper.inputs import block_normalisation
