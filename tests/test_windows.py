@@ -1,0 +1,103 @@
+"""Whole-song windows: which windows are read, decoding them by seeking, their images and their cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import tone, write_audio
+from songmap.features.cache import FeatureCache
+from songmap.features.spectrogram import FeatureParams
+from songmap.features.windows import WindowSpec, extract_windows, window_starts
+from songmap.io.audio import _decode_windows_pyav, decode, load_windows
+
+SR = 22050
+
+
+@pytest.mark.parametrize("duration", [0.5, 30.0, 31.0, 95.0, 600.0, 36000.0])
+def test_window_starts_are_bounded_evenly_spread_and_cover_the_track(duration: float) -> None:
+    starts = window_starts(duration, window_s=30.0, max_windows=8)
+    assert 1 <= len(starts) <= 8
+    assert starts[0] == 0.0
+    if duration <= 30.0:
+        assert starts.tolist() == [0.0]  # a short track is one window (loop-padded later)
+    else:
+        assert starts[-1] == pytest.approx(duration - 30.0)  # the last window ends with the track
+        assert len(starts) == min(8, int(np.ceil(duration / 30.0)))
+        assert np.allclose(np.diff(starts), np.diff(starts)[0])
+
+
+def test_window_starts_rejects_bad_sizes() -> None:
+    with pytest.raises(ValueError):
+        window_starts(60.0, window_s=0.0, max_windows=8)
+    with pytest.raises(ValueError):
+        window_starts(60.0, window_s=10.0, max_windows=0)
+
+
+def _chirp(seconds: float, rate: int) -> np.ndarray:
+    # A signal that differs at every sample, so a window taken from the wrong place cannot match.
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.5 * np.sin(2 * np.pi * (100 + 40 * t) * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_seek_decoding_equals_full_decoding_of_the_same_span(tmp_path: Path, suffix: str) -> None:
+    rate = 16000
+    path = write_audio(tmp_path / f"long{suffix}", _chirp(20.0, rate), rate)
+    full, native, duration = decode(path)
+    starts = [0.0, 3.25, 12.5, 18.0]  # the last runs past the end: shorter
+    windows, got_duration = load_windows(path, starts, 4.0, sample_rate=rate)
+    assert got_duration == pytest.approx(duration)
+    for start, window in zip(starts, windows):
+        first = int(round(start * rate))
+        expected = full[first : first + 4 * rate, 0]
+        assert len(window) == len(expected)
+        np.testing.assert_allclose(window, expected, atol=1e-6)
+
+
+def test_pyav_seek_decoding_equals_full_decoding_of_the_same_span(tmp_path: Path) -> None:
+    # FFmpeg's path (m4a, odd mp3s) seeks to a packet before the start and drops samples by timestamp.
+    rate = 16000
+    path = write_audio(tmp_path / "long.wav", _chirp(20.0, rate), rate)
+    full = decode(path)[0][:, 0]
+    starts = [0.0, 7.3, 15.0]
+    windows, native = _decode_windows_pyav(path, starts, 3.0)
+    assert native == rate
+    for start, window in zip(starts, windows):
+        first = int(round(start * rate))
+        np.testing.assert_allclose(window[:, 0], full[first : first + 3 * rate], atol=1e-4)
+
+
+def test_extract_windows_images_summary_and_silent_windows(tmp_path: Path) -> None:
+    params = FeatureParams(n_mels=64)
+    music = np.concatenate([tone(220, 12.0), tone(330, 12.0, seed=1), np.zeros(12 * SR, np.float32)])
+    path = write_audio(tmp_path / "song.wav", music, SR)
+    spec = WindowSpec(window_s=10.0, max_windows=4, n_bins=16)
+    feats = extract_windows(path, params, spec)
+    assert feats.images.shape == (4, 64 + 12, 16)
+    assert feats.starts.tolist() == pytest.approx([0.0, 26 / 3, 52 / 3, 26.0])
+    assert feats.used.tolist() == [True, True, True, False]  # the silent end is left out of the summary
+    np.testing.assert_allclose(feats.summary(), feats.images[:3].mean(axis=0), rtol=1e-5)
+    assert np.isfinite(feats.images).all()
+    # A short file: one window, loop-padded.
+    short = extract_windows(write_audio(tmp_path / "blip.wav", tone(440, 0.4), SR), params, spec)
+    assert short.images.shape == (1, 76, 16) and short.used.tolist() == [True]
+
+
+def test_window_cache_round_trip_and_keys(tmp_path: Path) -> None:
+    params = FeatureParams(n_mels=32)
+    path = write_audio(tmp_path / "a.wav", tone(220, 25.0), SR)
+    cache = FeatureCache(tmp_path / "cache")
+    spec = WindowSpec(window_s=8.0, max_windows=3)
+    feats = extract_windows(path, params, spec)
+    cache.put_windows(path, params, spec, feats)
+    back = cache.get_windows(path, params, spec)
+    np.testing.assert_array_equal(back.images, feats.images)
+    np.testing.assert_array_equal(back.starts, feats.starts)
+    assert back.duration_s == pytest.approx(25.0)
+    # Other windows, other parameters or the plain spectrogram entry: not this entry.
+    assert cache.get_windows(path, params, WindowSpec(window_s=8.0, max_windows=4)) is None
+    assert cache.get_windows(path, FeatureParams(n_mels=64), spec) is None
+    assert cache.get(path, params) is None
