@@ -101,3 +101,30 @@ def test_window_cache_round_trip_and_keys(tmp_path: Path) -> None:
     assert cache.get_windows(path, params, WindowSpec(window_s=8.0, max_windows=4)) is None
     assert cache.get_windows(path, FeatureParams(n_mels=64), spec) is None
     assert cache.get(path, params) is None
+
+
+def test_songwise_mapper_places_each_window_and_saves_its_windows(tmp_path: Path) -> None:
+    from songmap.mapper import SongMapper
+
+    paths = [write_audio(tmp_path / f"t{i}.wav", tone(150 + 90 * i, 8.0, seed=i), SR) for i in range(4)]
+    # A song whose second half is another tune: its windows do not all land in one place.
+    paths.append(write_audio(tmp_path / "two parts.wav", np.concatenate([tone(150, 8.0), tone(420, 8.0, seed=3)]), SR))
+    mapper = SongMapper(preset="songwise", epochs=2, seed=0, max_windows=3, cache_dir=tmp_path / "cache")
+    coords = mapper.fit_transform(paths)
+    assert mapper.crop_seconds_ == pytest.approx(16.0)  # 100th percentile of the durations
+    mapper.max_windows = 3
+    mapper.crop_seconds_ = 4.0  # shorter windows than the songs, to see several per song
+    placed = mapper.transform_windows(paths)
+    starts, xy = placed[4]
+    assert starts.tolist() == pytest.approx([0.0, 6.0, 12.0]) and xy.shape == (3, 2)
+    steady_starts, steady = placed[0]  # a steady tone: its windows land together
+    assert len(steady_starts) == 2
+    assert np.linalg.norm(xy[0] - xy[-1]) > 5 * np.linalg.norm(steady[0] - steady[-1])  # the two halves do not
+    # Saved and loaded, the map keeps its representation and places tracks as before.
+    mapper.crop_seconds_ = 16.0
+    mapper.save(tmp_path / "model.safetensors")
+    loaded = SongMapper.load(tmp_path / "model.safetensors", cache_dir=tmp_path / "cache")
+    assert loaded.representation_ == "songwise" and loaded.max_windows == 3
+    np.testing.assert_allclose(loaded.transform(paths), coords, atol=1e-4)
+    with pytest.raises(ValueError, match="songwise"):
+        SongMapper(epochs=1).fit(paths[:2]).transform_windows(paths[:1])

@@ -591,6 +591,38 @@ class SongMapper:
                 out[store.order] = self._normalise(store.rows).reshape(len(store.order), -1)
         return out
 
+    def transform_windows(self, paths: Iterable[str | os.PathLike]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Place each window of each file on the fitted map: the track's path through the song.
+
+        Only for the "songwise" representation, whose per-window images are
+        kept in the feature cache (:mod:`songmap.features.windows`): each is
+        normalised as the track inputs are and placed by the encoder (in NumPy).
+
+        Parameters
+        ----------
+        paths : iterable of str or os.PathLike
+            Audio files.
+
+        Returns
+        -------
+        list
+            Per path, ``(starts, coords)``: window starts in seconds ``(w,)`` and
+            their map coordinates ``(w, 2)``, silent windows left out; None for
+            files that could not be decoded.
+        """
+        self._check_fitted()
+        if self.representation_ != "songwise":
+            raise ValueError(f"windows are placed only on 'songwise' maps; this one reads {self.representation_!r}")
+        paths = self._as_paths(paths)
+        cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(paths)
+        results = iter_features(paths, self._feature_params(), self.crop_seconds_, cache=cache, jobs=1, windows=self._window_spec())
+        for k, features, _reason in results:
+            if features is not None:
+                images = features.images[features.used]
+                out[k] = (features.starts[features.used], encode_numpy(self.weights_, images, prepare=self._normalise))
+        return out
+
     def fit_transform(self, paths: Iterable[str | os.PathLike], y=None) -> np.ndarray:
         """Fit and return the coordinates of ``paths``: ``(n, 2)``, NaN rows for skipped files."""
         return self.fit(paths).embedding_.copy()
