@@ -257,7 +257,5 @@ def test_every_listed_format_is_placed_where_songmap_embed_puts_it(page, placed_
     assert max(v for k, v in errors.items() if k != "m4a") < TOLERANCE, errors
 
 
-@pytest.mark.xfail(strict=True, reason="songmap's PyAV decoding keeps AAC's encoder delay (848 samples here) and "
-                   "padding, which Chromium trims; songmap.io.audio should honour the edit list")
 def test_m4a_is_placed_where_songmap_embed_puts_it(page, placed_map, encoded):
     assert _format_errors(page, placed_map, encoded)["m4a"] < TOLERANCE

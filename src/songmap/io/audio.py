@@ -287,6 +287,7 @@ def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int
     import av
 
     chunks: list[np.ndarray] = []
+    length: int | None = None
     rate = 0
     total = 0
     try:
@@ -297,6 +298,9 @@ def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int
             rate = int(stream.codec_context.sample_rate or 0)
             channels = int(stream.codec_context.channels or 1)
             limit = None if max_seconds is None else int(np.ceil(max_seconds * rate))
+            length = None
+            if stream.duration is not None and stream.time_base is not None and rate > 0:
+                length = int(round(float(stream.duration * stream.time_base) * rate)) or None
             # Convert to packed float32 so every codec's sample layout looks the same.
             resampler = av.AudioResampler(format="flt", layout=stream.layout.name, rate=rate)
             for frame in container.decode(stream):
@@ -315,6 +319,11 @@ def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int
     y = np.concatenate(chunks) if chunks else np.zeros((0, 1), np.float32)
     if max_seconds is not None:
         y = y[: int(np.ceil(max_seconds * rate))]
+    if length is not None:
+        # FFmpeg drops the encoder delay (priming) through the packets' skip-samples data, but an AAC
+        # stream's last frame is still padded to 1024 samples; the stream's duration says where the
+        # audio ends (browsers trim there too).
+        y = y[:length]
     return y.astype(np.float32, copy=False), rate
 
 
@@ -431,6 +440,9 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np
             if rate <= 0:
                 raise DecodeError("no sample rate in file")
             count = int(np.ceil(length_s * rate))
+            end = None  # where the audio ends (an AAC stream's last frame is padded), see _decode_pyav
+            if stream.duration is not None and stream.time_base is not None:
+                end = int(round(float(stream.duration * stream.time_base) * rate)) or None
             resampler = av.AudioResampler(format="flt", layout=stream.layout.name, rate=rate)
             for start in starts_s:
                 # Seek to the packet at or before ``start``, then drop what comes before it by timestamp.
@@ -450,6 +462,8 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np
                     if got >= count:
                         break
                 y = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
+                if end is not None:
+                    y = y[: max(end - first, 0)]
                 windows.append(y[:count].astype(np.float32, copy=False))
     except DecodeError:
         raise
