@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from conftest import noise_burst, tone, write_audio
 from songmap.app.cli import app, map_command
 from songmap.report.outdir import STAGING_PREFIX, recover_output_folder
+from songmap.web.page import unpack_page_tracks
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and process groups are POSIX")
 
@@ -135,7 +136,7 @@ def assert_complete(out: Path, root: Path, seed: int) -> None:
     parser = _PageData()
     parser.feed((out / "map.html").read_text(encoding="utf-8"))
     (block,) = parser.blocks
-    page = {t["file"]: (t["x"], t["y"]) for t in json.loads(block)["tracks"]}
+    page = {t["file"]: (t["x"], t["y"]) for t in unpack_page_tracks(json.loads(block))}
     assert page.keys() == xy.keys()
     for name, (x, y) in xy.items():
         assert page[name] == pytest.approx((x, y), rel=1e-6, abs=1e-9)

@@ -6,13 +6,14 @@ import json
 import re
 
 from conftest import make_doc, track
-from songmap.web.page import render_map_page
+from songmap.web.page import render_map_page, unpack_page_tracks
 
 
 def payload(doc: dict) -> dict:
     html = render_map_page(doc, [f"/audio/{i}" for i in range(len(doc["tracks"]))])
     block = re.search(r'<script type="application/json" id="songmap-data">(.*?)</script>', html, re.S).group(1)
-    return json.loads(block)
+    data = json.loads(block)
+    return {**data, "tracks": unpack_page_tracks(data), "raw": block}
 
 
 def keyed_doc(tmp_path) -> dict:
@@ -37,10 +38,11 @@ def test_the_new_keys_reach_the_page_under_short_names(tmp_path):
     assert first["path"] == [[0.0, 0.0], [0.1234568, 1.0]]
     assert "tw" not in second and "ct" not in second and "path" not in second   # None: left out
     assert third["cl"] == -1
-    assert data["clusters"] == [{"id": 0, "name": "A family", "centre": 1}]
+    # The outline's corners: the cluster's two tracks (fewer than three points: the points).
+    assert data["clusters"] == [{"id": 0, "name": "A family", "centre": 1, "hull": [[0.0, 0.0], [1.0, 0.0]]}]
     assert data["inputDir"] == str(tmp_path)
-    for entry in data["tracks"]:   # the long names are not sent twice
-        assert not {"neighbours", "neighbour_distances", "cluster_name", "trustworthiness"} & set(entry)
+    for name in ("neighbours", "neighbour_distances", "cluster_name", "trustworthiness"):   # not sent at all
+        assert f'"{name}"' not in data["raw"]
 
 
 def test_an_old_document_gives_a_page_without_them(tmp_path):
@@ -58,4 +60,15 @@ def test_malformed_keys_are_dropped_not_fatal(tmp_path):
     assert not {"nb", "nd", "tw", "cl", "path"} & set(first)
     assert "nb" not in second
     # The cluster's name still comes from the tracks' cluster_name.
-    assert payload(doc)["clusters"] == [{"id": 0, "name": "A family", "centre": None}]
+    assert payload(doc)["clusters"] == [{"id": 0, "name": "A family", "centre": None, "hull": [[1.0, 0.0]]}]
+
+
+def test_cluster_outlines_are_the_convex_hull_of_their_tracks(tmp_path):
+    """The page draws each cluster's outline from corners page.py sends (scipy's ConvexHull)."""
+    square = [(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0), (1.0, 1.0), (0.5, 1.5), (2.0, 1.0)]
+    tracks = [track(f"{i}.ogg", x, y, cluster=0) for i, (x, y) in enumerate(square)]
+    tracks.append(track("far.ogg", 9.0, 9.0, cluster=1))
+    hulls = {c["id"]: c["hull"] for c in payload(make_doc(tmp_path, tracks))["clusters"]}
+    # Inner points and the one on an edge are not corners.
+    assert sorted(map(tuple, hulls[0])) == [(0.0, 0.0), (0.0, 2.0), (2.0, 0.0), (2.0, 2.0)]
+    assert hulls[1] == [[9.0, 9.0]]

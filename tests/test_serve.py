@@ -19,6 +19,7 @@ import pytest
 
 from conftest import make_doc, track
 from songmap.io.audio import AUDIO_CONTENT_TYPES
+from songmap.web.page import unpack_page_tracks
 from songmap.web.serve import RangeNotSatisfiable, make_server, parse_range_header
 
 
@@ -48,7 +49,8 @@ def page_data(html: str) -> dict:
     parser.feed(html)
     parser.close()
     assert parser.text is not None, "the page has no data block"
-    return json.loads(parser.text)
+    data = json.loads(parser.text)
+    return {**data, "tracks": unpack_page_tracks(data)}
 
 
 # ------------------------------------------------------------ range parsing --

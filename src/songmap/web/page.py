@@ -1,6 +1,6 @@
 """The interactive map page (``map.html``) of a songmap output folder.
 
-The page is one self-contained HTML file: the track data is embedded as JSON,
+The page is one self-contained HTML file: the track data is embedded in a JSON block,
 the JavaScript and CSS are inline, and a Content-Security-Policy forbids every
 external load. Its sources live in ``static/`` next to this module: ``map.html``
 (the markup, with placeholders), ``map.css`` and ``map.js``; they are inlined
@@ -34,6 +34,16 @@ The optional keys of issue 13 are passed compactly and only when well-formed
 (``nb``/``nd`` neighbours and distances, ``cl`` cluster, ``tw``/``ct``
 trustworthiness/continuity, ``path`` trajectory; top-level ``clusters`` and
 ``inputDir``), so an old ``embeddings.json`` gives a page without them.
+
+The tracks travel column-wise (data format 2, issue 14: a page of 100 000 tracks):
+titles and file names as JSON arrays; positions, durations, categories, clusters,
+trust and neighbours as little-endian typed arrays in base64, which ``map.js``
+decodes once into typed arrays; audio URLs as a prefix plus the file name
+(percent-encoded as :func:`local_audio_urls` does) where that gives the URL, and
+each cluster's outline as the corners of its convex hull.
+:func:`unpack_page_tracks` reads the columns back into per-track dicts.
+``window.songmap.positions()`` gives every track's map position (``{x, y}``
+Float64Arrays) to ``place.js``.
 """
 
 from __future__ import annotations
@@ -49,6 +59,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from songmap.io.atomic import atomic_write_text
 from songmap.report.documents import is_finite_number, read_embeddings, validate_embeddings
 from songmap.report.palette import category_colours
@@ -59,6 +71,7 @@ __all__ = [
     "local_audio_urls",
     "render_map_page",
     "resolve_input_dir",
+    "unpack_page_tracks",
     "write_map_page",
 ]
 
@@ -250,7 +263,7 @@ def _listening_keys(track: dict[str, Any], index: int, count: int) -> dict[str, 
         and all(is_finite_number(d) and d >= 0 for d in distances)
     ):
         keys["nb"] = neighbours
-        keys["nd"] = [_short_float(d) for d in distances]
+        keys["nd"] = distances   # sent as float32 (_pack_tracks)
     cluster = track.get("cluster")
     if isinstance(cluster, int) and not isinstance(cluster, bool) and cluster >= -1:
         keys["cl"] = cluster
@@ -288,7 +301,27 @@ def _page_clusters(doc: dict[str, Any], tracks: list[dict[str, Any]]) -> list[di
         name, cluster = track.get("cluster_name"), track.get("cluster")
         if isinstance(cluster, int) and isinstance(name, str) and name.strip():
             names.setdefault(cluster, name)
-    return [{"id": c, "name": names.get(c, f"cluster {c}"), "centre": centres.get(c)} for c in ids]
+    xy = np.array([[t["x"], t["y"]] for t in tracks], dtype=float).reshape(-1, 2)
+    cluster = np.array([t.get("cl", -1) for t in tracks])
+    return [{"id": c, "name": names.get(c, f"cluster {c}"), "centre": centres.get(c), "hull": _hull(xy[cluster == c])}
+            for c in ids]
+
+
+def _hull(points: np.ndarray) -> list[list[float]]:
+    """The corners of the convex hull of ``points`` (shape (n, 2)), for the page's cluster outline.
+
+    Computed here (Qhull) so the page does not pass over 100 000 tracks at start-up; for fewer
+    than three points or points on a line, the points themselves (the page takes their hull).
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    unique = np.unique(points, axis=0)
+    if len(unique) >= 3:
+        try:
+            unique = unique[ConvexHull(unique).vertices]
+        except QhullError:
+            pass
+    return unique.tolist()
 
 
 def _page_track(track: dict[str, Any], audio_url: str, index: int = 0, count: int = 0) -> dict[str, Any]:
@@ -311,6 +344,153 @@ def _page_track(track: dict[str, Any], audio_url: str, index: int = 0, count: in
         "audio": audio_url,
         **_listening_keys(track, index, count),
     }
+
+
+# The per-track data travels column-wise (issue 14: a page of 100 000 tracks): numbers as
+# little-endian typed arrays in base64, decoded once by map.js with no per-track objects; strings
+# (titles, files, audio URLs that differ from their file's) as JSON arrays.
+PAGE_DATA_FORMAT = 2
+_NO_CATEGORY = 0xFFFF            # category index of an uncategorised track
+_NO_CLUSTER = -2                 # cluster id of a track without one (-1 is "in no cluster")
+_NO_UNIT = 0xFFFF                # trustworthiness/continuity missing (values are stored x 10 000)
+_UNIT_SCALE = 10_000
+
+
+def _b64(values: Any, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
+
+
+def _unb64(text: str, dtype: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+
+
+def _quoted(file: str) -> str | None:
+    """``file`` percent-encoded as :func:`local_audio_urls` does (None: not UTF-8, always explicit)."""
+    try:
+        return urllib.parse.quote(file, safe="/")
+    except UnicodeEncodeError:
+        return None
+
+
+def _pack_audio(files: list[str], urls: list[str]) -> dict[str, Any]:
+    """The audio URLs as a prefix and, per track, 0 (``prefix + quote(file)``) or the whole URL.
+
+    Without ``urls``, every track's URL is ``prefix + quote(file)``; a served page's
+    ``/audio/<index>`` URLs are ``{"prefix": "/audio/", "numbered": true}``.
+    """
+    prefix = ""
+    if urls:
+        quoted = _quoted(files[0])
+        if quoted is not None and urls[0].endswith(quoted):
+            prefix = urls[0][: len(urls[0]) - len(quoted)]
+        elif urls[0].endswith("/0"):
+            prefix = urls[0][:-1]
+    if urls and all(url == f"{prefix}{i}" for i, url in enumerate(urls)):
+        return {"prefix": prefix, "numbered": True}
+    rest: list[int | str] = []
+    for file, url in zip(files, urls):
+        quoted = _quoted(file)
+        rest.append(0 if quoted is not None and url == prefix + quoted else url)
+    if all(entry == 0 for entry in rest):
+        return {"prefix": prefix}   # every URL is prefix + quote(file)
+    return {"prefix": prefix, "urls": rest}
+
+
+def _pack_tracks(tracks: list[dict[str, Any]], audio_urls: list[str]) -> dict[str, Any]:
+    """Column-wise, compact form of the page's tracks (see :func:`unpack_page_tracks`)."""
+    n = len(tracks)
+    names = sorted({t["category"] for t in tracks if t["category"] is not None})
+    index_of = {name: k for k, name in enumerate(names)}
+    packed: dict[str, Any] = {
+        "format": PAGE_DATA_FORMAT,
+        "count": n,
+        "titles": [t["title"] for t in tracks],
+        "files": [t["file"] for t in tracks],
+        "audio": _pack_audio([t["file"] for t in tracks], audio_urls),
+        "categoryNames": names,
+        "category": _b64([_NO_CATEGORY if t["category"] is None else index_of[t["category"]] for t in tracks], "<u2"),
+        "x": _b64([t["x"] for t in tracks], "<f8"),
+        "y": _b64([t["y"] for t in tracks], "<f8"),
+        "duration": _b64([np.nan if t["duration"] is None else t["duration"] for t in tracks], "<f8"),
+    }
+    if any("cl" in t for t in tracks):
+        packed["cluster"] = _b64([t.get("cl", _NO_CLUSTER) for t in tracks], "<i4")
+    for key in ("tw", "ct"):
+        if any(key in t for t in tracks):
+            packed[key] = _b64([round(t[key] * _UNIT_SCALE) if key in t else _NO_UNIT for t in tracks], "<u2")
+    with_nb = [i for i, t in enumerate(tracks) if "nb" in t]
+    if with_nb:
+        # Neighbours and their distances, all tracks' lists end to end; nbStart[i]:nbStart[i + 1] are
+        # track i's (sent only when the lists' lengths differ, else nbK); nbMissing: tracks without.
+        lengths = [len(t.get("nb", ())) for t in tracks]
+        packed["nb"] = _b64([j for t in tracks for j in t.get("nb", ())], "<i4")
+        packed["nd"] = _b64([d for t in tracks for d in t.get("nd", ())], "<f4")
+        if len(with_nb) == n and len(set(lengths)) == 1:
+            packed["nbK"] = lengths[0]
+        else:
+            packed["nbStart"] = _b64(np.concatenate([[0], np.cumsum(lengths)]), "<i4")
+        packed["nbMissing"] = [i for i, t in enumerate(tracks) if "nb" not in t]
+    paths = {str(i): t["path"] for i, t in enumerate(tracks) if "path" in t}
+    if paths:
+        packed["paths"] = paths
+    return packed
+
+
+def unpack_page_tracks(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-track dicts of a page's data block, as map.js reads them (for tests and tools).
+
+    Parameters
+    ----------
+    data
+        The parsed JSON of a page's ``<script id="songmap-data">`` block.
+
+    Returns
+    -------
+    list of dict
+        One dict per track, shape (count,): ``title``, ``category`` (None: uncategorised),
+        ``duration`` (None: unknown), ``x``, ``y``, ``file``, ``audio`` and, where present,
+        ``nb``/``nd`` (neighbours, distances as float32), ``cl``, ``tw``/``ct`` and ``path``.
+    """
+    n = data["count"]
+    names = data["categoryNames"]
+    category = _unb64(data["category"], "<u2")
+    x, y, duration = (_unb64(data[key], "<f8") for key in ("x", "y", "duration"))
+    audio = data["audio"]
+    tracks = []
+    for i in range(n):
+        if audio.get("numbered"):
+            url = f"{audio['prefix']}{i}"
+        else:
+            rest = audio["urls"][i] if "urls" in audio else 0
+            url = audio["prefix"] + _quoted(data["files"][i]) if rest == 0 else rest
+        tracks.append({
+            "title": data["titles"][i],
+            "category": None if category[i] == _NO_CATEGORY else names[category[i]],
+            "duration": None if np.isnan(duration[i]) else float(duration[i]),
+            "x": float(x[i]),
+            "y": float(y[i]),
+            "file": data["files"][i],
+            "audio": url,
+        })
+    if "cluster" in data:
+        for entry, value in zip(tracks, _unb64(data["cluster"], "<i4")):
+            if value != _NO_CLUSTER:
+                entry["cl"] = int(value)
+    for key in ("tw", "ct"):
+        for entry, value in zip(tracks, _unb64(data.get(key, ""), "<u2")):
+            if value != _NO_UNIT:
+                entry[key] = int(value) / _UNIT_SCALE
+    if "nb" in data:
+        nb, nd = _unb64(data["nb"], "<i4"), _unb64(data["nd"], "<f4")
+        start = _unb64(data["nbStart"], "<i4") if "nbStart" in data else np.arange(n + 1) * data["nbK"]
+        missing = set(data["nbMissing"])
+        for i, entry in enumerate(tracks):
+            if i not in missing:
+                entry["nb"] = nb[start[i]:start[i + 1]].tolist()
+                entry["nd"] = nd[start[i]:start[i + 1]].tolist()
+    for key, path in data.get("paths", {}).items():
+        tracks[int(key)]["path"] = path
+    return tracks
 
 
 def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str, Any] | None = None) -> str:
@@ -350,13 +530,14 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
         "collection": input_dir.rsplit("/", 1)[-1] or input_dir,
         "skipped": len(doc.get("skipped") or []),
         "inputDir": input_dir,
-        "tracks": [_page_track(track, str(url), i, len(tracks)) for i, (track, url) in enumerate(zip(tracks, audio_urls))],
     }
-    payload["clusters"] = _page_clusters(doc, payload["tracks"])
+    page_tracks = [_page_track(track, str(url), i, len(tracks)) for i, (track, url) in enumerate(zip(tracks, audio_urls))]
+    payload["clusters"] = _page_clusters(doc, page_tracks)
     # Colours come from the one palette, so map.png and the page agree.
-    colours = category_colours(track["category"] for track in payload["tracks"])
+    colours = category_colours(track["category"] for track in page_tracks)
     payload["uncategorisedColour"] = colours.pop(None)
     payload["categoryColours"] = colours
+    payload.update(_pack_tracks(page_tracks, [str(url) for url in audio_urls]))
     if model is None:
         model = {"unavailable": "this page was made without the map's model"}
     # The data placeholder is replaced last (and its block comes before the model's), so data

@@ -26,12 +26,88 @@
   const CHAIN_LIMIT = 2000;     // a selection up to this size is ordered as a nearest-neighbour chain
   const HULL_PAD = 14;          // CSS px between a cluster's outermost points and its outline
   const NO_CLUSTER_LABEL = "in no cluster";
+  const SPLAT_MIN = 5000;       // points in view from which they are stamped into pixels (see "splat")
+  const FAINT_RGB = [141, 151, 168], FAINT_ALPHA = 0.16;   // tracks drawn as context only
+  const TRUST_RGB = [255, 209, 102];                       // "where the map is unsure" rings
+  // The eight directions of a cluster hull's first pass (hullOf): x, x + y, y, -x + y, -x, ...
+  const DIRECTION_X = Float64Array.of(1, 1, 0, -1, -1, -1, 0, 1), DIRECTION_Y = Float64Array.of(0, 1, 1, 1, 0, -1, -1, -1);
   const MAP_ONLY_TITLE = "Near on the map, but not among this track's nearest in the features: the map may mislead here";
 
   // ------------------------------------------------------------------ data --
+  // The data block (songmap/web/page.py, format 2) holds the tracks column-wise: numbers as
+  // little-endian typed arrays in base64, strings as JSON arrays. They are decoded once, here,
+  // into typed arrays; no per-track objects are made (a page may hold 100 000 tracks).
   const data = JSON.parse(document.getElementById("songmap-data").textContent);
-  const tracks = data.tracks;
-  const count = tracks.length;
+  const count = data.count;
+
+  function bytesOf(text) {
+    if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(text || "");
+    const binary = atob(text || "");
+    const bytes = new Uint8Array(binary.length);
+    for (let k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
+    return bytes;
+  }
+
+  // A typed array (the page's byte order is little-endian, as every browser's is) over the bytes.
+  function column(text, Type) {
+    const bytes = bytesOf(text);
+    return new Type(bytes.buffer, bytes.byteOffset, bytes.byteLength / Type.BYTES_PER_ELEMENT);
+  }
+
+  const NO_CATEGORY = 0xffff, NO_CLUSTER = -2, NO_UNIT = 0xffff, UNIT_SCALE = 10000;
+  const titles = data.titles.map(String);
+  const files = data.files;
+  const categoryNames = data.categoryNames;
+  const categoryCode = column(data.category, Uint16Array);   // index into categoryNames, NO_CATEGORY: none
+  // Hot loops (drawing, hit testing, neighbour search) run over typed arrays, with indexed
+  // loops: the first draw runs before the JIT has warmed up, where iterators cost.
+  const worldX = column(data.x, Float64Array);
+  const worldY = column(data.y, Float64Array);
+  const durations = column(data.duration, Float64Array);   // NaN: unknown
+  const clusterIds = data.cluster ? column(data.cluster, Int32Array) : new Int32Array(count).fill(NO_CLUSTER);
+  const unitColumn = (key) => {
+    const values = new Float64Array(count).fill(NaN);
+    if (data[key]) column(data[key], Uint16Array).forEach((v, i) => { if (v !== NO_UNIT) values[i] = v / UNIT_SCALE; });
+    return values;
+  };
+  const trustworthiness = unitColumn("tw");   // NaN: not in the document
+  const trajectories = data.paths || {};       // track index -> [[x, y], ...] of its windows
+  const titleLower = titles.map((t) => t.toLowerCase());
+
+  // Feature-space neighbours, nearest first, with distances: track i's are nbIndex/nbDistance
+  // [nbStart[i], nbStart[i + 1]); hasNeighbours[i] is 0 for a track without them.
+  const nbIndex = data.nb ? column(data.nb, Int32Array) : new Int32Array(0);
+  const nbDistance = data.nd ? column(data.nd, Float32Array) : new Float32Array(0);
+  const nbStart = data.nbStart ? column(data.nbStart, Int32Array)
+    : Int32Array.from({ length: count + 1 }, (_, i) => i * (data.nbK || 0));
+  const hasNeighbours = new Uint8Array(count).fill(data.nb ? 1 : 0);
+  for (const i of data.nbMissing || []) hasNeighbours[i] = 0;
+  const featureNeighboursOf = (i) => (hasNeighbours[i] ? nbIndex.subarray(nbStart[i], nbStart[i + 1]) : null);
+  const featureDistancesOf = (i) => (hasNeighbours[i] ? nbDistance.subarray(nbStart[i], nbStart[i + 1]) : null);
+
+  // Python's urllib.parse.quote(text, safe="/"), as page.py writes audio URLs.
+  const quotePath = (text) => encodeURIComponent(text).replace(/%2F/g, "/")
+    .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+
+  function audioUrl(i) {
+    const audio = data.audio;
+    if (audio.numbered) return audio.prefix + i;
+    const url = audio.urls ? audio.urls[i] : 0;
+    return url === 0 ? audio.prefix + quotePath(files[i]) : url;
+  }
+
+  // One track as the UI shows it (made on demand; hot loops use the columns above).
+  function trackOf(i) {
+    const code = categoryCode[i];
+    return {
+      title: titles[i],
+      file: files[i],
+      category: code === NO_CATEGORY ? null : categoryNames[code],
+      duration: Number.isNaN(durations[i]) ? null : durations[i],
+      x: worldX[i],
+      y: worldY[i],
+    };
+  }
 
   // Colours come with the data, from the palette map.png uses (songmap.report.palette).
   const categoryColours = data.categoryColours || {};
@@ -41,24 +117,9 @@
     return name !== null && Object.hasOwn(categoryColours, name) ? categoryColours[name] : uncategorisedColour;
   }
 
-  function isUncategorised(track) {
-    return track.category === null || track.category === undefined;
-  }
-
-  // Hot loops (drawing, hit testing, neighbour search) run over typed arrays, with indexed
-  // loops: the first draw runs before the JIT has warmed up, where iterators cost.
-  const worldX = new Float64Array(count);
-  const worldY = new Float64Array(count);
-  const titleLower = new Array(count);
-  for (let i = 0; i < count; i++) {
-    worldX[i] = tracks[i].x;
-    worldY[i] = tracks[i].y;
-    titleLower[i] = String(tracks[i].title).toLowerCase();
-  }
-
-  // Feature-space neighbours (tracks[i].nb, nearest first, with distances nd), when the
-  // document has them for every track; otherwise paths run over map-coordinate neighbours.
-  const hasFeatureGraph = count > 0 && tracks.every((t) => Array.isArray(t.nb) && Array.isArray(t.nd));
+  // Feature-space neighbours when the document has them for every track; otherwise paths run
+  // over map-coordinate neighbours.
+  const hasFeatureGraph = count > 0 && hasNeighbours.every((v) => v === 1);
 
   // Clusters: data.clusters lists those with members ({id, name, centre}); clusterOf[i] is the
   // index into clusterList of track i's cluster, or the last entry ("in no cluster") for -1.
@@ -70,20 +131,66 @@
     const indexById = new Map(list.map((c, index) => [c.id, index]));
     const none = { id: -1, name: NO_CLUSTER_LABEL, centre: null, members: [], hull: [] };
     const of = new Int32Array(count).fill(-1);
+    const sizes = new Int32Array(list.length + 1);
     for (let i = 0; i < count; i++) {
-      const c = indexById.get(tracks[i].cl);
-      if (c === undefined) none.members.push(i);
-      else {
-        list[c].members.push(i);
-        of[i] = c;
-      }
+      const c = indexById.get(clusterIds[i]);
+      of[i] = c === undefined ? -1 : c;
+      sizes[c === undefined ? list.length : c]++;
     }
-    for (const cluster of list) cluster.hull = convexHull(cluster.members.map((i) => [tracks[i].x, tracks[i].y]));
+    list.forEach((cluster, c) => { cluster.members = new Int32Array(sizes[c]); });
+    none.members = new Int32Array(sizes[list.length]);
+    sizes.fill(0);
+    for (let i = 0; i < count; i++) {
+      const c = of[i], into = c < 0 ? none : list[c];
+      into.members[sizes[c < 0 ? list.length : c]++] = i;
+    }
+    // The hull's corners come with the data (page.py); a page without them computes them.
+    list.forEach((cluster, c) => {
+      const given = listed[c].hull;
+      cluster.hull = Array.isArray(given) ? convexHull(given) : hullOf(cluster.members);
+    });
     if (list.length > 0 && none.members.length > 0) {
       for (const i of none.members) of[i] = list.length;
       list.push(none);
     }
     return { clusterList: list, clusterOf: of };
+  }
+
+  // The convex hull of tracks (their map positions), as convexHull gives it. Tracks strictly
+  // inside the octagon of the extremes in eight directions cannot be corners and are dropped
+  // first (Akl-Toussaint), so 100 000 tracks cost one pass and a sort of a few hundred.
+  function hullOf(members) {
+    const n = members.length;
+    if (n === 0) return [];
+    // Extremes along x, x + y, y, -x + y, -x, -x - y, -y, x - y: an octagon, counter-clockwise.
+    const best = new Float64Array(8).fill(-Infinity), extreme = new Int32Array(8);
+    for (let m = 0; m < n; m++) {
+      const i = members[m], x = worldX[i], y = worldY[i];
+      for (let d = 0; d < 8; d++) {
+        const v = DIRECTION_X[d] * x + DIRECTION_Y[d] * y;
+        if (v > best[d]) {
+          best[d] = v;
+          extreme[d] = i;
+        }
+      }
+    }
+    const ax = new Float64Array(8), ay = new Float64Array(8), ex = new Float64Array(8), ey = new Float64Array(8);
+    for (let d = 0; d < 8; d++) {
+      ax[d] = worldX[extreme[d]];
+      ay[d] = worldY[extreme[d]];
+    }
+    for (let d = 0; d < 8; d++) {
+      ex[d] = ax[(d + 1) % 8] - ax[d];
+      ey[d] = ay[(d + 1) % 8] - ay[d];
+    }
+    const points = [];
+    for (let m = 0; m < n; m++) {
+      const i = members[m], x = worldX[i], y = worldY[i];
+      let d = 0;
+      while (d < 8 && ex[d] * (y - ay[d]) - ey[d] * (x - ax[d]) > 0) d++;
+      if (d < 8) points.push([x, y]);
+    }
+    return convexHull(points);
   }
 
   // Andrew's monotone chain: the convex hull of [x, y] points, counter-clockwise.
@@ -109,23 +216,28 @@
   const { categories, categoryOf } = groupByCategory();
 
   function groupByCategory() {
-    const names = new Set();
+    const used = new Uint8Array(categoryNames.length);
     let hasNull = false;
     for (let i = 0; i < count; i++) {
-      if (isUncategorised(tracks[i])) hasNull = true;
-      else names.add(tracks[i].category);
+      if (categoryCode[i] === NO_CATEGORY) hasNull = true;
+      else used[categoryCode[i]] = 1;
     }
-    const sorted = Array.from(names).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const names = categoryNames.filter((_, k) => used[k]);
+    const sorted = names.slice().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const list = sorted.map((name) => ({ name, label: name, colour: colourOf(name), members: [] }));
     if (hasNull) list.push({ name: null, label: UNCATEGORISED_LABEL, colour: uncategorisedColour, members: [] });
     const indexByName = new Map(sorted.map((name, index) => [name, index]));
+    const listIndex = Int32Array.from(categoryNames, (name) => (indexByName.has(name) ? indexByName.get(name) : -1));
     const of = new Uint16Array(count);
+    const sizes = new Int32Array(list.length);
     for (let i = 0; i < count; i++) {
-      const c = isUncategorised(tracks[i]) ? list.length - 1 : indexByName.get(tracks[i].category);
+      const c = categoryCode[i] === NO_CATEGORY ? list.length - 1 : listIndex[categoryCode[i]];
       of[i] = c;
-      list[c].members.push(i);
+      sizes[c]++;
     }
-    for (const category of list) category.members = Int32Array.from(category.members);
+    list.forEach((category, c) => { category.members = new Int32Array(sizes[c]); });
+    sizes.fill(0);
+    for (let i = 0; i < count; i++) list[of[i]].members[sizes[of[i]]++] = i;
     return { categories: list, categoryOf: of };
   }
 
@@ -168,6 +280,8 @@
     graph: null,                        // {neighbours, distances} for paths, built on first use
     lastDrawn: {},                      // what the last draw put on the canvas (test API)
     hullCache: [],                      // per cluster: its padded outline in screen px, last draw
+    drawnView: null,                    // {scale, ox, oy}: the transform of screenX/Y (last draw)
+    splat: null,                        // the pixel layer of many points (see "splat")
   };
 
   // ------------------------------------------------------------------- DOM --
@@ -342,7 +456,8 @@
   }
 
   function pointRadius() {
-    const base = count > 3000 ? 2.2 : count > 500 ? 3 : count > 60 ? 4.5 : 6.5;
+    // Smaller points on bigger maps (level of detail: 100 000 tracks overlap at any size).
+    const base = count > 30000 ? 1.8 : count > 3000 ? 2.2 : count > 500 ? 3 : count > 60 ? 4.5 : 6.5;
     const zoom = state.view.scale / state.fitScale;
     return Math.min(base * Math.pow(Math.max(zoom, 1), 0.3), 9);
   }
@@ -408,50 +523,64 @@
     const selecting = state.selection.length > 0, selected = state.selected;
     const filtering = searching || selecting || state.clusterShown.includes(false);
     const inView = [];
+    state.drawnView = { scale: view.scale, ox, oy };
 
-    // Search misses and tracks of dimmed clusters, of shown categories: faint context, drawn first.
-    if (filtering) {
-      ctx.beginPath();
-      for (let c = 0; c < categories.length; c++) {
-        if (!state.shown[c]) continue;
-        const members = categories[c].members;
-        for (let m = 0; m < members.length; m++) {
-          const j = members[m];
-          if (searchMatch[j] && clusterMatch[j] && (!selecting || selected[j])) continue;
-          const x = screenX[j], y = screenY[j];
-          if (x < minX || x > maxX || y < minY || y > maxY) continue;
-          ctx.moveTo(x + r, y);
-          ctx.arc(x, y, r, 0, 2 * Math.PI);
-        }
-      }
-      ctx.fillStyle = "rgba(141,151,168,0.16)";
-      ctx.fill();
-    }
-
-    // One path per category: a few fill() calls instead of one per point.
+    // Search misses and tracks of dimmed clusters, of shown categories: faint context, drawn first;
+    // then the others, one batch per category. Which tracks are in view is found first: with more
+    // than SPLAT_MIN, the points are stamped into pixels (splat) instead of drawn as circles.
+    const faint = [], byCategory = [];
     for (let c = 0; c < categories.length; c++) {
+      const batch = [];
+      byCategory.push(batch);
       if (!state.shown[c]) continue;
       const members = categories[c].members;
-      ctx.beginPath();
       for (let m = 0; m < members.length; m++) {
         const j = members[m];
-        if (!searchMatch[j] || !clusterMatch[j] || (selecting && !selected[j])) continue;
         const x = screenX[j], y = screenY[j];
         if (x < minX || x > maxX || y < minY || y > maxY) continue;
-        ctx.moveTo(x + r, y);
-        ctx.arc(x, y, r, 0, 2 * Math.PI);
-        inView.push(j);
+        if (filtering && !(searchMatch[j] && clusterMatch[j] && (!selecting || selected[j]))) faint.push(j);
+        else batch.push(j);
       }
-      ctx.globalAlpha = count > 3000 ? 0.8 : 0.95;
-      ctx.fillStyle = categories[c].colour;
-      ctx.fill();
-      ctx.globalAlpha = 1;
+      for (let m = 0; m < batch.length; m++) inView.push(batch[m]);
+    }
+    const pointAlpha = count > 3000 ? 0.8 : 0.95;
+    const splatting = faint.length + inView.length > SPLAT_MIN;
+    drawn.splat = splatting;
+    if (splatting) {
+      const layer = splatLayer();
+      stampDiscs(layer, faint, r, FAINT_RGB, FAINT_ALPHA);
+      byCategory.forEach((batch, c) => stampDiscs(layer, batch, r, rgbOf(categories[c].colour), pointAlpha));
+      if (state.showTrust) stampTrustRings(layer, inView, r, drawn);
+      showSplatLayer(layer);
+    } else {
+      if (faint.length > 0) {
+        ctx.beginPath();
+        for (const j of faint) {
+          ctx.moveTo(screenX[j] + r, screenY[j]);
+          ctx.arc(screenX[j], screenY[j], r, 0, 2 * Math.PI);
+        }
+        ctx.fillStyle = `rgba(${FAINT_RGB.join(",")},${FAINT_ALPHA})`;
+        ctx.fill();
+      }
+      // One path per category: a few fill() calls instead of one per point.
+      byCategory.forEach((batch, c) => {
+        if (batch.length === 0) return;
+        ctx.beginPath();
+        for (const j of batch) {
+          ctx.moveTo(screenX[j] + r, screenY[j]);
+          ctx.arc(screenX[j], screenY[j], r, 0, 2 * Math.PI);
+        }
+        ctx.globalAlpha = pointAlpha;
+        ctx.fillStyle = categories[c].colour;
+        ctx.fill();
+        ctx.globalAlpha = 1;
+      });
     }
 
     if (selecting) drawSelection(r, drawn);
-    if (state.showTrust) drawTrustRings(inView, r, drawn);
+    if (state.showTrust && !splatting) drawTrustRings(inView, r, drawn);
     if (state.path.length > 1) drawPath(r, drawn);
-    if (currentIndex >= 0 && Array.isArray(tracks[currentIndex].path)) drawTrajectory(currentIndex, drawn);
+    if (currentIndex >= 0 && Array.isArray(trajectories[currentIndex])) drawTrajectory(currentIndex, drawn);
     if (state.pathStart >= 0) ring(state.pathStart, r + 4, "#7cc4ff", 2);
     if (state.pathEnd >= 0) ring(state.pathEnd, r + 4, "#7cc4ff", 2);
 
@@ -488,6 +617,146 @@
 
     state.drawTimes.push(performance.now() - started);
     if (state.drawTimes.length > 600) state.drawTimes.shift();
+  }
+
+  // ----------------------------------------------------------------- splat --
+  // Many points (a map of 100 000 tracks): instead of one circle path per point, which the
+  // software rasteriser of a headless or GPU-less browser fills at ~1 µs per pixel edge, each
+  // point is stamped into an RGBA pixel buffer with an anti-aliased disc (or ring) mask, blended
+  // "source-over" as the canvas would, and the buffer is drawn onto the map in one drawImage.
+  // Masks are made per radius for 4 x 4 sub-pixel offsets, so a stamp is a table walk.
+  function splatLayer() {
+    const width = dom.canvas.width, height = dom.canvas.height;
+    let layer = state.splat;
+    if (!layer || layer.width !== width || layer.height !== height) {
+      const canvas = document.createElement("canvas");
+      canvas.width = width;
+      canvas.height = height;
+      const image = new ImageData(width, height);
+      layer = { width, height, canvas, context: canvas.getContext("2d"), image,
+        words: new Uint32Array(image.data.buffer), masks: new Map() };
+      state.splat = layer;
+    }
+    layer.words.fill(0);
+    return layer;
+  }
+
+  function showSplatLayer(layer) {
+    // Premultiplied to straight colour, as ImageData holds it.
+    const words = layer.words;
+    for (let at = 0; at < words.length; at++) {
+      const w = words[at], a = w >>> 24;
+      if (a === 0 || a === 255) continue;
+      const r = Math.min(255, Math.round(((w & 255) * 255) / a));
+      const g = Math.min(255, Math.round((((w >>> 8) & 255) * 255) / a));
+      const b = Math.min(255, Math.round((((w >>> 16) & 255) * 255) / a));
+      words[at] = ((a << 24) | (b << 16) | (g << 8) | r) >>> 0;
+    }
+    layer.context.putImageData(layer.image, 0, 0);
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(layer.canvas, 0, 0);
+    ctx.restore();
+  }
+
+  const SUBPIXEL = 4;
+
+  // Coverage masks of a disc of radius `radius` (device px) or, with `width`, of a ring of that
+  // radius and line width: per sub-pixel offset of the centre, the pixels it covers as (u, v)
+  // offsets from the centre pixel, their offset in the layer's pixels and their coverage.
+  function masksFor(layer, radius, width) {
+    const key = `${radius.toFixed(3)}/${width || 0}`;
+    let set = layer.masks.get(key);
+    if (set) return set;
+    const half = Math.ceil(radius + (width ? width / 2 : 0) + 0.5);
+    const masks = [];
+    for (let qy = 0; qy < SUBPIXEL; qy++) {
+      for (let qx = 0; qx < SUBPIXEL; qx++) {
+        const fx = (qx + 0.5) / SUBPIXEL, fy = (qy + 0.5) / SUBPIXEL;   // centre within its pixel
+        const us = [], vs = [], covers = [];
+        for (let v = -half; v <= half; v++) {
+          for (let u = -half; u <= half; u++) {
+            const d = Math.hypot(u + 0.5 - fx, v + 0.5 - fy);
+            const cover = Math.min(1, width ? width / 2 + 0.5 - Math.abs(d - radius) : radius + 0.5 - d);
+            if (cover <= 0) continue;
+            us.push(u);
+            vs.push(v);
+            covers.push(cover);
+          }
+        }
+        const offsets = Int32Array.from(us, (u, e) => vs[e] * layer.width + u);
+        masks.push({ us: Int32Array.from(us), vs: Int32Array.from(vs), offsets, covers: Float32Array.from(covers) });
+      }
+    }
+    set = { masks, half };
+    layer.masks.set(key, set);
+    return set;
+  }
+
+  // Stamps each point of `indices` with the masks of `set` in colour rgb at opacity `alpha`,
+  // blended "source-over" as the canvas composites, in premultiplied 8-bit integers, one 32-bit
+  // word (r, g, b, a bytes, little-endian) per pixel: red and blue, then green and alpha, are
+  // scaled two at a time (x * (255 - a) / 256). showSplatLayer un-premultiplies for ImageData.
+  function stamp(layer, set, indices, rgb, alpha) {
+    const { words, width, height } = layer;
+    const { masks, half } = set;
+    const pr = state.pixelRatio;
+    const [red, green, blue] = rgb;
+    // Per opacity 0..255 (alpha x coverage): the premultiplied source word.
+    const source = new Uint32Array(256);
+    for (let a = 0; a < 256; a++) {
+      source[a] = (((a << 24) | (Math.round((blue * a) / 255) << 16) | (Math.round((green * a) / 255) << 8)
+        | Math.round((red * a) / 255)) >>> 0);
+    }
+    const opacity = masks.map((mask) => Uint8Array.from(mask.covers, (cover) => Math.round(alpha * cover * 255)));
+    for (let k = 0; k < indices.length; k++) {
+      const j = indices[k];
+      const dx = screenX[j] * pr, dy = screenY[j] * pr;
+      const px = Math.floor(dx), py = Math.floor(dy);
+      const q = Math.min(SUBPIXEL - 1, Math.floor((dy - py) * SUBPIXEL)) * SUBPIXEL
+        + Math.min(SUBPIXEL - 1, Math.floor((dx - px) * SUBPIXEL));
+      const { offsets, us, vs } = masks[q];
+      const alphas = opacity[q];
+      const inside = px >= half && py >= half && px + half < width && py + half < height;
+      const centre = py * width + px;
+      for (let e = 0; e < offsets.length; e++) {
+        if (!inside) {
+          const x = px + us[e], y = py + vs[e];
+          if (x < 0 || y < 0 || x >= width || y >= height) continue;
+        }
+        const at = centre + offsets[e], sa = alphas[e], d = words[at];
+        if (d === 0) {
+          words[at] = source[sa];
+        } else if (sa !== 0) {
+          const keep = 255 - sa;
+          const rb = (((d & 0x00ff00ff) * keep) >>> 8) & 0x00ff00ff;
+          const ga = (((d >>> 8) & 0x00ff00ff) * keep) & 0xff00ff00;
+          words[at] = (source[sa] + ((rb | ga) >>> 0)) >>> 0;
+        }
+      }
+    }
+  }
+
+  function stampDiscs(layer, indices, r, rgb, alpha) {
+    if (indices.length > 0) stamp(layer, masksFor(layer, r * state.pixelRatio, 0), indices, rgb, alpha);
+  }
+
+  // drawTrustRings' five buckets, stamped as rings.
+  function stampTrustRings(layer, inView, r, drawn) {
+    trustBuckets(inView).forEach((members, b) => {
+      if (members.length === 0) return;
+      const pr = state.pixelRatio;
+      stamp(layer, masksFor(layer, (r + 2.5 + b * 0.6) * pr, 2 * pr), members, TRUST_RGB, 0.4 + 0.15 * b);
+      drawn.trustRings += members.length;
+    });
+  }
+
+  // "#rrggbb" (the palette's form; anything else reads as grey) -> [r, g, b].
+  function rgbOf(colour) {
+    const match = /^#([0-9a-f]{6})$/i.exec(String(colour));
+    if (!match) return [141, 151, 168];
+    const value = Number.parseInt(match[1], 16);
+    return [value >> 16, (value >> 8) & 255, value & 255];
   }
 
   // ---------------------------------------------------------------- overlays --
@@ -568,16 +837,20 @@
   // Where the map is unsure: a ring whose opacity grows as the track's trustworthiness falls
   // (1 - tw, doubled, so 0.5 and below is a full ring); tracks are bucketed into five opacities
   // so 10 000 rings are five strokes.
-  function drawTrustRings(inView, r, drawn) {
+  function trustBuckets(inView) {
     const buckets = [[], [], [], [], []];
     for (const index of inView) {
-      const trust = tracks[index].tw;
-      if (typeof trust !== "number") continue;
+      const trust = trustworthiness[index];
+      if (Number.isNaN(trust)) continue;
       const doubt = Math.min(1, 2 * (1 - trust));
       if (doubt < 0.1) continue;
       buckets[Math.min(4, Math.floor(doubt * 5))].push(index);
     }
-    buckets.forEach((members, b) => {
+    return buckets;
+  }
+
+  function drawTrustRings(inView, r, drawn) {
+    trustBuckets(inView).forEach((members, b) => {
       if (members.length === 0) return;
       ctx.beginPath();
       for (const index of members) {
@@ -585,7 +858,7 @@
         ctx.moveTo(screenX[index] + rr, screenY[index]);
         ctx.arc(screenX[index], screenY[index], rr, 0, 2 * Math.PI);
       }
-      ctx.strokeStyle = `rgba(255,209,102,${(0.4 + 0.15 * b).toFixed(2)})`;
+      ctx.strokeStyle = `rgba(${TRUST_RGB.join(",")},${(0.4 + 0.15 * b).toFixed(2)})`;
       ctx.lineWidth = 2;
       ctx.stroke();
       drawn.trustRings += members.length;
@@ -642,7 +915,7 @@
   // A track's trajectory of windows ([[x, y], ...] in map coordinates): a dashed line with a dot
   // at each window, from the first window to the last.
   function drawTrajectory(index, drawn) {
-    const points = tracks[index].path.map(([x, y]) => [toScreenX(x), toScreenY(y)]);
+    const points = trajectories[index].map(([x, y]) => [toScreenX(x), toScreenY(y)]);
     if (points.length === 0) return;
     const colour = categoryOfTrack(index).colour;
     strokeLine(points, colour, 2, [6, 4]);
@@ -693,7 +966,7 @@
     for (const index of wanted) {
       if (done[index]) continue;
       done[index] = 1;
-      let text = tracks[index].title;
+      let text = titles[index];
       if (text.length > 42) text = text.slice(0, 40) + "…";
       const width = ctx.measureText(text).width;
       let x = screenX[index] + r + 6;
@@ -722,7 +995,7 @@
       return;
     }
     if (index !== state.tooltipIndex) {
-      const track = tracks[index], category = categoryOfTrack(index);
+      const track = trackOf(index), category = categoryOfTrack(index);
       dom.tooltipTitle.textContent = track.title;
       dom.tooltipCategory.textContent = category.label;
       dom.tooltipDot.style.background = category.colour;
@@ -739,16 +1012,61 @@
   }
 
   // ------------------------------------------------------------- hit tests --
+  // A uniform grid over the map positions, built once: tracks of cell c are
+  // gridItems[gridStart[c], gridStart[c + 1]), in index order. Hit tests and the lasso look only
+  // at the cells their box covers (plus one cell of margin), not at every track.
+  const grid = buildGrid();
+
+  function buildGrid() {
+    const b = count > 0 ? bounds() : { minX: 0, minY: 0, maxX: 1, maxY: 1 };
+    const side = Math.max(1, Math.ceil(Math.sqrt(count / 8)));
+    const cellW = (b.maxX - b.minX) / side || 1, cellH = (b.maxY - b.minY) / side || 1;
+    const cellOf = new Int32Array(count);
+    const start = new Int32Array(side * side + 1);
+    for (let i = 0; i < count; i++) {
+      const cx = Math.min(side - 1, Math.floor((worldX[i] - b.minX) / cellW));
+      const cy = Math.min(side - 1, Math.floor((worldY[i] - b.minY) / cellH));
+      cellOf[i] = cy * side + cx;
+      start[cellOf[i] + 1]++;
+    }
+    for (let c = 0; c < side * side; c++) start[c + 1] += start[c];
+    const items = new Int32Array(count), filled = start.slice(0, side * side);
+    for (let i = 0; i < count; i++) items[filled[cellOf[i]]++] = i;
+    return { minX: b.minX, minY: b.minY, cellW, cellH, side, start, items };
+  }
+
+  // Calls visit(i) for every track in the cells that a screen box (of the last draw) touches.
+  function visitScreenBox(x0, y0, x1, y1, visit) {
+    const { scale, ox, oy } = state.drawnView;
+    const g = grid;
+    const cell = (value, origin, size) => Math.floor((value - origin) / size);
+    const cx0 = Math.max(0, cell((x0 - ox) / scale, g.minX, g.cellW) - 1);
+    const cx1 = Math.min(g.side - 1, cell((x1 - ox) / scale, g.minX, g.cellW) + 1);
+    const cy0 = Math.max(0, cell((oy - y1) / scale, g.minY, g.cellH) - 1);
+    const cy1 = Math.min(g.side - 1, cell((oy - y0) / scale, g.minY, g.cellH) + 1);
+    for (let cy = cy0; cy <= cy1; cy++) {
+      for (let cx = cx0; cx <= cx1; cx++) {
+        const c = cy * g.side + cx;
+        for (let k = g.start[c]; k < g.start[c + 1]; k++) visit(g.items[k]);
+      }
+    }
+  }
+
   function nearestPoint(px, py, maxDistance) {
     let best = -1, bestDistance = maxDistance * maxDistance;
-    for (let i = 0; i < count; i++) {
+    // Of stacked points the one drawn last (on top, the highest index) wins.
+    const consider = (i) => {
       const dx = screenX[i] - px, dy = screenY[i] - py;
       const d = dx * dx + dy * dy;
-      // "<=" so that of stacked points the one drawn last (on top) wins.
-      if (d <= bestDistance && isInteractive(i)) {
+      if ((d < bestDistance || (d === bestDistance && i > best)) && isInteractive(i)) {
         best = i;
         bestDistance = d;
       }
+    };
+    if (Number.isFinite(maxDistance) && state.drawnView && state.drawnView.scale > 0) {
+      visitScreenBox(px - maxDistance, py - maxDistance, px + maxDistance, py + maxDistance, consider);
+    } else {
+      for (let i = 0; i < count; i++) consider(i);
     }
     return best;
   }
@@ -784,7 +1102,8 @@
     const current = state.currentIndex;
     state.neighbours = current >= 0 ? nearestNeighbours(current, NEIGHBOUR_COUNT, false) : [];
     dom.neighbours.textContent = "";
-    const featureNeighbours = current >= 0 && Array.isArray(tracks[current].nb) ? new Set(tracks[current].nb) : null;
+    const listed = current >= 0 ? featureNeighboursOf(current) : null;
+    const featureNeighbours = listed !== null ? new Set(listed) : null;
     for (const index of state.neighbours) {
       const mapOnly = featureNeighbours !== null && !featureNeighbours.has(index);
       dom.neighbours.append(trackItem(index, mapOnly ? { mark: "map-only", markTitle: MAP_ONLY_TITLE } : {}));
@@ -804,7 +1123,7 @@
     if (state.graph) return state.graph;
     const lists = new Array(count);
     if (hasFeatureGraph) {
-      for (let i = 0; i < count; i++) lists[i] = [tracks[i].nb, tracks[i].nd];
+      for (let i = 0; i < count; i++) lists[i] = [featureNeighboursOf(i), featureDistancesOf(i)];
     } else {
       const k = Math.min(GRAPH_K, count - 1);
       for (let i = 0; i < count; i++) {
@@ -1061,7 +1380,7 @@
     if (index !== state.currentIndex) {
       if (!fromHistory) state.trail.push(index);
       state.currentIndex = index;
-      dom.player.src = tracks[index].audio;
+      dom.player.src = audioUrl(index);
       showNowPlaying(index);
     }
     state.visited[index] = 1;
@@ -1079,7 +1398,7 @@
   }
 
   function showNowPlaying(index) {
-    const track = tracks[index], category = categoryOfTrack(index);
+    const track = trackOf(index), category = categoryOfTrack(index);
     dom.nowTitle.textContent = track.title;
     dom.nowMeta.textContent = "";
     dom.nowMeta.append(
@@ -1167,7 +1486,7 @@
   // onPlay (what a click does instead of playing the track alone).
   function trackItem(index, options) {
     const { mark, markTitle, onPlay } = options || {};
-    const track = tracks[index];
+    const track = trackOf(index);
     const button = el("button", "track-btn");
     button.type = "button";
     if (state.visited[index]) button.classList.add("visited");
@@ -1239,7 +1558,7 @@
     if (pathStart < 0 && pathEnd < 0) {
       ends.textContent = "Shift-click a start and an end on the map, or use “Path from here” / “Path to here”.";
     } else {
-      const name = (index) => (index >= 0 ? el("b", "", tracks[index].title) : el("span", "", "(not chosen)"));
+      const name = (index) => (index >= 0 ? el("b", "", titles[index]) : el("span", "", "(not chosen)"));
       ends.append("From ", name(pathStart), " to ", name(pathEnd));
       if (problem) ends.append(el("div", "", problem));
       else if (path.length > 0) {
@@ -1313,16 +1632,18 @@
       py[k] = p.y;
     });
     const inside = [];
-    for (let i = 0; i < count; i++) {
+    const test = (i) => {
       const x = screenX[i], y = screenY[i];
-      if (x < minX || x > maxX || y < minY || y > maxY || !isInteractive(i)) continue;
+      if (x < minX || x > maxX || y < minY || y > maxY || !isInteractive(i)) return;
       let odd = false;
       for (let a = 0, b = n - 1; a < n; b = a++) {
         if ((py[a] > y) !== (py[b] > y) && x < ((px[b] - px[a]) * (y - py[a])) / (py[b] - py[a]) + px[a]) odd = !odd;
       }
       if (odd) inside.push(i);
-    }
-    return inside;
+    };
+    if (state.drawnView && state.drawnView.scale > 0) visitScreenBox(minX, minY, maxX, maxY, test);
+    else for (let i = 0; i < count; i++) test(i);
+    return Array.from(Int32Array.from(inside).sort());
   }
 
   function selectPolygon(polygon) {
@@ -1377,7 +1698,7 @@
   // to map.html finds the files, and a name that is not UTF-8 or holds a control character as an
   // absolute file:// URI with its bytes percent-encoded; for a served page, the server's URL.
   function playlistLocation(index) {
-    const url = tracks[index].audio;
+    const url = audioUrl(index);
     let absolute;
     try {
       absolute = new URL(url, document.baseURI);
@@ -1419,7 +1740,7 @@
   function m3u8(indices, name) {
     const lines = ["#EXTM3U", `#PLAYLIST:${oneLine(name)}`, `# songmap ${data.version || ""} playlist`];
     for (const index of indices) {
-      const track = tracks[index];
+      const track = trackOf(index);
       const seconds = typeof track.duration === "number" ? roundHalfEven(track.duration) : -1;
       lines.push(`#EXTINF:${seconds},${oneLine(track.title)}`, playlistLocation(index));
     }
@@ -1427,7 +1748,7 @@
   }
 
   function playlistName(kind) {
-    if (kind === "path") return `Path from ${tracks[state.pathStart].title} to ${tracks[state.pathEnd].title}`;
+    if (kind === "path") return `Path from ${titles[state.pathStart]} to ${titles[state.pathEnd]}`;
     return `Selection of ${state.selection.length} ${state.selection.length === 1 ? "track" : "tracks"}`;
   }
 
@@ -1446,7 +1767,7 @@
   function csv(indices) {
     const rows = [CSV_COLUMNS.join(",")];
     indices.forEach((index, k) => {
-      const track = tracks[index];
+      const track = trackOf(index);
       const cluster = clusterList.length > 0 && clusterList[clusterOf[index]].id >= 0 ? clusterList[clusterOf[index]].name : null;
       const cells = [k + 1, track.file, track.title, track.category, track.duration, track.x, track.y, cluster];
       rows.push(cells.map(csvCell).join(","));
@@ -1456,7 +1777,7 @@
 
   function filePaths(indices) {
     const base = data.inputDir ? String(data.inputDir).replace(/\/+$/, "") + "/" : "";
-    return indices.map((index) => base + tracks[index].file).join("\n") + "\n";
+    return indices.map((index) => base + files[index]).join("\n") + "\n";
   }
 
   function download(filename, text, type) {
@@ -1856,7 +2177,7 @@
     state.showClusters = dom.showClusters.checked;
     requestDraw();
   });
-  const hasTrust = tracks.some((t) => typeof t.tw === "number");
+  const hasTrust = trustworthiness.some((t) => !Number.isNaN(t));
   dom.showTrust.disabled = !hasTrust;
   if (!hasTrust) byId("trust-note").textContent = "This map was made without per-track trustworthiness (map it again with this songmap to see it).";
   state.showTrust = hasTrust && dom.showTrust.checked;
@@ -1891,7 +2212,8 @@
         onScreen: x >= 0 && y >= 0 && x <= state.cssWidth && y <= state.cssHeight,
       };
     },
-    title: (index) => tracks[index].title,
+    title: (index) => titles[index],
+    positions: () => ({ x: worldX, y: worldY }),   // every track's map position (place.js reads them)
     categories: () => categories.map((c, index) => ({
       label: c.label, colour: c.colour, visible: state.shown[index], count: c.members.length,
     })),

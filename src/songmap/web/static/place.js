@@ -416,17 +416,20 @@
   }
 
   // ------------------------------------------------------------ nearest tracks --
-  let mapped = null;  // the map's tracks, read from the data block the first time a song is placed
-
+  // The k mapped tracks nearest to (x, y), nearest first (ties: the lower index), over the
+  // positions map.js decoded from the data block (window.songmap.positions()).
   function nearestTracks(x, y, k) {
-    if (mapped === null) mapped = JSON.parse(document.getElementById("songmap-data").textContent).tracks;
-    const order = [];
-    for (let i = 0; i < mapped.length; i++) {
-      const d = Math.hypot(mapped[i].x - x, mapped[i].y - y);
-      order.push([d, i]);
+    const { x: xs, y: ys } = window.songmap.positions();
+    const found = [];   // sorted [distance, index] pairs, at most k
+    for (let i = 0; i < xs.length; i++) {
+      const d = Math.hypot(xs[i] - x, ys[i] - y);
+      if (found.length === k && d >= found[k - 1][0]) continue;
+      let at = found.length;
+      while (at > 0 && found[at - 1][0] > d) at--;
+      found.splice(at, 0, [d, i]);
+      if (found.length > k) found.pop();
     }
-    order.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    return order.slice(0, k).map(([, i]) => mapped[i].title);
+    return found.map(([, i]) => window.songmap.title(i));
   }
 
   // -------------------------------------------------------------------- UI --
