@@ -264,6 +264,17 @@ def _check_preset(value: str) -> str:
     return value
 
 
+_DEVICE_HELP = "Where to train the autoencoder: 'auto' (a CUDA GPU when PyTorch sees one, else the CPU), 'cpu' or 'cuda'."
+
+
+def _check_device(value: str) -> str:
+    from songmap.mapper.estimator import DEVICES
+
+    if value not in DEVICES:
+        raise typer.BadParameter(f"expected one of {', '.join(DEVICES)}")
+    return value
+
+
 @app.command("map")
 def map_command(
     input_dir: Annotated[Path, typer.Argument(help="Folder of songs (searched recursively).", show_default=False)],
@@ -293,6 +304,7 @@ def map_command(
         str | None, typer.Option(help="Run feature extraction on Dask: 'local' or a scheduler address like tcp://host:8786.")
     ] = None,
     preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
+    device: Annotated[str, typer.Option(callback=_check_device, help=_DEVICE_HELP)] = "auto",
 ) -> None:
     """Map every song of INPUT_DIR: writes embeddings.json/.csv, map.png, map.html and model.safetensors to --out."""
     from songmap.app.jobs import SongMapper, map_folder
@@ -302,6 +314,7 @@ def map_command(
         mapper = SongMapper(
             sample_rate=sample_rate, n_mels=n_mels, crop_percentile=crop_percentile, max_crop_s=max_crop_seconds,
             filters=_parse_filters(filters), epochs=epochs, seed=seed, n_jobs=jobs, scheduler=scheduler, preset=preset,
+            device=device,
         )
         with _progress() as progress:
             result = map_folder(input_dir, out_dir, mapper, metadata_path=metadata, ignore_case=ignore_case,
@@ -342,6 +355,7 @@ def compare_command(
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs of the autoencoder.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of the autoencoder, t-SNE and UMAP.")] = 0,
     preset: Annotated[str, typer.Option(callback=_check_preset, help=_PRESET_HELP)] = "default",
+    device: Annotated[str, typer.Option(callback=_check_device, help=_DEVICE_HELP)] = "auto",
 ) -> None:
     """Map INPUT_DIR with the autoencoder, PCA, t-SNE and UMAP on the same features and measure each map.
 
@@ -373,7 +387,7 @@ def compare_command(
                     if progress.disable:
                         err.print(f"running {METHOD_TITLES.get(name, name)}")
 
-            result = compare_folder(input_dir, out_dir, SongMapper(epochs=epochs, seed=seed, preset=preset), wanted,
+            result = compare_folder(input_dir, out_dir, SongMapper(epochs=epochs, seed=seed, preset=preset, device=device), wanted,
                                     metadata_path=metadata, categories=categories.split(",") if categories else None,
                                     file_column=file_column, category_column=category_column, pairs_path=pairs, progress=Hooks(on_file, on_epoch), on_method=on_method)
             progress.update(method_task, completed=len(wanted), info="")

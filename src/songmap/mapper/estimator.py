@@ -56,7 +56,10 @@ PRESETS: dict[str, dict] = {
 }
 
 # Settings of how and where to run, not of the map: never saved with the model.
-_RUNTIME_PARAMS = frozenset({"cache_dir", "on_error", "progress", "n_jobs", "scheduler"})
+_RUNTIME_PARAMS = frozenset({"cache_dir", "on_error", "progress", "n_jobs", "scheduler", "device"})
+
+#: Values of ``SongMapper(device=...)``: "auto" trains on a CUDA GPU when PyTorch sees one.
+DEVICES = ("auto", "cpu", "cuda")
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -86,14 +89,28 @@ class Progress:
 #: Most gradient steps a fit takes. A small collection runs all its epochs under it; a large one
 #: has many steps per epoch and needs fewer epochs, so training time stops growing with its size.
 MAX_TRAINING_STEPS = 1500
+#: The same for training with the neighbour term, whose steps take blocks of up to
+#: ``TrainingConfig.neighbour_batch`` tracks (one step per epoch up to that many tracks).
+MAX_NEIGHBOUR_STEPS = 150
 #: ...but never fewer epochs than this: every track is seen several times.
 MIN_EPOCHS = 8
 
 
-def _epoch_budget(epochs: int, n_tracks: int, batch_size: int) -> int:
-    """Epochs to run: ``epochs``, cut so that at most about MAX_TRAINING_STEPS steps are taken."""
+def _epoch_budget(epochs: int, n_tracks: int, batch_size: int, max_steps: int = MAX_TRAINING_STEPS) -> int:
+    """Epochs to run: ``epochs``, cut so that at most about ``max_steps`` steps are taken."""
     steps_per_epoch = max(1, -(-n_tracks // batch_size))
-    return max(1, min(epochs, max(MIN_EPOCHS, MAX_TRAINING_STEPS // steps_per_epoch)))
+    return max(1, min(epochs, max(MIN_EPOCHS, max_steps // steps_per_epoch)))
+
+
+def _torch_device(device: str) -> str:
+    """The torch device of ``SongMapper(device=...)``: "auto" is "cuda" when PyTorch sees a GPU, else "cpu"."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for, but PyTorch sees no CUDA GPU (use device 'auto' or 'cpu')")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
 
 
 class SongMapper:
@@ -142,7 +159,10 @@ class SongMapper:
     filters : sequence of int
         Channels of the encoder's convolutions (the decoder mirrors them).
     epochs : int
-        Maximum training epochs; training stops earlier when the loss stops improving.
+        Training epochs. The plain autoencoder (``neighbour_weight=0``) stops
+        earlier when its loss stops improving; with the neighbour term an
+        epoch is one step over the whole collection (blocks of 512 tracks
+        for larger ones) and all epochs run, on a cosine step-size schedule.
     batch_size, learning_rate, patience : int, float, int
         Training settings, see :class:`songmap.model.training.TrainingConfig`.
     seed : int
@@ -159,6 +179,9 @@ class SongMapper:
     scheduler : str, optional
         Send feature extraction to Dask instead: ``"local"`` or a scheduler
         address such as ``"tcp://10.0.0.5:8786"`` (workers must share the cache folder).
+    device : {"auto", "cpu", "cuda"}
+        Where the autoencoder is trained: "auto" on a CUDA GPU when PyTorch
+        sees one, else on the CPU. A setting of how to run, not saved with the model.
 
     All parameters are keyword-only and stored as given; they are checked and
     the preset is resolved in :meth:`fit`, as in scikit-learn.
@@ -219,6 +242,7 @@ class SongMapper:
         neighbour_weight: float | None = None,
         max_windows: int = 8,
         tonal_weight: float | None = None,
+        device: str = "auto",
     ):
         self.sample_rate = sample_rate
         self.n_mels = n_mels
@@ -245,6 +269,7 @@ class SongMapper:
         self.neighbour_weight = neighbour_weight
         self.max_windows = max_windows
         self.tonal_weight = tonal_weight
+        self.device = device
 
     # -- scikit-learn conventions -------------------------------------------------------------
 
@@ -307,6 +332,8 @@ class SongMapper:
             raise ValueError(f"neighbour_weight must be 0 or more, got {r['neighbour_weight']}")
         if int(self.n_jobs) < 1 and self.n_jobs != -1:
             raise ValueError(f"n_jobs must be -1 (all cores) or at least 1, got {self.n_jobs}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if int(self.batch_size) < 2:
             raise ValueError(f"batch_size must be at least 2, got {self.batch_size}")
         self._feature_params()  # validates rates and sizes
@@ -484,6 +511,7 @@ class SongMapper:
         """
         self.params_ = self._validate()
         paths = self._as_paths(paths)
+        device = _torch_device(self.device)  # before the features: a missing GPU is said at once
         skipped: list[tuple[Path, str]] = []
         durations = self._durations(paths, skipped)
         if len(durations) < 2:
@@ -509,17 +537,21 @@ class SongMapper:
             seed_everything(int(self.seed))
             model = ConvAutoencoder(self.input_height, self.input_width, tuple(int(f) for f in self.filters), latent_dim=2)
             config = TrainingConfig(
-                epochs=_epoch_budget(int(self.epochs), len(store.order), int(self.batch_size)), batch_size=int(self.batch_size),
-                learning_rate=float(self.learning_rate), patience=int(self.patience), seed=int(self.seed),
-                neighbour_weight=float(self.params_["neighbour_weight"]),
+                batch_size=int(self.batch_size), learning_rate=float(self.learning_rate), patience=int(self.patience),
+                seed=int(self.seed), neighbour_weight=float(self.params_["neighbour_weight"]),
             )
+            if config.neighbour_weight > 0:  # steps of neighbour_batch tracks (see train_autoencoder)
+                config.epochs = _epoch_budget(int(self.epochs), len(store.order), config.neighbour_batch, MAX_NEIGHBOUR_STEPS)
+            else:
+                config.epochs = _epoch_budget(int(self.epochs), len(store.order), int(self.batch_size))
             on_epoch = None
             if self.progress is not None and self.progress.on_epoch is not None:
                 callback = self.progress.on_epoch
                 on_epoch = lambda epoch, loss: callback(epoch, config.epochs, loss)  # noqa: E731
             started = time.perf_counter()
             with _deterministic_torch():
-                self._training = train_autoencoder(model, store.rows, config, on_epoch, prepare=self._normalise)
+                self._training = train_autoencoder(model, store.rows, config, on_epoch, prepare=self._normalise,
+                                                   device=device)
                 coords = encode(model, store.rows, prepare=self._normalise)
             # Training alone (features excluded), so `songmap compare` can set it next to PCA/t-SNE/UMAP.
             self.training_seconds_ = time.perf_counter() - started

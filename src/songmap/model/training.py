@@ -54,8 +54,12 @@ class TrainingConfig:
         to the collection (:func:`songmap.model.neighbours.default_perplexity`).
     neighbour_batch : int
         Collections up to this size are kept whole in the neighbour term at
-        every step; larger ones are trained in batches of this many tracks,
+        every step; larger ones are trained in blocks of this many tracks,
         each with its own affinities.
+    reconstruct : int
+        With the neighbour term: tracks of each step whose reconstruction is
+        part of the loss (a random subset of the step's tracks; the decoder
+        is most of a step's cost and only regularises the map).
     """
 
     epochs: int = 300
@@ -67,6 +71,7 @@ class TrainingConfig:
     neighbour_weight: float = 0.0
     perplexity: float | None = None
     neighbour_batch: int = 512
+    reconstruct: int = 16
 
 
 @dataclass
@@ -92,15 +97,23 @@ def train_autoencoder(
     config: TrainingConfig,
     on_epoch: Callable[[int, float], None] | None = None,
     prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+    device: str = "cpu",
 ) -> TrainingResult:
-    """Fit ``model`` to reconstruct ``inputs``; keeps the weights of the best epoch.
+    """Fit ``model`` to ``inputs``: a plain autoencoder, or one whose code also keeps the neighbours.
 
-    With ``config.neighbour_weight > 0`` the loss is the reconstruction error
-    of each batch plus that weight times :func:`neighbour_loss`: for
-    collections of up to ``config.neighbour_batch`` tracks, every step encodes
-    the whole collection for that term (affinities computed once); larger
-    collections are trained in batches of ``neighbour_batch`` tracks, each
-    with its own affinities.
+    Without the neighbour term (``config.neighbour_weight == 0``, the
+    notebooks' model) training runs epochs of ``config.batch_size``-track
+    steps with Adam at ``config.learning_rate``, stops when the loss has not
+    improved for ``config.patience`` epochs and keeps the weights of the best epoch.
+
+    With it, training takes ``config.epochs`` passes of large steps
+    (:func:`_train_with_neighbours`): each step encodes a whole block of
+    tracks (the whole collection up to ``config.neighbour_batch`` tracks,
+    affinities computed once; larger collections in random blocks of that
+    many, each with its own affinities) for the neighbour term, and adds the
+    reconstruction error of ``config.reconstruct`` of them; Adam's step size
+    follows a cosine schedule from ``10 * config.learning_rate`` to zero, and
+    the last weights are kept.
 
     Parameters
     ----------
@@ -108,37 +121,47 @@ def train_autoencoder(
         Freshly initialised model (initialise it after :func:`seed_everything`).
     inputs : np.ndarray
         ``(n_tracks, n_mels, time_bins)`` features, for instance a
-        ``np.memmap``: only the rows of the current batch are read from it, so
-        memory is bounded by the batch, not by the number of tracks.
+        ``np.memmap``: only the rows of the current batch or block are read
+        from it, so memory is bounded by the block, not by the number of tracks.
     config : TrainingConfig
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, loss)`` after each epoch (progress bars).
     prepare : callable, optional
         Applied to each batch of rows read from ``inputs`` (normalisation);
         default: used as they are.
+    device : str
+        Torch device to train on (``"cpu"``, ``"cuda"``); the model is left on the CPU afterwards.
 
     Returns
     -------
     TrainingResult
     """
     n = len(inputs)
+    device = torch.device(device)
 
-    def rows(index: torch.Tensor | slice) -> torch.Tensor:
-        picked = inputs[index.numpy() if isinstance(index, torch.Tensor) else index]
+    def rows(index: np.ndarray | slice) -> torch.Tensor:
+        picked = inputs[index]
         picked = prepare(picked) if prepare is not None else picked
-        return torch.from_numpy(np.ascontiguousarray(picked, dtype=np.float32)).unsqueeze(1)
+        return torch.from_numpy(np.ascontiguousarray(picked, dtype=np.float32)).unsqueeze(1).to(device)
 
+    model.to(device)
+    try:
+        if config.neighbour_weight > 0 and n >= 3:
+            return _train_with_neighbours(model, n, rows, config, on_epoch)
+        return _train_plain(model, n, rows, config, on_epoch)
+    finally:
+        model.to("cpu")
+        model.eval()
+
+
+def _train_plain(model, n, rows, config: TrainingConfig, on_epoch) -> TrainingResult:
+    """The plain autoencoder's epochs of small batches, with early stopping (see :func:`train_autoencoder`)."""
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     result = TrainingResult()
     best_state = copy.deepcopy(model.state_dict())
     since_best = 0
-    neighbours = config.neighbour_weight > 0 and n >= 3
-    whole = neighbours and n <= config.neighbour_batch
-    batch_size = config.batch_size if not neighbours or whole else config.neighbour_batch
-    # Up to neighbour_batch tracks every step encodes them all: hold them (that many rows at most).
-    data = rows(slice(None)) if whole else None
-    full_affinities = neighbour_affinities(data, config.perplexity) if whole else None
+    batch_size = config.batch_size
     # BatchNorm needs more than one sample per batch in training mode.
     drop_last_single = n % batch_size == 1 and n > 1
 
@@ -150,18 +173,9 @@ def train_autoencoder(
             idx = order[start : start + batch_size]
             if len(idx) == 1 and drop_last_single:
                 continue
-            batch = data[idx] if whole else rows(idx)
+            batch = rows(idx.numpy())
             optimizer.zero_grad(set_to_none=True)
-            if whole:
-                codes = model.encode(data)
-                loss = F.mse_loss(model.decode(codes[idx]), batch)
-                loss = loss + config.neighbour_weight * neighbour_loss(codes, full_affinities)
-            elif neighbours and len(idx) >= 3:
-                codes = model.encode(batch)
-                loss = F.mse_loss(model.decode(codes), batch)
-                loss = loss + config.neighbour_weight * neighbour_loss(codes, neighbour_affinities(batch, config.perplexity))
-            else:
-                loss = F.mse_loss(model(batch), batch)
+            loss = F.mse_loss(model(batch), batch)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(idx)
@@ -182,7 +196,56 @@ def train_autoencoder(
             break
 
     model.load_state_dict(best_state)
-    model.eval()
+    return result
+
+
+#: Peak step size of the neighbour training, as a multiple of ``TrainingConfig.learning_rate``.
+NEIGHBOUR_LR_FACTOR = 5.0
+
+
+def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch) -> TrainingResult:
+    """Large steps for the neighbour term, a few reconstructions each, cosine schedule (see :func:`train_autoencoder`)."""
+    generator = torch.Generator().manual_seed(config.seed)
+    block = min(n, config.neighbour_batch)
+    whole = n <= config.neighbour_batch
+    steps_per_epoch = 1 if whole else -(-n // block)
+    total_steps = max(1, config.epochs * steps_per_epoch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate * NEIGHBOUR_LR_FACTOR)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    # Up to neighbour_batch tracks are held (that many rows at most) and their affinities computed once.
+    data = rows(slice(None)) if whole else None
+    affinities = neighbour_affinities(data.cpu(), config.perplexity).to(data.device) if whole else None
+    n_rebuilt = max(2, min(int(config.reconstruct), block))
+    result = TrainingResult()
+    model.train()
+    for epoch in range(config.epochs):
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        for step in range(steps_per_epoch):
+            if whole:
+                batch, p = data, affinities
+            else:
+                # Random blocks of neighbour_batch tracks; the last one of an epoch is topped up from the front.
+                idx = order[step * block : (step + 1) * block]
+                if len(idx) < block:
+                    idx = torch.cat([idx, order[: block - len(idx)]])
+                batch = rows(np.sort(idx.numpy()))
+                p = neighbour_affinities(batch.cpu(), config.perplexity).to(batch.device)
+            rebuilt = torch.randperm(len(batch), generator=generator)[:n_rebuilt].to(batch.device)
+            optimizer.zero_grad(set_to_none=True)
+            codes = model.encode(batch)
+            loss = F.mse_loss(model.decode(codes[rebuilt]), batch[rebuilt])
+            loss = loss + config.neighbour_weight * neighbour_loss(codes, p)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item()
+        epoch_loss = total / steps_per_epoch
+        result.losses.append(epoch_loss)
+        if epoch_loss < result.best_loss:
+            result.best_loss, result.best_epoch = epoch_loss, epoch
+        if on_epoch is not None:
+            on_epoch(epoch, epoch_loss)
     return result
 
 

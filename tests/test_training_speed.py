@@ -1,0 +1,120 @@
+"""Issue 12: the neighbour term's large-step training and the --device option (no GPU here: CPU tests,
+and a CUDA comparison that runs only where PyTorch sees a GPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from songmap.mapper import SongMapper
+from songmap.mapper.estimator import MAX_NEIGHBOUR_STEPS, MIN_EPOCHS, _epoch_budget
+from songmap.model.autoencoder import ConvAutoencoder
+from songmap.model.training import TrainingConfig, encode, seed_everything, train_autoencoder
+
+
+def _clusters(n_per: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((3, 32, 16))
+    x = np.concatenate([b + 0.3 * rng.standard_normal((n_per, 32, 16)) for b in base]).astype(np.float32)
+    return x, np.repeat(np.arange(3), n_per)
+
+
+def _fit(x: np.ndarray, seed: int = 0, device: str = "cpu", **config):
+    seed_everything(seed)
+    model = ConvAutoencoder(32, 16, (8, 16))
+    settings = dict(epochs=60, seed=seed, neighbour_weight=1.0, reconstruct=8) | config
+    result = train_autoencoder(model, x, TrainingConfig(**settings), device=device)
+    return model, result
+
+
+def test_neighbour_training_keeps_clusters_apart_and_is_repeatable() -> None:
+    x, labels = _clusters()
+    model, result = _fit(x)
+    assert len(result.losses) == 60 and not result.stopped_early  # all epochs of the schedule run
+    assert result.losses[-1] < 0.5 * result.losses[0]
+    z = encode(model, x)
+    # Each track's nearest map neighbour is of its own cluster.
+    d = np.linalg.norm(z[:, None] - z[None], axis=-1) + np.diag(np.full(len(z), np.inf))
+    assert np.mean(labels[d.argmin(axis=1)] == labels) == 1.0
+    again, result2 = _fit(x)
+    assert result.losses == result2.losses
+    np.testing.assert_array_equal(z, encode(again, x))
+    other, _ = _fit(x, seed=1)
+    assert not np.allclose(z, encode(other, x))
+    assert next(model.parameters()).device.type == "cpu"  # left on the CPU, whatever it trained on
+
+
+def test_each_step_reconstructs_only_a_subset(monkeypatch) -> None:
+    """The decoder (most of a step's cost) sees ``reconstruct`` tracks per step; the encoder sees all."""
+    x, _ = _clusters()
+    seed_everything(0)
+    model = ConvAutoencoder(32, 16, (8, 16))
+    decoded, encoded = [], []
+    decode, encode_ = model.decode, model.encode
+    monkeypatch.setattr(model, "decode", lambda z: decoded.append(len(z)) or decode(z))
+    monkeypatch.setattr(model, "encode", lambda v: encoded.append(len(v)) or encode_(v))
+    train_autoencoder(model, x, TrainingConfig(epochs=3, neighbour_weight=1.0, reconstruct=5))
+    assert decoded == [5, 5, 5] and encoded == [30, 30, 30]
+
+
+def test_large_collections_take_blocks_and_every_track_is_seen() -> None:
+    x, _ = _clusters(n_per=9)  # 27 tracks in blocks of 10: 3 steps per epoch
+    seen: list[int] = []
+
+    class Reader:
+        def __len__(self):
+            return len(x)
+
+        def __getitem__(self, index):
+            seen.extend(np.atleast_1d(np.arange(len(x))[index]).tolist())
+            return x[index]
+
+    seed_everything(0)
+    model = ConvAutoencoder(32, 16, (8, 16))
+    result = train_autoencoder(model, Reader(), TrainingConfig(epochs=2, neighbour_weight=1.0, neighbour_batch=10, reconstruct=4))
+    assert len(result.losses) == 2
+    assert len(seen) == 2 * 3 * 10 and set(seen) == set(range(len(x)))
+
+
+def test_neighbour_step_budget() -> None:
+    assert _epoch_budget(300, 52, 512, MAX_NEIGHBOUR_STEPS) == MAX_NEIGHBOUR_STEPS  # one step per epoch
+    assert _epoch_budget(300, 10_000, 512, MAX_NEIGHBOUR_STEPS) == max(MIN_EPOCHS, MAX_NEIGHBOUR_STEPS // 20)
+    assert _epoch_budget(300, 52, 16) == 300  # the plain autoencoder's budget is unchanged
+
+
+def test_device_is_a_runtime_setting(small_collection: Path, tmp_path: Path) -> None:
+    paths = sorted(p for p in small_collection.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
+    fast = dict(epochs=20, n_mels=64, filters=(8, 16), seed=0)
+    auto = SongMapper(**fast).fit(paths)
+    cpu = SongMapper(device="cpu", **fast).fit(paths)
+    assert SongMapper().device == "auto" and "device" not in auto.params_
+    if not torch.cuda.is_available():  # "auto" is the CPU here: the same map
+        np.testing.assert_array_equal(auto.embedding_, cpu.embedding_)
+    cpu.save(tmp_path / "m.safetensors")
+    loaded = SongMapper.load(tmp_path / "m.safetensors", device="cpu")
+    assert loaded.device == "cpu"
+    np.testing.assert_allclose(loaded.transform(paths), cpu.embedding_, atol=1e-4)
+    with pytest.raises(ValueError, match="device must be one of auto, cpu, cuda"):
+        SongMapper(device="gpu", **fast).fit(paths)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_cuda_without_a_gpu_is_a_one_line_error(small_collection: Path) -> None:
+    paths = sorted(p for p in small_collection.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
+    with pytest.raises(ValueError, match=r"^device 'cuda' was asked for, but PyTorch sees no CUDA GPU") as info:
+        SongMapper(device="cuda", epochs=1).fit(paths)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on the development machine)")
+def test_cuda_training_matches_cpu_within_tolerance() -> None:
+    x, labels = _clusters()
+    cpu, _ = _fit(x, device="cpu")
+    gpu, _ = _fit(x, device="cuda")
+    a, b = encode(cpu, x), encode(gpu, x)
+    # Not bit-equal (other kernels), but the same map: same nearest neighbours, close coordinates.
+    scale = np.ptp(a, axis=0).max()
+    assert np.abs(a - b).max() < 0.05 * scale
