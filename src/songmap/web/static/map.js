@@ -27,6 +27,7 @@
   const HULL_PAD = 14;          // CSS px between a cluster's outermost points and its outline
   const NO_CLUSTER_LABEL = "in no cluster";
   const SPLAT_MIN = 5000;       // points in view from which they are stamped into pixels (see "splat")
+  const SPLAT_AREA = 1.0e6;     // CSS px² that the stamped points may cover in all (level of detail)
   const FAINT_RGB = [141, 151, 168], FAINT_ALPHA = 0.16;   // tracks drawn as context only
   const TRUST_RGB = [255, 209, 102];                       // "where the map is unsure" rings
   // The eight directions of a cluster hull's first pass (hullOf): x, x + y, y, -x + y, -x, ...
@@ -55,7 +56,7 @@
   }
 
   const NO_CATEGORY = 0xffff, NO_CLUSTER = -2, NO_UNIT = 0xffff, UNIT_SCALE = 10000;
-  const titles = data.titles.map(String);
+  const titles = data.titles;   // strings (page.py makes every title a string)
   const files = data.files;
   const categoryNames = data.categoryNames;
   const categoryCode = column(data.category, Uint16Array);   // index into categoryNames, NO_CATEGORY: none
@@ -67,12 +68,13 @@
   const clusterIds = data.cluster ? column(data.cluster, Int32Array) : new Int32Array(count).fill(NO_CLUSTER);
   const unitColumn = (key) => {
     const values = new Float64Array(count).fill(NaN);
-    if (data[key]) column(data[key], Uint16Array).forEach((v, i) => { if (v !== NO_UNIT) values[i] = v / UNIT_SCALE; });
+    const stored = data[key] ? column(data[key], Uint16Array) : new Uint16Array(0);
+    for (let i = 0; i < stored.length; i++) if (stored[i] !== NO_UNIT) values[i] = stored[i] / UNIT_SCALE;
     return values;
   };
   const trustworthiness = unitColumn("tw");   // NaN: not in the document
   const trajectories = data.paths || {};       // track index -> [[x, y], ...] of its windows
-  const titleLower = titles.map((t) => t.toLowerCase());
+  let titleLower = null;   // lower-case titles for the search, made on its first use
 
   // Feature-space neighbours, nearest first, with distances: track i's are nbIndex/nbDistance
   // [nbStart[i], nbStart[i + 1]); hasNeighbours[i] is 0 for a track without them.
@@ -94,6 +96,11 @@
     if (audio.numbered) return audio.prefix + i;
     const url = audio.urls ? audio.urls[i] : 0;
     return url === 0 ? audio.prefix + quotePath(files[i]) : url;
+  }
+
+  function lowerTitle(i) {
+    if (titleLower === null) titleLower = titles.map((t) => t.toLowerCase());
+    return titleLower[i];
   }
 
   // One track as the UI shows it (made on demand; hot loops use the columns above).
@@ -119,7 +126,7 @@
 
   // Feature-space neighbours when the document has them for every track; otherwise paths run
   // over map-coordinate neighbours.
-  const hasFeatureGraph = count > 0 && hasNeighbours.every((v) => v === 1);
+  const hasFeatureGraph = count > 0 && data.nb !== undefined && (data.nbMissing || []).length === 0;
 
   // Clusters: data.clusters lists those with members ({id, name, centre}); clusterOf[i] is the
   // index into clusterList of track i's cluster, or the last entry ("in no cluster") for -1.
@@ -282,6 +289,7 @@
     hullCache: [],                      // per cluster: its padded outline in screen px, last draw
     drawnView: null,                    // {scale, ox, oy}: the transform of screenX/Y (last draw)
     splat: null,                        // the pixel layer of many points (see "splat")
+    drawBuffers: null,                  // index buffers of draw()
   };
 
   // ------------------------------------------------------------------- DOM --
@@ -511,10 +519,7 @@
 
     const r = pointRadius();
     const ox = cssWidth / 2 - view.cx * view.scale, oy = cssHeight / 2 + view.cy * view.scale;
-    for (let i = 0; i < count; i++) {
-      screenX[i] = worldX[i] * view.scale + ox;
-      screenY[i] = oy - worldY[i] * view.scale;
-    }
+    const scale = view.scale;
     const minX = -r, minY = -r, maxX = cssWidth + r, maxY = cssHeight + r;
     const searching = state.searchQuery !== "";
     // While there is a selection, the other tracks are drawn as faint context (as many circles as
@@ -522,36 +527,45 @@
     // software rasteriser several times the whole map).
     const selecting = state.selection.length > 0, selected = state.selected;
     const filtering = searching || selecting || state.clusterShown.includes(false);
-    const inView = [];
     state.drawnView = { scale: view.scale, ox, oy };
 
     // Search misses and tracks of dimmed clusters, of shown categories: faint context, drawn first;
     // then the others, one batch per category. Which tracks are in view is found first: with more
     // than SPLAT_MIN, the points are stamped into pixels (splat) instead of drawn as circles.
-    const faint = [], byCategory = [];
+    // Index buffers reused by every draw: the tracks in view of each category, then the faint ones.
+    const buffers = state.drawBuffers || (state.drawBuffers = { shown: new Int32Array(count), faint: new Int32Array(count) });
+    const shownBuffer = buffers.shown, faintBuffer = buffers.faint;
+    let shownCount = 0, faintCount = 0;
+    const byCategory = [];
     for (let c = 0; c < categories.length; c++) {
-      const batch = [];
-      byCategory.push(batch);
-      if (!state.shown[c]) continue;
+      const first = shownCount, on = state.shown[c];
       const members = categories[c].members;
+      // Every track's screen position (each is in one category), and which are in view.
       for (let m = 0; m < members.length; m++) {
         const j = members[m];
-        const x = screenX[j], y = screenY[j];
-        if (x < minX || x > maxX || y < minY || y > maxY) continue;
-        if (filtering && !(searchMatch[j] && clusterMatch[j] && (!selecting || selected[j]))) faint.push(j);
-        else batch.push(j);
+        const x = (screenX[j] = worldX[j] * scale + ox), y = (screenY[j] = oy - worldY[j] * scale);
+        if (on) {
+          if (x < minX || x > maxX || y < minY || y > maxY) continue;
+          if (filtering && !(searchMatch[j] && clusterMatch[j] && (!selecting || selected[j]))) faintBuffer[faintCount++] = j;
+          else shownBuffer[shownCount++] = j;
+        }
       }
-      for (let m = 0; m < batch.length; m++) inView.push(batch[m]);
+      byCategory.push(shownBuffer.subarray(first, shownCount));
     }
+    const faint = faintBuffer.subarray(0, faintCount);
+    const inView = shownBuffer.subarray(0, shownCount);
     const pointAlpha = count > 3000 ? 0.8 : 0.95;
     const splatting = faint.length + inView.length > SPLAT_MIN;
     drawn.splat = splatting;
     if (splatting) {
+      // Level of detail: the points' total area is kept to about SPLAT_AREA px² (at full view of
+      // 100 000 tracks, a radius of 1.3 px instead of 1.8); zoomed in, they grow as they would.
       const layer = splatLayer();
-      stampDiscs(layer, faint, r, FAINT_RGB, FAINT_ALPHA);
-      byCategory.forEach((batch, c) => stampDiscs(layer, batch, r, rgbOf(categories[c].colour), pointAlpha));
-      if (state.showTrust) stampTrustRings(layer, inView, r, drawn);
-      showSplatLayer(layer);
+      const sr = Math.min(r, Math.sqrt(SPLAT_AREA / (Math.PI * (faint.length + inView.length))) - 0.5);
+      stampDiscs(layer, faint, sr, FAINT_RGB, FAINT_ALPHA / pointAlpha);
+      byCategory.forEach((batch, c) => stampDiscs(layer, batch, sr, rgbOf(categories[c].colour), 1));
+      if (state.showTrust) stampTrustRings(layer, inView, r, drawn, pointAlpha);
+      showSplatLayer(layer, pointAlpha);
     } else {
       if (faint.length > 0) {
         ctx.beginPath();
@@ -641,20 +655,11 @@
     return layer;
   }
 
-  function showSplatLayer(layer) {
-    // Premultiplied to straight colour, as ImageData holds it.
-    const words = layer.words;
-    for (let at = 0; at < words.length; at++) {
-      const w = words[at], a = w >>> 24;
-      if (a === 0 || a === 255) continue;
-      const r = Math.min(255, Math.round(((w & 255) * 255) / a));
-      const g = Math.min(255, Math.round((((w >>> 8) & 255) * 255) / a));
-      const b = Math.min(255, Math.round((((w >>> 16) & 255) * 255) / a));
-      words[at] = ((a << 24) | (b << 16) | (g << 8) | r) >>> 0;
-    }
+  function showSplatLayer(layer, alpha) {
     layer.context.putImageData(layer.image, 0, 0);
     ctx.save();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = alpha;
     ctx.drawImage(layer.canvas, 0, 0);
     ctx.restore();
   }
@@ -668,6 +673,7 @@
     const key = `${radius.toFixed(3)}/${width || 0}`;
     let set = layer.masks.get(key);
     if (set) return set;
+    if (layer.masks.size > 32) layer.masks.clear();   // zooming makes a new radius per frame
     const half = Math.ceil(radius + (width ? width / 2 : 0) + 0.5);
     const masks = [];
     for (let qy = 0; qy < SUBPIXEL; qy++) {
@@ -693,21 +699,18 @@
     return set;
   }
 
-  // Stamps each point of `indices` with the masks of `set` in colour rgb at opacity `alpha`,
-  // blended "source-over" as the canvas composites, in premultiplied 8-bit integers, one 32-bit
-  // word (r, g, b, a bytes, little-endian) per pixel: red and blue, then green and alpha, are
-  // scaled two at a time (x * (255 - a) / 256). showSplatLayer un-premultiplies for ImageData.
+  // Stamps each point of `indices` with the masks of `set` in colour rgb at opacity `alpha` (of
+  // the layer, which is drawn at the points' opacity), one 32-bit word (r, g, b, a bytes,
+  // little-endian) per pixel. Where a point covers a pixel fully it replaces it, as circles of one
+  // path do in a canvas fill; an anti-aliased edge is blended "source-over" (straight colour, as
+  // ImageData holds it), over an opaque pixel two channels at a time.
   function stamp(layer, set, indices, rgb, alpha) {
     const { words, width, height } = layer;
     const { masks, half } = set;
     const pr = state.pixelRatio;
     const [red, green, blue] = rgb;
-    // Per opacity 0..255 (alpha x coverage): the premultiplied source word.
-    const source = new Uint32Array(256);
-    for (let a = 0; a < 256; a++) {
-      source[a] = (((a << 24) | (Math.round((blue * a) / 255) << 16) | (Math.round((green * a) / 255) << 8)
-        | Math.round((red * a) / 255)) >>> 0);
-    }
+    const colour = ((blue << 16) | (green << 8) | red) >>> 0;
+    const colourRB = colour & 0x00ff00ff, colourG = green << 8;
     const opacity = masks.map((mask) => Uint8Array.from(mask.covers, (cover) => Math.round(alpha * cover * 255)));
     for (let k = 0; k < indices.length; k++) {
       const j = indices[k];
@@ -724,14 +727,27 @@
           const x = px + us[e], y = py + vs[e];
           if (x < 0 || y < 0 || x >= width || y >= height) continue;
         }
-        const at = centre + offsets[e], sa = alphas[e], d = words[at];
-        if (d === 0) {
-          words[at] = source[sa];
-        } else if (sa !== 0) {
+        const at = centre + offsets[e], sa = alphas[e];
+        if (sa === 255) {
+          words[at] = (colour | 0xff000000) >>> 0;
+          continue;
+        }
+        if (sa === 0) continue;
+        const d = words[at], da = d >>> 24;
+        if (da === 0) {
+          words[at] = (colour | (sa << 24)) >>> 0;
+        } else if (da === 255) {
           const keep = 255 - sa;
-          const rb = (((d & 0x00ff00ff) * keep) >>> 8) & 0x00ff00ff;
-          const ga = (((d >>> 8) & 0x00ff00ff) * keep) & 0xff00ff00;
-          words[at] = (source[sa] + ((rb | ga) >>> 0)) >>> 0;
+          const rb = ((colourRB * sa + (d & 0x00ff00ff) * keep) >>> 8) & 0x00ff00ff;
+          const g = ((colourG * sa + (d & 0x0000ff00) * keep) >>> 8) & 0x0000ff00;
+          words[at] = (0xff000000 | rb | g) >>> 0;
+        } else {
+          const s = sa / 255, keep = (da / 255) * (1 - s), oa = s + keep;
+          const ks = s / oa, kd = keep / oa;
+          const r = (red * ks + (d & 255) * kd + 0.5) | 0;
+          const g = (green * ks + ((d >>> 8) & 255) * kd + 0.5) | 0;
+          const b = (blue * ks + ((d >>> 16) & 255) * kd + 0.5) | 0;
+          words[at] = (((oa * 255 + 0.5) << 24) | (b << 16) | (g << 8) | r) >>> 0;
         }
       }
     }
@@ -742,11 +758,11 @@
   }
 
   // drawTrustRings' five buckets, stamped as rings.
-  function stampTrustRings(layer, inView, r, drawn) {
+  function stampTrustRings(layer, inView, r, drawn, layerAlpha) {
     trustBuckets(inView).forEach((members, b) => {
       if (members.length === 0) return;
       const pr = state.pixelRatio;
-      stamp(layer, masksFor(layer, (r + 2.5 + b * 0.6) * pr, 2 * pr), members, TRUST_RGB, 0.4 + 0.15 * b);
+      stamp(layer, masksFor(layer, (r + 2.5 + b * 0.6) * pr, 2 * pr), members, TRUST_RGB, Math.min(1, (0.4 + 0.15 * b) / layerAlpha));
       drawn.trustRings += members.length;
     });
   }
@@ -956,7 +972,7 @@
     for (const index of state.neighbours) if (isInteractive(index)) wanted.push(index);
     if (state.path.length <= 40) for (const index of state.path) if (isInteractive(index)) wanted.push(index);
     if (inView.length <= LABEL_ALL_LIMIT || (state.searchQuery !== "" && state.matchTotal <= LABEL_ALL_LIMIT)) {
-      wanted = wanted.concat(inView);
+      wanted = wanted.concat(Array.from(inView));
     }
 
     ctx.font = LABEL_FONT;
@@ -1825,7 +1841,7 @@
     state.searchQuery = q;
     let total = 0;
     for (let i = 0; i < count; i++) {
-      const match = q === "" || titleLower[i].includes(q);
+      const match = q === "" || lowerTitle(i).includes(q);
       state.searchMatch[i] = match ? 1 : 0;
       if (match && state.shown[categoryOf[i]] && state.clusterMatch[i]) total++;
     }
@@ -2177,7 +2193,7 @@
     state.showClusters = dom.showClusters.checked;
     requestDraw();
   });
-  const hasTrust = trustworthiness.some((t) => !Number.isNaN(t));
+  const hasTrust = data.tw !== undefined;
   dom.showTrust.disabled = !hasTrust;
   if (!hasTrust) byId("trust-note").textContent = "This map was made without per-track trustworthiness (map it again with this songmap to see it).";
   state.showTrust = hasTrust && dom.showTrust.checked;
