@@ -253,7 +253,8 @@ _FILE_COLUMN_HELP = ("Metadata column naming the files. Default: guessed (filena
                      "else name or title when it holds file names).")
 _CATEGORY_COLUMN_HELP = ("Metadata column of categories. Default: guessed (category; else sound-type, type, label, "
                          "class or genre).")
-_PRESET_HELP = "Model configuration: 'default' (modulation spectra + neighbour-preserving training) or 'seed' (the notebooks' model)."
+_PRESET_HELP = ("Model configuration: 'default' (modulation spectra + neighbour-preserving training), 'songwise' (the same "
+                "over the whole song, with a key-invariant tonal view) or 'seed' (the notebooks' model).")
 
 
 def _check_preset(value: str) -> str:
