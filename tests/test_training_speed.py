@@ -118,3 +118,35 @@ def test_cuda_training_matches_cpu_within_tolerance() -> None:
     # Not bit-equal (other kernels), but the same map: same nearest neighbours, close coordinates.
     scale = np.ptp(a, axis=0).max()
     assert np.abs(a - b).max() < 0.05 * scale
+
+
+def test_counted_ranks_are_those_of_a_stable_sort_even_with_ties() -> None:
+    from songmap.evaluation.trust import _ranks_of
+
+    rng = np.random.default_rng(0)
+    space = rng.integers(0, 4, size=(60, 2)).astype(float)  # a coarse grid: many tied distances
+    cols = rng.integers(0, 60, size=(60, 7))
+    cols[cols == np.arange(60)[:, None]] = 0
+    ranks = _ranks_of(space, np.arange(60), cols)
+    for i in range(60):
+        d = np.linalg.norm(space - space[i], axis=1)
+        d[i] = np.inf
+        order = np.argsort(d, kind="stable")
+        rank_of = np.empty(60, dtype=np.int64)
+        rank_of[order] = np.arange(1, 61)
+        np.testing.assert_array_equal(ranks[i], rank_of[cols[i]])
+
+
+def test_continuity_reuses_the_feature_neighbours() -> None:
+    from songmap.evaluation.listening import feature_neighbours
+    from songmap.evaluation.quality import continuity_at, trustworthiness_at
+    from songmap.evaluation.trust import track_continuity, track_trustworthiness
+
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((80, 12))
+    points = features[:, :2] + 0.3 * rng.standard_normal((80, 2))
+    indices, _ = feature_neighbours(features, k=10)
+    shared = track_continuity(features, points, k=10, reference_neighbours=indices)
+    np.testing.assert_allclose(shared, track_continuity(features, points, k=10))
+    assert shared.mean() == pytest.approx(continuity_at(features, points, 10))
+    assert track_trustworthiness(features, points, k=10).mean() == pytest.approx(trustworthiness_at(features, points, 10))

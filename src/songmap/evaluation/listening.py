@@ -379,7 +379,8 @@ def listening_keys(
     indices, dists = feature_neighbours(sub, k=neighbour_k(len(kept)))
     k = trust_k(len(kept))
     trust = track_trustworthiness(sub, points[kept], k=k) if k else None
-    cont = track_continuity(sub, points[kept], k=k) if k else None
+    # The feature neighbours are the continuity's reference neighbours too: one query, not two.
+    cont = track_continuity(sub, points[kept], k=k, reference_neighbours=indices) if k else None
     labels = find_clusters(sub) if len(kept) else np.zeros(0, dtype=np.int64)
     clusters = name_clusters(sub, labels, titles=[titles[i] for i in kept], categories=[categories[i] for i in kept])
     for cluster in clusters:
