@@ -92,7 +92,7 @@ def neighbour_loss(codes: torch.Tensor, affinities: torch.Tensor) -> torch.Tenso
     # Explicit differences rather than torch.cdist: its backward is not deterministic-safe at 0.
     squared = (codes[:, None, :] - codes[None, :, :]).square().sum(dim=-1)
     kernel = 1.0 / (1.0 + squared)
-    kernel = kernel * (1.0 - torch.eye(len(codes), dtype=kernel.dtype))
+    kernel = kernel * (1.0 - torch.eye(len(codes), dtype=kernel.dtype, device=kernel.device))
     q = kernel / kernel.sum()
     mask = affinities > 0
     return (affinities[mask] * (torch.log(affinities[mask]) - torch.log(q[mask].clamp_min(1e-12)))).sum()
