@@ -29,6 +29,11 @@ space, nearest first, with their Euclidean ``neighbour_distances`` (4 decimals);
 (:mod:`songmap.evaluation.clusters`); ``trustworthiness``/``continuity`` are its
 own figures at ``k = min(10, (n - 1) // 2)`` or null (:mod:`songmap.evaluation.trust`).
 ``clusters[].centre`` is the index into ``tracks`` of the cluster's most central track.
+
+Added for whole songs (maps of the ``songwise`` representation only): ``path``
+is the track's trajectory, ``[[x, y], ...]``, one point per window of the song
+in playing order (:meth:`songmap.mapper.SongMapper.transform_windows`); a track
+whose windows are all silent has none.
 """
 
 from __future__ import annotations
