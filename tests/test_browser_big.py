@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
+from songmap.evaluation.listening import feature_neighbours, find_path, neighbour_k
 from songmap.web.page import write_map_page
 
 pytestmark = pytest.mark.browser
@@ -106,18 +107,28 @@ def big(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def page(big):
+def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=VIEWPORT)
-        page = context.new_page()
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(big["page"].as_uri())
-        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-        page.errors = errors
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, path: Path):
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page.errors = errors
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, big):
+    page = open_page(browser, big["page"])
+    yield page
+    page.context.close()
 
 
 def next_frames(page) -> None:
@@ -241,3 +252,21 @@ def test_the_page_stays_small(big):
     bound = big["one"].stat().st_size + strings + N + math.ceil(4 / 3 * BINARY_BYTES_PER_TRACK * N)
     size = big["page"].stat().st_size
     assert size <= 1.01 * bound, (size, bound)
+
+
+def test_an_old_document_of_100_000_tracks_finds_paths_over_map_neighbours(browser, big, tmp_path):
+    """Without feature neighbours the page's path graph is each track's 10 nearest on the map,
+    found through the grid (not by comparing every pair); the path is songmap path's."""
+    old = {**big["doc"], "tracks": [{key: t[key] for key in ("file", "title", "category", "duration_s", "x", "y")}
+                                    for t in big["doc"]["tracks"]]}
+    del old["clusters"]
+    page = open_page(browser, write_map_page(tmp_path, old))
+    assert page.evaluate("window.songmap.pathSource()") == "map"
+    xy = big["xy"]
+    neighbours, distances = feature_neighbours(xy, k=neighbour_k(len(xy)))
+    rng = np.random.default_rng(2)
+    for start, end in rng.choice(N_BLOB_TRACKS, size=(2, 2), replace=False).tolist():
+        expected = find_path(neighbours=neighbours, distances=distances, points=xy, start=start, end=end).tracks
+        assert page.evaluate(f"window.songmap.findPath({start}, {end})") == expected
+    assert page.errors == []
+    page.context.close()

@@ -1142,19 +1142,7 @@
       for (let i = 0; i < count; i++) lists[i] = [featureNeighboursOf(i), featureDistancesOf(i)];
     } else {
       const k = Math.min(GRAPH_K, count - 1);
-      for (let i = 0; i < count; i++) {
-        const found = [];   // sorted [distance, index] pairs, at most k
-        for (let j = 0; j < count; j++) {
-          if (j === i) continue;
-          const d = Math.round(Math.hypot(worldX[j] - worldX[i], worldY[j] - worldY[i]) * 1e4) / 1e4;
-          if (found.length === k && d >= found[k - 1][0]) continue;
-          let at = found.length;
-          while (at > 0 && found[at - 1][0] > d) at--;
-          found.splice(at, 0, [d, j]);
-          if (found.length > k) found.pop();
-        }
-        lists[i] = [found.map((pair) => pair[1]), found.map((pair) => pair[0])];
-      }
+      for (let i = 0; i < count; i++) lists[i] = mapNeighbours(i, k);
     }
     const joined = Array.from({ length: count }, () => new Map());
     let widest = -Infinity;
@@ -1177,6 +1165,43 @@
     });
     state.graph = { adjacency, widest: widest === -Infinity ? 1 : widest, source: hasFeatureGraph ? "features" : "map" };
     return state.graph;
+  }
+
+  // Track i's k nearest tracks on the map, as listening.feature_neighbours of the map
+  // coordinates gives them: the k nearest, then their distances rounded to 4 decimals and
+  // ordered by those, ties by the lower index. Searched band by band of grid cells around i's
+  // cell, until no track further out can be among them.
+  function mapNeighbours(i, k) {
+    const g = grid;
+    const cx = Math.min(g.side - 1, Math.floor((worldX[i] - g.minX) / g.cellW));
+    const cy = Math.min(g.side - 1, Math.floor((worldY[i] - g.minY) / g.cellH));
+    const found = [];   // sorted [distance, index] pairs, at most k
+    const consider = (j) => {
+      if (j === i) return;
+      const d = Math.hypot(worldX[j] - worldX[i], worldY[j] - worldY[i]);
+      const last = found[found.length - 1];
+      if (found.length === k && (d > last[0] || (d === last[0] && j > last[1]))) return;
+      let at = found.length;
+      while (at > 0 && (found[at - 1][0] > d || (found[at - 1][0] === d && found[at - 1][1] > j))) at--;
+      found.splice(at, 0, [d, j]);
+      if (found.length > k) found.pop();
+    };
+    const cellSize = Math.min(g.cellW, g.cellH);
+    for (let band = 0; band < g.side; band++) {
+      for (let y = cy - band; y <= cy + band; y++) {
+        if (y < 0 || y >= g.side) continue;
+        const edge = y === cy - band || y === cy + band;
+        for (let x = cx - band; x <= cx + band; x += edge ? 1 : 2 * band) {
+          if (x < 0 || x >= g.side) continue;
+          const c = y * g.side + x;
+          for (let m = g.start[c]; m < g.start[c + 1]; m++) consider(g.items[m]);
+        }
+      }
+      // Every track in a further band of cells is at least band * cellSize away.
+      if (found.length === k && band * cellSize > found[k - 1][0]) break;
+    }
+    const rounded = found.map(([d, j]) => [Math.round(d * 1e4) / 1e4, j]).sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+    return [rounded.map((pair) => pair[1]), rounded.map((pair) => pair[0])];
   }
 
   const HOP_COST = 1e-4;       // listening.HOP_COST: added to every step's distance
