@@ -76,16 +76,34 @@
   const trajectories = data.paths || {};       // track index -> [[x, y], ...] of its windows
   let titleLower = null;   // lower-case titles for the search, made on its first use
 
-  // Feature-space neighbours, nearest first, with distances: track i's are nbIndex/nbDistance
-  // [nbStart[i], nbStart[i + 1]); hasNeighbours[i] is 0 for a track without them.
-  const nbIndex = data.nb ? column(data.nb, Int32Array) : new Int32Array(0);
-  const nbDistance = data.nd ? column(data.nd, Float32Array) : new Float32Array(0);
-  const nbStart = data.nbStart ? column(data.nbStart, Int32Array)
-    : Int32Array.from({ length: count + 1 }, (_, i) => i * (data.nbK || 0));
-  const hasNeighbours = new Uint8Array(count).fill(data.nb ? 1 : 0);
-  for (const i of data.nbMissing || []) hasNeighbours[i] = 0;
-  const featureNeighboursOf = (i) => (hasNeighbours[i] ? nbIndex.subarray(nbStart[i], nbStart[i + 1]) : null);
-  const featureDistancesOf = (i) => (hasNeighbours[i] ? nbDistance.subarray(nbStart[i], nbStart[i + 1]) : null);
+  // Feature-space neighbours, nearest first, with distances: track i's are index/distance
+  // [start[i], start[i + 1]); has[i] is 0 for a track without them. Decoded on first use (a play
+  // or a path), not before the first draw.
+  let featureLists = null;
+
+  function featureNeighbourLists() {
+    if (featureLists === null) {
+      const has = new Uint8Array(count).fill(data.nb ? 1 : 0);
+      for (const i of data.nbMissing || []) has[i] = 0;
+      featureLists = {
+        index: data.nb ? column(data.nb, Int32Array) : new Int32Array(0),
+        distance: data.nd ? column(data.nd, Float32Array) : new Float32Array(0),
+        start: data.nbStart ? column(data.nbStart, Int32Array) : Int32Array.from({ length: count + 1 }, (_, i) => i * (data.nbK || 0)),
+        has,
+      };
+    }
+    return featureLists;
+  }
+
+  function featureNeighboursOf(i) {
+    const { index, start, has } = featureNeighbourLists();
+    return has[i] ? index.subarray(start[i], start[i + 1]) : null;
+  }
+
+  function featureDistancesOf(i) {
+    const { distance, start, has } = featureNeighbourLists();
+    return has[i] ? distance.subarray(start[i], start[i + 1]) : null;
+  }
 
   // Python's urllib.parse.quote(text, safe="/"), as page.py writes audio URLs.
   const quotePath = (text) => encodeURIComponent(text).replace(/%2F/g, "/")
@@ -1028,10 +1046,11 @@
   }
 
   // ------------------------------------------------------------- hit tests --
-  // A uniform grid over the map positions, built once: tracks of cell c are
+  // A uniform grid over the map positions, built on first use: tracks of cell c are
   // gridItems[gridStart[c], gridStart[c + 1]), in index order. Hit tests and the lasso look only
   // at the cells their box covers (plus one cell of margin), not at every track.
-  const grid = buildGrid();
+  let gridCells = null;
+  const theGrid = () => gridCells || (gridCells = buildGrid());
 
   function buildGrid() {
     const b = count > 0 ? bounds() : { minX: 0, minY: 0, maxX: 1, maxY: 1 };
@@ -1054,7 +1073,7 @@
   // Calls visit(i) for every track in the cells that a screen box (of the last draw) touches.
   function visitScreenBox(x0, y0, x1, y1, visit) {
     const { scale, ox, oy } = state.drawnView;
-    const g = grid;
+    const g = theGrid();
     const cell = (value, origin, size) => Math.floor((value - origin) / size);
     const cx0 = Math.max(0, cell((x0 - ox) / scale, g.minX, g.cellW) - 1);
     const cx1 = Math.min(g.side - 1, cell((x1 - ox) / scale, g.minX, g.cellW) + 1);
@@ -1172,7 +1191,7 @@
   // ordered by those, ties by the lower index. Searched band by band of grid cells around i's
   // cell, until no track further out can be among them.
   function mapNeighbours(i, k) {
-    const g = grid;
+    const g = theGrid();
     const cx = Math.min(g.side - 1, Math.floor((worldX[i] - g.minX) / g.cellW));
     const cy = Math.min(g.side - 1, Math.floor((worldY[i] - g.minY) / g.cellH));
     const found = [];   // sorted [distance, index] pairs, at most k
@@ -1633,8 +1652,9 @@
     const fx = toWorldX(from.x), fy = toWorldY(from.y);
     const byDistance = (i) => (worldX[i] - fx) ** 2 + (worldY[i] - fy) ** 2;
     if (indices.length > CHAIN_LIMIT) {
-      const keyed = indices.map((i) => [byDistance(i), i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-      return keyed.map((pair) => pair[1]);
+      const distance = Float64Array.from(indices, byDistance);
+      const order = Array.from(indices.keys()).sort((a, b) => distance[a] - distance[b] || indices[a] - indices[b]);
+      return order.map((k) => indices[k]);
     }
     const left = indices.slice();
     let at = 0;
