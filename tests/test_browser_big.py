@@ -270,3 +270,17 @@ def test_an_old_document_of_100_000_tracks_finds_paths_over_map_neighbours(brows
         assert page.evaluate(f"window.songmap.findPath({start}, {end})") == expected
     assert page.errors == []
     page.context.close()
+
+
+def test_playing_lists_the_nearest_tracks_and_their_feature_neighbours(page, big):
+    """The decoded neighbour columns: here each track's 10 feature neighbours are its 10 nearest on
+    the map, so none of the 8 nearest listed is marked "map-only"."""
+    xy = big["xy"]
+    for i in (7, 54_321, N - 1):
+        page.evaluate(f"window.songmap.play({i})")
+        d = np.hypot(*(xy - xy[i]).T)
+        d[i] = np.inf
+        assert page.evaluate("window.songmap.neighbours()") == np.argsort(d, kind="stable")[:8].tolist()
+        assert page.locator("#neighbours .mark").count() == 0
+    far = big["doc"]["tracks"][N - 1]["neighbours"]
+    assert set(far) == set(np.argsort(np.hypot(*(xy - xy[N - 1]).T))[1:K + 1].tolist())
