@@ -150,3 +150,14 @@ def test_continuity_reuses_the_feature_neighbours() -> None:
     np.testing.assert_allclose(shared, track_continuity(features, points, k=10))
     assert shared.mean() == pytest.approx(continuity_at(features, points, 10))
     assert track_trustworthiness(features, points, k=10).mean() == pytest.approx(trustworthiness_at(features, points, 10))
+
+
+def test_cluster_space_of_many_tracks_is_the_full_svds() -> None:
+    from sklearn.decomposition import PCA
+
+    from songmap.evaluation.clusters import CLUSTER_COMPONENTS, _cluster_space
+
+    rng = np.random.default_rng(2)
+    features = rng.standard_normal((400, 64)) @ rng.standard_normal((64, 64))  # more tracks than features
+    full = PCA(n_components=CLUSTER_COMPONENTS, svd_solver="full", random_state=0).fit_transform(features)
+    np.testing.assert_allclose(_cluster_space(features), full, atol=1e-8)
