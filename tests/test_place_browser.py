@@ -168,10 +168,10 @@ def test_browser_resampling_is_close_to_soxr(page, placed_map):
         assert abs(len(js) - len(y)) <= 2, name
         snr = 10 * np.log10(np.sum(y[:n] ** 2) / np.sum((y[:n] - js[:n]) ** 2))
         print(f"{name}: browser resampling vs soxr, SNR {snr:.1f} dB")
-        # Tones sit far below the resamplers' transition bands; white noise up to 24 kHz does not
-        # (the two anti-aliasing filters differ near 11 kHz), so its SNR is low, yet the
-        # placement test above keeps it within 1 %.
-        assert snr > (10 if "burst" in name else 30), name
+        # The page decodes at the file's own rate and resamples with soxr's filter design
+        # (placing.RESAMPLE_*), not the browser's resampler (whose SNR on the burst was ~10 dB, its
+        # placement 1.5 % of the map off): tones match to ~80 dB, white noise up to 24 kHz to ~50 dB.
+        assert snr > (40 if "burst" in name else 70), name
 
 
 def test_page_without_a_model_says_why(page, out_dir):

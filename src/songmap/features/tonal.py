@@ -61,12 +61,25 @@ PATCH_HOP = 32
 #: directions (worst 54) in the tonal view alone, 300–3400 Hz for all of them.
 CHROMA_FMIN = 300.0
 CHROMA_FMAX = 3400.0
+#: Octave weighting of the chroma filterbank: a Gaussian in octaves around middle C, and the width
+#: in semitones of each pitch class's bump (the map page's place.js reads these through the model block).
+CHROMA_CENTRE_HZ = 261.63
+CHROMA_OCTAVE_WIDTH = 2.0
+CHROMA_BUMP_SEMITONES = 1.0 / 3
+#: Chroma frames whose total is this far (as a power ratio: 80 dB) under the loudest frame are silence.
+CHROMA_SILENCE = 1e-8
 
 _CHROMA_BANKS: dict[tuple, np.ndarray] = {}
 
 
 def chroma_filterbank(
-    sample_rate: int, n_fft: int, *, fmin: float = 300.0, fmax: float = 3400.0, centre_hz: float = 261.63, octave_width: float = 2.0
+    sample_rate: int,
+    n_fft: int,
+    *,
+    fmin: float = CHROMA_FMIN,
+    fmax: float = CHROMA_FMAX,
+    centre_hz: float = CHROMA_CENTRE_HZ,
+    octave_width: float = CHROMA_OCTAVE_WIDTH,
 ) -> np.ndarray:
     """Weights that fold STFT bins onto the 12 pitch classes (C = row 0).
 
@@ -93,7 +106,7 @@ def chroma_filterbank(
     midi = np.where(inside, 69 + 12 * np.log2(np.maximum(freqs, 1e-6) / 440.0), 0.0)
     # Circular distance in semitones from each bin's pitch to each pitch class (C = MIDI 0 mod 12).
     distance = (midi[None, :] - np.arange(PITCH_CLASSES)[:, None] + 6) % 12 - 6
-    bumps = np.exp(-0.5 * (distance / (1.0 / 3)) ** 2)
+    bumps = np.exp(-0.5 * (distance / CHROMA_BUMP_SEMITONES) ** 2)
     octaves = np.exp(-0.5 * (np.log2(np.maximum(freqs, 1e-6) / centre_hz) / octave_width) ** 2)
     weights = bumps * (octaves / np.maximum(freqs, 1e-6) * inside)[None, :]
     return (weights / weights.max()).astype(np.float32)
@@ -126,7 +139,7 @@ def chromagram(power: np.ndarray, *, sample_rate: int, n_fft: int, block: int = 
     """
     chroma = np.asarray(power, dtype=np.float32) @ _bank(sample_rate, n_fft)  # (frames, 12)
     peaks = chroma.max(axis=1, keepdims=True)
-    loud = peaks > max(float(peaks.max()), 1e-20) * 1e-8
+    loud = peaks > max(float(peaks.max()), 1e-20) * CHROMA_SILENCE
     chroma = np.where(loud, chroma / np.maximum(peaks, 1e-30), 0.0)
     n = max(1, chroma.shape[0] // block)
     if chroma.shape[0] < block:

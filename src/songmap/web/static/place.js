@@ -7,13 +7,18 @@
 //
 //   JS                        Python
 //   decodeTensor              songmap.web.placing._tensor (its inverse)
+//   nativeRate                (the file's own rate, from its header: what songmap's decoders read)
+//   decode                    songmap.io.audio.decode (the whole file at its own rate, channels averaged)
 //   toMono                    songmap.io.audio.to_mono
-//   load                      songmap.io.audio.load (decode + resample; the browser resamples, see README)
+//   resample                  songmap.io.audio.resample (soxr "HQ": Kaiser-windowed sinc, see placing.py)
+//   loadWindows               songmap.io.audio.load_windows (and load: one window at 0 of the crop length)
 //   framesForSeconds          songmap.features.spectrogram.frames_for_seconds
 //   hzToMel, melToHz          songmap.features.spectrogram._hz_to_mel, _mel_to_hz
 //   melFilterbank             songmap.features.spectrogram.mel_filterbank
 //   hann                      songmap.features.spectrogram._hann
-//   rfftPower                 scipy.fft.rfft + power in log_mel_spectrogram
+//   rfftPower                 scipy.fft.rfft + power in power_spectrogram
+//   powerSpectrogram          songmap.features.spectrogram.power_spectrogram
+//   logMelFromPower           songmap.features.spectrogram.log_mel_from_power
 //   logMelSpectrogram         songmap.features.spectrogram.log_mel_spectrogram
 //   extractFeatures           songmap.features.spectrogram._extract_features (peak, silence, float16)
 //   loopPadOrCrop             songmap.features.shaping.loop_pad_or_crop (frames axis)
@@ -21,6 +26,13 @@
 //   modelInput                songmap.features.shaping.model_input
 //   modulationBandEdges       songmap.features.modulation.modulation_band_edges
 //   modulationSpectrum        songmap.features.modulation.modulation_spectrum
+//   chromaFilterbank          songmap.features.tonal.chroma_filterbank
+//   chromagram                songmap.features.tonal.chromagram
+//   fourierMagnitude          songmap.features.tonal.fourier_magnitude
+//   tonalView                 songmap.features.tonal.tonal_view
+//   windowStarts              songmap.features.windows.window_starts
+//   extractWindows            songmap.features.windows._extract_windows (silent windows, per-window images)
+//   summary                   songmap.features.windows.WindowedFeatures.summary
 //   normalise                 songmap.mapper.estimator.SongMapper._normalise
 //   conv3x3Stride2            songmap.model.numpy_encoder._conv3x3_stride2
 //   encode                    songmap.model.numpy_encoder.encode_numpy (one row)
@@ -84,14 +96,114 @@
     return mono;
   }
 
-  // Decodes (the browser resamples to the context's rate, here the model's) and keeps the first
-  // maxSeconds, as songmap decodes only the crop. Returns {y, duration} like load().
-  async function load(arrayBuffer, sampleRate, maxSeconds) {
-    const context = new OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate });
+  // The sample rate a file is stored at, read from its header (WAV, FLAC, Ogg Vorbis/Opus, MP3,
+  // MP4/M4A), or null. The page decodes at that rate, so it gets the samples songmap's decoders
+  // get, and resamples them itself as soxr does: the browser's own resampler lets through, near the
+  // model's Nyquist frequency, what soxr removes.
+  function nativeRate(bytes) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const text = (at, n) => (at + n <= bytes.length ? String.fromCharCode(...bytes.subarray(at, at + n)) : "");
+    const head = text(0, 4);
+    if ((head === "RIFF" || head === "RF64" || head === "BW64") && text(8, 4) === "WAVE") {
+      for (let at = 12; at + 16 <= bytes.length;) {
+        const size = view.getUint32(at + 4, true);
+        if (text(at, 4) === "fmt ") return view.getUint32(at + 12, true);
+        at += 8 + size + (size & 1);
+      }
+      return null;
+    }
+    if (head === "fLaC" && bytes.length > 20) return (bytes[18] << 12) | (bytes[19] << 4) | (bytes[20] >> 4);
+    if (head === "OggS" && bytes.length > 27) {
+      const at = 27 + bytes[26];
+      if (text(at, 8) === "OpusHead") return 48000;  // Opus always decodes at 48 kHz
+      if (bytes[at] === 1 && text(at + 1, 6) === "vorbis" && at + 16 <= bytes.length) return view.getUint32(at + 12, true);
+      return null;
+    }
+    if (text(4, 4) === "ftyp") {  // MP4: the first audio sample entry's rate (16.16 fixed point)
+      for (let at = 8; at + 30 <= bytes.length; at++) {
+        if (bytes[at] === 0x6d && text(at, 4) === "mp4a") return view.getUint16(at + 28, false) || null;
+      }
+      return null;
+    }
+    let at = 0;
+    if (head.startsWith("ID3") && bytes.length > 10) {
+      at = 10 + ((bytes[6] & 0x7f) << 21 | (bytes[7] & 0x7f) << 14 | (bytes[8] & 0x7f) << 7 | (bytes[9] & 0x7f));
+    }
+    const MP3_RATES = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] };
+    for (const end = Math.min(bytes.length - 3, at + 65536); at < end; at++) {  // the first MPEG audio frame
+      if (bytes[at] !== 0xff || (bytes[at + 1] & 0xe0) !== 0xe0) continue;
+      const version = (bytes[at + 1] >> 3) & 3, layer = (bytes[at + 1] >> 1) & 3, index = (bytes[at + 2] >> 2) & 3;
+      if (version !== 1 && layer !== 0 && index !== 3 && (bytes[at + 2] >> 4) !== 15) return MP3_RATES[version][index];
+    }
+    return null;
+  }
+
+  // The whole file, channels averaged: {y, rate, duration}. At the file's own rate when its header
+  // says it (the OfflineAudioContext then does not resample), else at the model's (the browser resamples).
+  async function decode(arrayBuffer, modelRate) {
+    const rate = nativeRate(new Uint8Array(arrayBuffer));
+    const contextRate = rate && rate >= 3000 && rate <= 768000 ? rate : modelRate;
+    const context = new OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate: contextRate });
     const buffer = await context.decodeAudioData(arrayBuffer);
-    let y = toMono(buffer);
-    if (maxSeconds !== null && maxSeconds !== undefined) y = y.slice(0, Math.round(maxSeconds * sampleRate));
-    return { y, duration: buffer.duration };
+    return { y: toMono(buffer), rate: buffer.sampleRate, duration: buffer.duration };
+  }
+
+  function besselI0(x) {
+    let sum = 1, term = 1;
+    for (let k = 1; k < 64 && term > 1e-17 * sum; k++) { term *= (x / (2 * k)) ** 2; sum += term; }
+    return sum;
+  }
+
+  function gcd(a, b) { return b ? gcd(b, a % b) : a; }
+
+  // Resampled from `from` to `to` Hz by a linear-phase Kaiser-windowed sinc designed as soxr's "HQ"
+  // recipe (model.resample: passband end and stopband attenuation; -6 dB halfway between the
+  // passband end and the lower Nyquist frequency). Output sample j sits at input position j*from/to;
+  // outside the signal is zero, as soxr's one-shot resampling of a window; length round(n*to/from).
+  function resample(y, from, to) {
+    if (from === to || y.length === 0) return Float32Array.from(y);
+    const { passbandEnd, attenuationDb } = model.resample;
+    const nyquist = Math.min(from, to) / 2, pass = passbandEnd * nyquist;
+    const cutoff = (pass + nyquist) / 2 / from;                      // cycles per input sample
+    const transition = ((nyquist - pass) / from) * 2 * Math.PI;      // radians per input sample
+    const beta = 0.1102 * (attenuationDb - 8.7);
+    const half = Math.ceil((attenuationDb - 7.95) / (2.285 * transition) / 2);
+    const i0beta = besselI0(beta);
+    const kernel = (tau) => {
+      if (Math.abs(tau) > half) return 0;
+      const sinc = tau === 0 ? 1 : Math.sin(2 * Math.PI * cutoff * tau) / (2 * Math.PI * cutoff * tau);
+      return 2 * cutoff * sinc * besselI0(beta * Math.sqrt(Math.max(0, 1 - (tau / half) ** 2))) / i0beta;
+    };
+    const g = gcd(from, to), up = to / g, down = from / g, taps = 2 * half + 2;
+    // Output j reads inputs floor(j*down/up) + k, k in [-half, half + 1]; its fraction is one of `up` phases.
+    const table = up <= 4096 ? new Float64Array(up * taps) : null;
+    if (table) {
+      for (let phase = 0; phase < up; phase++) {
+        for (let k = -half; k <= half + 1; k++) table[phase * taps + k + half] = kernel(phase / up - k);
+      }
+    }
+    const n = Math.floor((y.length * to) / from + 0.5);
+    const out = new Float32Array(n);
+    for (let j = 0; j < n; j++) {
+      const position = j * down, base = Math.floor(position / up), phase = position - base * up;
+      let sum = 0;
+      const lo = Math.max(-half, -base), hi = Math.min(half + 1, y.length - 1 - base);
+      for (let k = lo; k <= hi; k++) {
+        sum += y[base + k] * (table ? table[phase * taps + k + half] : kernel(phase / up - k));
+      }
+      out[j] = sum;
+    }
+    return out;
+  }
+
+  // Windows of `lengthS` seconds at `startsS`, each cut at the file's own rate (a window running past
+  // the end is shorter) and resampled on its own to `rate`: the signals load_windows returns.
+  function loadWindows(decoded, startsS, lengthS, rate) {
+    const count = Math.ceil(lengthS * decoded.rate), total = decoded.y.length;
+    return startsS.map((start) => {
+      const first = Math.min(Math.max(roundHalfEven(Math.max(start, 0) * decoded.rate), 0), total);
+      return resample(decoded.y.subarray(first, first + Math.min(count, total - first)), decoded.rate, rate);
+    });
   }
 
   // ------------------------------------------------------- features.spectrogram --
@@ -187,9 +299,9 @@
     return { re: new Float64Array(n), im: new Float64Array(n), rev, cos, sin };
   }
 
-  // Log-mel power spectrogram in dB relative to its peak, floored top_db below it: {data, rows, cols}.
-  function logMelSpectrogram(y, params) {
-    const { n_fft: nFft, hop_length: hop, n_mels: nMels, top_db: topDb } = params;
+  // |STFT|^2 of the centred Hann-window STFT: {data (frames x bins, float32), rows: frames, cols: bins}.
+  function powerSpectrogram(y, params) {
+    const { n_fft: nFft, hop_length: hop } = params;
     const nFrames = 1 + Math.floor(y.length / hop);
     if (y.length <= Math.floor(nFft / 2)) y = loopPad1d(y, Math.floor(nFft / 2) + 1);
     const pad = Math.floor(nFft / 2);
@@ -197,19 +309,44 @@
     padded.set(y, pad);
     const bins = Math.floor(nFft / 2) + 1;
     const window = hann(nFft);
-    const filters = melFilterbank(params.sample_rate, nFft, nMels, params.fmin, params.fmax);
     const scratch = (nFft & (nFft - 1)) === 0 ? fftScratch(nFft) : null;
     const frame = new Float32Array(nFft), power = new Float64Array(bins);
-    const db = new Float64Array(nMels * nFrames);
-    let peak = -Infinity;
+    const out = new Float32Array(nFrames * bins);
     for (let t = 0; t < nFrames; t++) {
       const start = t * hop;
       for (let i = 0; i < nFft; i++) frame[i] = padded[start + i] * window[i];
       rfftPower(frame, power, scratch);
+      out.set(power, t * bins);
+    }
+    return { data: out, rows: nFrames, cols: bins };
+  }
+
+  // The nonzero span [first, last] of each row of a filterbank: products skip the zeros.
+  function spans(filters, rows, bins) {
+    const out = [];
+    for (let r = 0; r < rows; r++) {
+      let first = 0, last = bins - 1;
+      while (first < bins && filters[r * bins + first] === 0) first++;
+      while (last > first && filters[r * bins + last] === 0) last--;
+      out.push([first, last]);
+    }
+    return out;
+  }
+
+  // (frames, bins) power -> (n_mels, frames) dB relative to its peak, floored top_db below.
+  function logMelFromPower(power, params) {
+    const { n_mels: nMels, top_db: topDb } = params;
+    const { rows: nFrames, cols: bins } = power;
+    const filters = melFilterbank(params.sample_rate, params.n_fft, nMels, params.fmin, params.fmax);
+    const nonzero = spans(filters, nMels, bins);
+    const db = new Float64Array(nMels * nFrames);
+    let peak = -Infinity;
+    for (let t = 0; t < nFrames; t++) {
+      const frame = t * bins;
       for (let m = 0; m < nMels; m++) {
         let sum = 0;
         const row = m * bins;
-        for (let k = 0; k < bins; k++) sum += power[k] * filters[row + k];
+        for (let k = nonzero[m][0]; k <= nonzero[m][1]; k++) sum += power.data[frame + k] * filters[row + k];
         const value = 10 * Math.log10(Math.max(sum, 1e-10));
         db[m * nFrames + t] = value;
         if (value > peak) peak = value;
@@ -218,6 +355,10 @@
     const out = new Float32Array(nMels * nFrames);
     for (let i = 0; i < out.length; i++) out[i] = Math.max(db[i] - peak, -topDb);
     return { data: out, rows: nMels, cols: nFrames };
+  }
+
+  function logMelSpectrogram(y, params) {
+    return logMelFromPower(powerSpectrogram(y, params), params);
   }
 
   function loopPad1d(y, length) {
@@ -324,6 +465,188 @@
     return { data: out, rows, cols: nBins };
   }
 
+  // ------------------------------------------------------------- features.tonal --
+  // (12, bins) float32 weights folding STFT bins onto the pitch classes (C = row 0), model.tonal's constants.
+  function chromaFilterbank(sampleRate, nFft, tonal) {
+    const bins = Math.floor(nFft / 2) + 1, classes = tonal.pitchClasses;
+    const freqs = linspace(0, sampleRate / 2, bins);
+    const weights = new Float64Array(classes * bins);
+    let top = 0;
+    for (let k = 0; k < bins; k++) {
+      const f = freqs[k], inside = f >= tonal.fmin && f <= tonal.fmax && f > 0;
+      if (!inside) continue;
+      const midi = 69 + 12 * Math.log2(Math.max(f, 1e-6) / 440);
+      const octaves = Math.exp(-0.5 * (Math.log2(Math.max(f, 1e-6) / tonal.centreHz) / tonal.octaveWidth) ** 2);
+      for (let c = 0; c < classes; c++) {
+        const distance = ((((midi - c + 6) % 12) + 12) % 12) - 6;  // Python's modulo: never negative
+        const w = Math.exp(-0.5 * (distance / tonal.bumpSemitones) ** 2) * (octaves / Math.max(f, 1e-6));
+        weights[c * bins + k] = w;
+        if (w > top) top = w;
+      }
+    }
+    return Float32Array.from(weights, (w) => w / top);
+  }
+
+  // Chroma of a (frames, bins) power, each frame scaled to a maximum of 1 (frames `silence` under
+  // the loudest one are zero), averaged over blocks of `block` frames: {data, rows: 12, cols}.
+  function chromagram(power, bank, tonal) {
+    const { rows: frames, cols: bins } = power, classes = tonal.pitchClasses, block = tonal.block;
+    const nonzero = spans(bank, classes, bins);
+    const chroma = new Float32Array(frames * classes), peaks = new Float64Array(frames);
+    let top = 0;
+    for (let t = 0; t < frames; t++) {
+      let peak = -Infinity;
+      for (let c = 0; c < classes; c++) {
+        let sum = 0;
+        for (let k = nonzero[c][0]; k <= nonzero[c][1]; k++) sum += power.data[t * bins + k] * bank[c * bins + k];
+        chroma[t * classes + c] = sum;
+        peak = Math.max(peak, chroma[t * classes + c]);
+      }
+      peaks[t] = peak;
+      top = Math.max(top, peak);
+    }
+    const threshold = Math.max(top, 1e-20) * tonal.silence;
+    for (let t = 0; t < frames; t++) {
+      const loud = peaks[t] > threshold, scale = Math.max(peaks[t], 1e-30);
+      for (let c = 0; c < classes; c++) chroma[t * classes + c] = loud ? chroma[t * classes + c] / scale : 0;
+    }
+    const cols = frames < block ? 1 : Math.floor(frames / block), size = frames < block ? frames : block;
+    const out = new Float32Array(classes * cols);
+    for (let b = 0; b < cols; b++) {
+      for (let c = 0; c < classes; c++) {
+        let sum = 0;
+        for (let t = b * size; t < (b + 1) * size; t++) sum += chroma[t * classes + c];
+        out[c * cols + b] = sum / size;
+      }
+    }
+    return { data: out, rows: classes, cols };
+  }
+
+  // numpy.median over the first axis of `count` arrays of `size` values each.
+  function median(values, count, size) {
+    const out = new Float32Array(size), column = new Float64Array(count);
+    for (let i = 0; i < size; i++) {
+      for (let n = 0; n < count; n++) column[n] = values[n * size + i];
+      column.sort();
+      out[i] = count % 2 ? column[(count - 1) / 2] : (column[count / 2 - 1] + column[count / 2]) / 2;
+    }
+    return out;
+  }
+
+  // Median |2-D DFT| (pitch axis: full, time axis: real) of Hann-windowed chroma patches, divided by
+  // the patch size: {data, rows: 12, cols: patchFrames / 2 + 1}.
+  function fourierMagnitude(chroma, tonal) {
+    const classes = chroma.rows, length = tonal.patchFrames, hop = tonal.patchHop;
+    let cols = chroma.cols, x = chroma.data;
+    if (cols < length) {  // loop-padded to a whole number of copies
+      const reps = Math.ceil(length / cols), tiled = new Float32Array(classes * cols * reps);
+      for (let c = 0; c < classes; c++) {
+        for (let t = 0; t < cols * reps; t++) tiled[c * cols * reps + t] = x[c * cols + (t % cols)];
+      }
+      x = tiled; cols *= reps;
+    }
+    const freqs = Math.floor(length / 2) + 1, size = classes * freqs;
+    const window = new Float64Array(length);
+    for (let t = 0; t < length; t++) window[t] = length > 1 ? 0.5 - 0.5 * Math.cos((2 * Math.PI * t) / (length - 1)) : 1;
+    const starts = [];
+    for (let s = 0; s + length <= cols; s += hop) starts.push(s);
+    const magnitudes = new Float64Array(starts.length * size);
+    const re = new Float64Array(size), im = new Float64Array(size);
+    starts.forEach((start, n) => {
+      for (let c = 0; c < classes; c++) {  // real DFT of each pitch row over time
+        for (let k = 0; k < freqs; k++) {
+          let a = 0, b = 0;
+          for (let t = 0; t < length; t++) {
+            const v = x[c * cols + start + t] * window[t], angle = (2 * Math.PI * ((k * t) % length)) / length;
+            a += v * Math.cos(angle);
+            b -= v * Math.sin(angle);
+          }
+          re[c * freqs + k] = a; im[c * freqs + k] = b;
+        }
+      }
+      for (let p = 0; p < classes; p++) {  // then a DFT over the pitch axis
+        for (let k = 0; k < freqs; k++) {
+          let a = 0, b = 0;
+          for (let c = 0; c < classes; c++) {
+            const angle = (2 * Math.PI * ((p * c) % classes)) / classes, cos = Math.cos(angle), sin = Math.sin(angle);
+            a += re[c * freqs + k] * cos + im[c * freqs + k] * sin;
+            b += im[c * freqs + k] * cos - re[c * freqs + k] * sin;
+          }
+          magnitudes[n * size + p * freqs + k] = Math.hypot(a, b) / (classes * length);
+        }
+      }
+    });
+    return { data: median(magnitudes, starts.length, size), rows: classes, cols: freqs };
+  }
+
+  // A window's (12, nBins) tonal block: the magnitude's columns averaged into bands (column 0 its own,
+  // then nBins - 1 log-spaced ones, as the modulation bands), log(offset + band).
+  function tonalView(power, params, nBins, tonal) {
+    const bank = chromaFilterbank(params.sample_rate, params.n_fft, tonal);
+    const magnitude = fourierMagnitude(chromagram(power, bank, tonal), tonal);
+    const { rows, cols: nFreqs } = magnitude;
+    const edges = [0, ...modulationBandEdges(nFreqs, nBins - 1)];
+    const out = new Float32Array(rows * nBins), cumulative = new Float64Array(nFreqs + 1);
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < nFreqs; k++) cumulative[k + 1] = cumulative[k] + magnitude.data[r * nFreqs + k];
+      for (let b = 0; b < nBins; b++) {
+        const lo = Math.min(edges[b], nFreqs - 1), hi = Math.min(Math.max(edges[b + 1], edges[b] + 1), nFreqs);
+        out[r * nBins + b] = Math.log(tonal.offset + (cumulative[hi] - cumulative[lo]) / (hi - lo));
+      }
+    }
+    return { data: out, rows, cols: nBins };
+  }
+
+  // ------------------------------------------------------------ features.windows --
+  // Evenly spaced starts (s) of at most maxWindows windows of windowS, the last ending with the track.
+  function windowStarts(duration, windowS, maxWindows) {
+    if (!(duration > windowS)) return [0];
+    const n = Math.min(maxWindows, Math.ceil(duration / windowS));
+    return n === 1 ? [0] : Array.from(linspace(0, duration - windowS, n));
+  }
+
+  // Each window's image (modulation spectrum over the tonal block), each scaled to its own peak;
+  // windows `silentWindowDb` under the loudest are left out: {images, used, rows, cols}.
+  function extractWindows(signals, duration, params, constants) {
+    const { windows: spec, tonal } = model, nBins = model.width;
+    if (duration < constants.minSeconds || !signals.some((y) => y.length)) {
+      throw new Error(`too short: ${(duration * 1000).toPrecision(2)} ms of audio`);
+    }
+    const peaks = signals.map((y) => { let m = 0; for (let i = 0; i < y.length; i++) m = Math.max(m, Math.abs(y[i])); return m; });
+    const top = Math.max(...peaks);
+    if (top === 0) throw new Error("silent: every sample is zero");
+    const level = 20 * Math.log10(top);
+    if (level < constants.silenceDbfs) throw new Error(`silent: peak level ${level.toFixed(0)} dBFS`);
+    const nFrames = framesForSeconds(model.cropSeconds, params);
+    const rows = params.n_mels + tonal.pitchClasses;
+    const used = peaks.map((peak) => peak > top * 10 ** (-spec.silentWindowDb / 20));
+    const images = signals.map((y, i) => {
+      if (!used[i]) return new Float32Array(rows * nBins);
+      const peak = Math.fround(peaks[i]), scaled = new Float32Array(y.length);
+      for (let k = 0; k < y.length; k++) scaled[k] = y[k] / peak;
+      const power = powerSpectrogram(scaled, params);
+      const modulation = modulationSpectrum(loopPadOrCrop(logMelFromPower(power, params), nFrames), nBins);
+      const image = new Float32Array(rows * nBins);
+      image.set(modulation.data, 0);
+      image.set(tonalView(power, params, nBins, tonal).data, params.n_mels * nBins);
+      return image;
+    });
+    return { images, used, rows, cols: nBins };
+  }
+
+  // The track's input: the mean image of its non-silent windows.
+  function summary(windows) {
+    const { images, used, rows, cols } = windows;
+    const sum = new Float64Array(rows * cols);
+    let count = 0;
+    images.forEach((image, i) => {
+      if (!used[i]) return;
+      count++;
+      for (let k = 0; k < sum.length; k++) sum[k] += image[k];
+    });
+    return { data: Float32Array.from(sum, (v) => v / count), rows, cols };
+  }
+
   // --------------------------------------------------------------- mapper, model --
   const weights = model.unavailable ? null : {
     bandMean: decodeTensor(model.bandMean),
@@ -410,9 +733,29 @@
     return { logMel, input, normalised, xy: encode(normalised) };
   }
 
+  // The same for a songwise map: the windows' signals at the model's rate.
+  function placeWindows(signals, duration) {
+    const windows = extractWindows(signals, duration, model.featureParams, model.constants);
+    const input = summary(windows);
+    const normalised = normalise(input);
+    return { windows, input, normalised, xy: encode(normalised) };
+  }
+
+  // The signals the map's representation reads from a decoded file: the windows (songwise) or the crop.
+  function signalsOf(decoded) {
+    const rate = model.featureParams.sample_rate;
+    if (model.representation !== "songwise") {
+      return { starts: [0], signals: loadWindows(decoded, [0], model.cropSeconds, rate) };
+    }
+    const starts = windowStarts(decoded.duration, model.cropSeconds, model.windows.maxWindows);
+    return { starts, signals: loadWindows(decoded, starts, model.cropSeconds, rate) };
+  }
+
   async function placeBytes(arrayBuffer) {
-    const { y, duration } = await load(arrayBuffer, model.featureParams.sample_rate, model.cropSeconds);
-    return { y, duration, ...placeSignal(y, duration) };
+    const decoded = await decode(arrayBuffer, model.featureParams.sample_rate);
+    const { signals } = signalsOf(decoded);
+    return model.representation === "songwise"
+      ? placeWindows(signals, decoded.duration) : placeSignal(signals[0], decoded.duration);
   }
 
   // ------------------------------------------------------------ nearest tracks --
@@ -567,13 +910,22 @@
       return { logMel: Array.from(out.logMel.data), frames: out.logMel.cols, input: Array.from(out.input.data),
         normalised: Array.from(out.normalised.data), xy: out.xy };
     },
-    // The decoded, resampled, cropped signal of a file's bytes (base64), to measure the resampling.
+    // The same for a songwise map: per-window signals already at the model's rate.
+    placeWindowFeatures(windows, duration) {
+      const out = placeWindows(windows.map((w) => Float32Array.from(w)), duration);
+      return { images: out.windows.images.map((image) => Array.from(image)), used: out.windows.used,
+        input: Array.from(out.input.data), normalised: Array.from(out.normalised.data), xy: out.xy };
+    },
+    // The decoded, resampled signals of a file's bytes (base64) that the map reads (its crop, or its
+    // windows), with their starts, to measure the decoding and resampling.
     async placeDecode(base64) {
       const binary = atob(base64);
       const bytes = new Uint8Array(binary.length);
       for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-      const { y, duration } = await load(bytes.buffer, model.featureParams.sample_rate, model.cropSeconds);
-      return { y: Array.from(y), duration };
+      const decoded = await decode(bytes.buffer, model.featureParams.sample_rate);
+      const { starts, signals } = signalsOf(decoded);
+      return { y: Array.from(signals[0]), windows: signals.map((w) => Array.from(w)), starts,
+        duration: decoded.duration, rate: decoded.rate };
     },
     placed: () => placed.map(({ file, title, x, y, nearest }) => ({ file, title, x, y, nearest })),
   });
