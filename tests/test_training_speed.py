@@ -161,3 +161,17 @@ def test_cluster_space_of_many_tracks_is_the_full_svds() -> None:
     features = rng.standard_normal((400, 64)) @ rng.standard_normal((64, 64))  # more tracks than features
     full = PCA(n_components=CLUSTER_COMPONENTS, svd_solver="full", random_state=0).fit_transform(features)
     np.testing.assert_allclose(_cluster_space(features), full, atol=1e-8)
+
+
+def test_cli_device_option(small_collection: Path) -> None:
+    from typer.testing import CliRunner
+
+    from songmap.app.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["map", str(small_collection), "--device", "gpu"]).exit_code == 2
+    if not torch.cuda.is_available():
+        result = runner.invoke(app, ["map", str(small_collection), "--device", "cuda", "--out", str(small_collection.parent / "o")])
+        assert result.exit_code == 1
+        assert "error: device 'cuda' was asked for, but PyTorch sees no CUDA GPU" in result.output
+        assert "Traceback" not in result.output and not (small_collection.parent / "o" / "embeddings.json").exists()
