@@ -23,7 +23,8 @@ from conftest import noise_burst, tone, write_audio
 from songmap.app.jobs.mapping import map_folder
 from songmap.features.shaping import model_input
 from songmap.features.spectrogram import FeatureParams, extract_features, frames_for_seconds
-from songmap.io.audio import load
+from songmap.features.windows import extract_windows, window_starts
+from songmap.io.audio import load, load_windows, probe
 from songmap.mapper.estimator import SongMapper
 
 # test_browser skips (or, in CI, fails) when Playwright or Chromium is missing, before importing Playwright.
@@ -50,13 +51,11 @@ def _edge_cases(folder: Path) -> dict[str, Path]:
     return {name: write_audio(folder / name, y, sr) for name, (y, sr) in cases.items()}
 
 
-@pytest.fixture(scope="module")
-def placed_map(families, tmp_path_factory):
-    """The families collection mapped with the real model, files to drop, and what `songmap embed` says."""
-    root = tmp_path_factory.mktemp("place")
+def _placed_map(families: Path, root: Path, preset: str, extra: dict[str, Path] | None = None) -> dict:
+    """``families`` mapped with the real model and ``preset``, files to drop, and what `songmap embed` says."""
     out = root / "out"
-    map_folder(families, out, SongMapper(seed=0, epochs=40, patience=10))
-    drops = _edge_cases(root / "drops")
+    map_folder(families, out, SongMapper(preset=preset, seed=0, epochs=40, patience=10))
+    drops = _edge_cases(root / "drops") | (extra or {})
     for name in ("drone 0.wav", "arp 2.wav", "drums 1.wav", "drone 1 (Storm).wav"):
         drops[name] = families / name
     placed_json = root / "placed.json"
@@ -69,17 +68,59 @@ def placed_map(families, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(placed_map):
+def placed_map(families, tmp_path_factory):
+    """A map of the modulation representation (the default before songwise), read from each track's start."""
+    return _placed_map(families, tmp_path_factory.mktemp("place"), "modulation")
+
+
+def _long_songs(folder: Path) -> dict[str, Path]:
+    """Songs of several windows (the families' crop is 4 s): sections that differ, and a silent stretch."""
+    sr = 44100
+    parts = [tone(220, 10.0, sr, harmonics=5), np.zeros(sr * 12, np.float32), noise_burst(6.0, sr, 9),
+             tone(660, 12.0, sr, harmonics=2, noise=0.02)]
+    two_parts = np.concatenate([tone(300, 9.0, 32000, harmonics=3), 0.5 * noise_burst(9.0, 32000, 2)])
+    return {"long, with a silent stretch.flac": write_audio(folder / "long, with a silent stretch.flac",
+                                                           np.concatenate(parts), sr),
+            "two parts 32 kHz.wav": write_audio(folder / "two parts 32 kHz.wav", two_parts, 32000)}
+
+
+@pytest.fixture(scope="module")
+def songwise_map(families, tmp_path_factory):
+    """A map of the songwise representation: whole songs through windows, with the tonal view."""
+    root = tmp_path_factory.mktemp("place-songwise")
+    return _placed_map(families, root, "songwise", _long_songs(root / "drops"))
+
+
+@pytest.fixture(scope="module")
+def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto((placed_map["out"] / "map.html").as_uri())
-        page.wait_for_function("() => document.body.dataset.ready === '1'")
-        page.errors = errors
-        yield page
+        yield browser
         browser.close()
+
+
+def _open(browser, map_dir: Path):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto((map_dir / "map.html").as_uri())
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    page.errors = errors
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, placed_map):
+    page = _open(browser, placed_map["out"])
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def songwise_page(browser, songwise_map):
+    page = _open(browser, songwise_map["out"])
+    yield page
+    page.close()
 
 
 def _mapped(out: Path) -> tuple[np.ndarray, list[str], float]:
@@ -94,7 +135,8 @@ def _place(page, files: list[Path]) -> None:
     page.wait_for_function("() => document.body.dataset.placing === 'done'", timeout=120_000)
 
 
-def test_dropped_files_land_where_songmap_embed_puts_them(page, placed_map):
+def _assert_placed_like_embed(page, placed_map) -> dict[str, float]:
+    """Drop every file of ``placed_map`` on the page: same nearest track as `songmap embed`, within 1 %."""
     xy, titles, extent = _mapped(placed_map["out"])
     names = list(placed_map["drops"])
     _place(page, [placed_map["drops"][n] for n in names])
@@ -115,6 +157,17 @@ def test_dropped_files_land_where_songmap_embed_puts_them(page, placed_map):
     assert [p["file"] for p in placed] == names
     assert all(len(p["nearest"]) == 3 for p in placed)
     assert not page.errors
+    return errors
+
+
+def test_dropped_files_land_where_songmap_embed_puts_them(page, placed_map):
+    _assert_placed_like_embed(page, placed_map)
+
+
+def test_songwise_map_places_dropped_files_where_songmap_embed_puts_them(songwise_page, songwise_map):
+    model = json.loads(songwise_page.evaluate("() => document.getElementById('songmap-model').textContent"))
+    assert model["representation"] == "songwise" and model["windows"]["maxWindows"] == 8
+    _assert_placed_like_embed(songwise_page, songwise_map)
 
 
 def test_undecodable_file_gives_a_message_in_the_panel(page, placed_map, tmp_path):
@@ -154,6 +207,62 @@ def test_each_feature_step_matches_python(page, placed_map, name):
     _, _, extent = _mapped(placed_map["out"])
     # The page's weights are float16: the only step allowed to move the point, and by little.
     assert np.hypot(*(np.array(got["xy"]) - xy)) / extent < 0.002, "encoder differs"
+
+
+@pytest.mark.parametrize("name", ["mono 8 kHz.wav", "shorter than a window.wav", "long, with a silent stretch.flac",
+                                  "two parts 32 kHz.wav", "drums 1.wav"])
+def test_songwise_each_window_matches_python(songwise_page, songwise_map, name):
+    """Python's windows of a file (decoded by seeking) through the page's songwise path, step by step."""
+    mapper = SongMapper.load(songwise_map["out"] / "model.safetensors")
+    params = FeatureParams(sample_rate=mapper.sample_rate, n_mels=mapper.n_mels, n_fft=mapper.n_fft,
+                           hop_length=mapper.hop_length)
+    spec = mapper._window_spec()
+    path = songwise_map["drops"][name]
+    features = extract_windows(path, params, spec)
+    signals, duration = load_windows(path, features.starts, spec.window_s, params.sample_rate)
+    got = songwise_page.evaluate("([w, d]) => window.songmap.placeWindowFeatures(w, d)",
+                                 [[y.tolist() for y in signals], duration])
+    assert got["used"] == features.used.tolist()
+    if name.startswith("long"):  # several windows, the silent ones left out
+        assert len(features.used) == 8 and 0 < features.used.sum() < 8
+    images = np.array(got["images"]).reshape(features.images.shape)
+    used = features.used
+    modulation, tonal = slice(0, params.n_mels), slice(params.n_mels, None)
+    assert np.max(np.abs(images[used][:, modulation] - features.images[used][:, modulation])) < 2e-3, "modulation image differs"
+    assert np.max(np.abs(images[used][:, tonal] - features.images[used][:, tonal])) < 2e-3, "tonal view differs"
+    summary = features.summary()
+    assert np.max(np.abs(np.array(got["input"]).reshape(summary.shape) - summary)) < 2e-3, "mean over windows differs"
+    normalised = mapper._normalise(summary[None])[0]
+    assert np.max(np.abs(np.array(got["normalised"]).reshape(summary.shape) - normalised)) < 5e-3, "block normalisation differs"
+    from songmap.model.numpy_encoder import encode_numpy
+
+    xy = encode_numpy(mapper.weights_, normalised[None])[0]
+    assert np.hypot(*(np.array(got["xy"]) - xy)) / _mapped(songwise_map["out"])[2] < 0.002, "encoder differs"
+
+
+def test_songwise_windows_are_those_python_decodes_by_seeking(songwise_page, songwise_map):
+    """The page decodes the whole file; its windows start at the samples load_windows seeks to."""
+    mapper = SongMapper.load(songwise_map["out"] / "model.safetensors")
+    spec = mapper._window_spec()
+    # Minimum SNR against Python's windows: tones ~80 dB; white noise up to the file's Nyquist
+    # frequency ~50 dB (the two resampling filters differ most in the transition band).
+    files = {"long, with a silent stretch.flac": 45, "two parts 32 kHz.wav": 45, "longer than the crop.wav": 70,
+             "mono 8 kHz.wav": 70}
+    for name, min_snr in files.items():
+        path = songwise_map["drops"][name]
+        starts = window_starts(probe(path).duration_s, window_s=spec.window_s, max_windows=spec.max_windows)
+        signals, _ = load_windows(path, starts, spec.window_s, mapper.sample_rate)
+        got = songwise_page.evaluate("(b) => window.songmap.placeDecode(b)", base64.b64encode(path.read_bytes()).decode())
+        np.testing.assert_allclose(got["starts"], starts, atol=1e-6, err_msg=name)
+        assert len(got["windows"]) == len(signals)
+        for js, y in zip(got["windows"], signals):
+            js = np.array(js)
+            assert len(js) == len(y), name
+            if np.any(y):
+                snr = 10 * np.log10(np.sum(y.astype(np.float64) ** 2) / np.sum((y - js) ** 2))
+                assert snr > min_snr, (name, snr)
+            else:
+                assert not np.any(js), name
 
 
 def test_browser_resampling_is_close_to_soxr(page, placed_map):

@@ -18,7 +18,7 @@ from songmap.web.placing import page_model, page_model_for
 @pytest.fixture(scope="module")
 def fitted(families) -> SongMapper:
     paths = sorted(p for p in Path(families).glob("*.wav"))
-    return SongMapper(seed=0, epochs=20, n_mels=64, filters=(8, 16), patience=5).fit(paths)
+    return SongMapper(preset="modulation", seed=0, epochs=20, n_mels=64, filters=(8, 16), patience=5).fit(paths)
 
 
 def _array(tensor: dict) -> np.ndarray:
@@ -59,3 +59,26 @@ def test_a_folder_without_a_model_gets_a_page_that_says_why(out_dir):
     assert "cannot be read" in page_model_for(out_dir)["unavailable"]
     html = write_map_page(out_dir).read_text(encoding="utf-8")
     assert '"unavailable":"the model in this folder cannot be read' in html
+
+
+def test_songwise_page_model_carries_the_windows_the_tonal_view_and_one_scale_per_row(families):
+    from songmap.features import tonal
+    from songmap.features.windows import SILENT_WINDOW_DB
+
+    paths = sorted(Path(families).glob("*.wav"))
+    mapper = SongMapper(preset="songwise", seed=0, epochs=8, n_mels=32, filters=(4, 8), max_windows=3).fit(paths)
+    model = json.loads(json.dumps(page_model(mapper)))
+    assert model["representation"] == "songwise"
+    assert model["windows"] == {"maxWindows": 3, "silentWindowDb": SILENT_WINDOW_DB, "rows": [32, tonal.PITCH_CLASSES]}
+    assert model["tonal"]["patchFrames"] == tonal.PATCH_FRAMES and model["tonal"]["fmin"] == tonal.CHROMA_FMIN
+    # The block normalisation travels as one mean and one spread per image row (mel bands, then pitch rows).
+    mean, std = _array(model["bandMean"]), _array(model["bandStd"])
+    assert mean.shape == std.shape == (32 + tonal.PITCH_CLASSES,)
+    np.testing.assert_array_equal(std, mapper.band_std_)
+    assert len(set(std[:32].tolist())) == 1 and len(set(std[32:].tolist())) == 1 and std[0] != std[32]
+
+
+def test_a_modulation_page_model_has_no_window_block(fitted):
+    model = page_model(fitted)
+    assert model["representation"] != "songwise" and "windows" not in model and "tonal" not in model
+    assert 0 < model["resample"]["passbandEnd"] < 1 and model["resample"]["attenuationDb"] > 60

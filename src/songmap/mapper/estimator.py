@@ -50,6 +50,8 @@ __all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIO
 PRESETS: dict[str, dict] = {
     "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0},
     "default": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
+    # Each track's first crop (up to 30 s) as its modulation spectrum, no tonal view.
+    "modulation": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
     # Whole songs (up to max_windows windows) and the tonal view beside the modulation spectrum (issue 11).
     "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
                  "tonal_weight": 1.0},
