@@ -233,7 +233,7 @@ def test_set_params_preset_changes_the_representation(families: Path, tmp_path: 
     mapper = SongMapper(preset="seed", **{**PRESET_FAST, "epochs": 1, "cache_dir": tmp_path / "cache"}).fit(paths)
     assert mapper.representation_ == "pooled"
     mapper.set_params(preset="default").fit(paths)
-    assert mapper.representation_ == "modulation"
+    assert mapper.representation_ == PRESETS["default"]["representation"] == "songwise"
     assert mapper.params_["neighbour_weight"] == PRESETS["default"]["neighbour_weight"]
     assert mapper.weights_["to_latent.weight"].shape[1] != 0
 
@@ -287,6 +287,25 @@ def _legacy_model_pt(mapper: SongMapper, version: int) -> dict:
         "model_config": mapper.model_.config(), "state_dict": mapper.model_.state_dict(),
         "training": {"losses": list(t.losses), "best_epoch": t.best_epoch, "best_loss": t.best_loss, "stopped_early": t.stopped_early},
     }
+
+
+def test_a_model_of_the_previous_default_keeps_its_representation(families: Path, tmp_path: Path) -> None:
+    """Models saved when "default" meant the modulation representation still read each track's start."""
+    from songmap.app.jobs import embed_files
+
+    paths = sorted(families.glob("*.wav"))[:4]
+    old = SongMapper(preset="modulation", seed=0, **{**PRESET_FAST, "epochs": 5}).fit(paths)
+    # What songmap wrote then: preset "default" with its representation resolved, no tonal_weight.
+    old.params_ = {k: v for k, v in old.params_.items() if k != "tonal_weight"} | {"preset": "default"}
+    (tmp_path / "out").mkdir()
+    old.save(tmp_path / "out" / "model.safetensors")
+    loaded = SongMapper.load(tmp_path / "out" / "model.safetensors")
+    assert loaded.params_["preset"] == "default" and loaded.representation_ == "modulation"
+    assert loaded.input_height == old.n_mels
+    np.testing.assert_allclose(loaded.transform(paths), old.embedding_, atol=1e-5)
+    result = embed_files(tmp_path / "out", paths[:1])
+    assert result.representation == "modulation"
+    np.testing.assert_allclose([result.placed[0].x, result.placed[0].y], old.embedding_[0], atol=1e-5)
 
 
 def test_saved_model_is_safetensors_readable_without_pytorch(families: Path, tmp_path: Path) -> None:

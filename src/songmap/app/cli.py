@@ -253,8 +253,9 @@ _FILE_COLUMN_HELP = ("Metadata column naming the files. Default: guessed (filena
                      "else name or title when it holds file names).")
 _CATEGORY_COLUMN_HELP = ("Metadata column of categories. Default: guessed (category; else sound-type, type, label, "
                          "class or genre).")
-_PRESET_HELP = ("Model configuration: 'default' (modulation spectra + neighbour-preserving training), 'songwise' (the same "
-                "over the whole song, with a key-invariant tonal view) or 'seed' (the notebooks' model).")
+_PRESET_HELP = ("Model configuration: 'default' (= 'songwise': the whole song through windows, modulation spectra with a "
+                "key-invariant tonal view, neighbour-preserving training), 'modulation' (the previous default: modulation "
+                "spectra of each track's start) or 'seed' (the notebooks' model).")
 
 
 def _check_preset(value: str) -> str:
@@ -573,7 +574,7 @@ def embed_command(
             err.print(f"note: {line}")
         for path, reason in result.skipped:
             err.print(f"skipped: {path}: {reason}")
-        table = Table(title=f"Placed on the map in {out_dir}")
+        table = Table(title=f"Placed on the map in {out_dir} (its model reads: {result.representation})")
         for column in ("song", "x", "y", "nearest on the map"):
             table.add_column(column, justify="right" if column in ("x", "y") else "left")
         for song in result.placed:

@@ -40,17 +40,22 @@ __all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIO
 
 #: Named configurations; a parameter given explicitly to :class:`SongMapper` wins over its preset.
 #: "seed" is the notebooks' model, kept so the two can be compared (``songmap compare``,
-#: BENCHMARKS.md "Map quality"); "default" is what measured best there:
+#: BENCHMARKS.md "Map quality"); "default" is what measured best there, the same as "songwise":
 #:
-#: * ``representation="modulation"`` with ``crop_percentile=100`` (capped by
-#:   ``max_crop_s``): a loop-start-invariant, noise-bed-robust input, estimated
-#:   over up to 30 s because slow modulations need long windows;
+#: * ``representation="songwise"``: the whole track through up to ``max_windows`` windows of
+#:   ``crop_percentile=100`` of the durations (capped by ``max_crop_s``), each window's modulation
+#:   spectrum (loop-start-invariant, noise-bed-robust) with the key-invariant tonal view under it,
+#:   the two views weighted alike (``tonal_weight=1``);
 #: * ``neighbour_weight=1.0``: the t-SNE neighbour term next to the
 #:   reconstruction error (:mod:`songmap.model.neighbours`).
+#:
+#: "modulation" is the default before whole songs (each track's first crop, no tonal view).
+#: Saved models keep the representation they were made with, whatever a preset now says.
 PRESETS: dict[str, dict] = {
     "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0},
-    "default": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
-    # Each track's first crop (up to 30 s) as its modulation spectrum, no tonal view.
+    "default": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
+                "tonal_weight": 1.0},
+    # Each track's first crop (up to 30 s) as its modulation spectrum, no tonal view (the default until issue 11).
     "modulation": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
     # Whole songs (up to max_windows windows) and the tonal view beside the modulation spectrum (issue 11).
     "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
@@ -129,19 +134,19 @@ class SongMapper:
         Mel bands of the spectrogram.
     n_fft, hop_length : int
         STFT size and hop in samples.
-    preset : {"default", "seed"}
+    preset : {"default", "songwise", "modulation", "seed"}
         Named configuration that fills in ``representation``, ``crop_percentile``,
         ``modulation_bins`` and ``neighbour_weight`` where they are None
         (see :data:`PRESETS`), when :meth:`fit` runs: "seed" is the notebooks'
         plain autoencoder on time-pooled spectrograms, "default" the measured
-        improvement.
+        improvement (whole songs, "songwise"), "modulation" the default before it.
     representation : {"pooled", "modulation", "songwise"}, optional
         What the autoencoder reads per track: the log-mel spectrogram averaged
         into ``time_bins`` columns, or each band's modulation spectrum in
         ``modulation_bins`` columns. Either way a ``(n_mels, columns)`` image,
         centred per band over the collection and scaled per band (pooled) or
         by one spread for all bands (modulation, so quiet bands stay quiet).
-        "songwise" (preset "songwise") reads the whole track through up to
+        "songwise" (presets "default" and "songwise") reads the whole track through up to
         ``max_windows`` windows and stacks the tonal view under the modulation
         spectrum: a ``(n_mels + 12, modulation_bins)`` image, the mean of the
         windows' images (:mod:`songmap.features.windows`), each view scaled to

@@ -43,6 +43,8 @@ class EmbedResult:
     #: Notes about an interrupted ``map`` whose outputs were completed first.
     recovered: list[str] = field(default_factory=list)
     written: Path | None = None
+    #: What the saved model reads ("songwise", "modulation" or "pooled"), whatever the presets now say.
+    representation: str = ""
 
 
 def _model_path(out_dir: Path) -> Path:
@@ -89,7 +91,7 @@ def embed_files(
         reference = []
     ref_xy = np.array([[t["x"], t["y"]] for t in reference]) if reference else None
     reasons = dict(skipped)
-    result = EmbedResult(model_path, skipped=skipped, recovered=recovered)
+    result = EmbedResult(model_path, skipped=skipped, recovered=recovered, representation=mapper.representation_)
     for path, (x, y) in zip(files, coords):
         if Path(path) in reasons:
             continue
@@ -106,7 +108,7 @@ def embed_files(
             write_embeddings_csv(output, tracks)
         else:
             write_json_document(output, {"songmap_version": __version__, "model": str(model_path.resolve()),
-                                         "tracks": tracks, "skipped": [{"file": str(p), "reason": r} for p, r in skipped]})
+                                         "representation": mapper.representation_, "tracks": tracks, "skipped": [{"file": str(p), "reason": r} for p, r in skipped]})
         result.written = output
     return result
 
