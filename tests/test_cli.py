@@ -53,7 +53,7 @@ def test_embeddings_json_format(mapped) -> None:
     assert doc["params"]["n_mels"] == 64 and doc["params"]["epochs"] == 40 and doc["params"]["seed"] == 0
     # The default preset crops at the longest track (capped at 30 s); preset "seed" keeps the notebooks' 75.
     assert doc["params"]["crop_percentile"] == 100.0 and doc["params"]["sample_rate"] == 22050
-    assert doc["params"]["preset"] == "default" and doc["params"]["representation"] == "modulation"
+    assert doc["params"]["preset"] == "default" and doc["params"]["representation"] == "songwise"
     files = sorted(t["file"] for t in doc["tracks"])
     assert files == sorted(
         ["Low Drone.wav", "Low Drone (Storm).wav", "Mid Hum.flac", "Café Theme.ogg",

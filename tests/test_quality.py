@@ -124,7 +124,9 @@ def test_improved_autoencoder_puts_a_noisy_copy_first_and_keeps_families(familie
     mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **FAST)
     xy = mapper.fit_transform(paths)
     reference = mapper.features_for(paths)
-    assert reference.shape == (10, 64 * PRESETS["default"]["modulation_bins"]) and np.isfinite(reference).all()
+    # The default (songwise) reads the 64 mel bands' modulation spectra and the 12 rows of the tonal view.
+    assert mapper.representation_ == PRESETS["default"]["representation"] == "songwise"
+    assert reference.shape == (10, (64 + 12) * PRESETS["default"]["modulation_bins"]) and np.isfinite(reference).all()
     family = [n.split()[0] for n in names]
     pairs = [{"a": "drone 1.wav", "b": "drone 1 (Storm).wav", "kind": "storm"}]
     quality = map_quality(reference, xy, names, family, pairs)

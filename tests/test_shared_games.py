@@ -73,7 +73,8 @@ def test_storm_pairs_are_reported_with_distance(games_map) -> None:
         assert pair["distance"] == pytest.approx(expected)
         assert 1 <= pair["rank_a_to_b"] <= len(files) - 1 and 1 <= pair["rank_b_to_a"] <= len(files) - 1
         assert f"{a} <-> {b}: distance" in output
-        # The default preset (modulation spectra + neighbour term) puts each Storm variant first, both ways
+        # The default preset (songwise: whole songs, tonal view, neighbour term; as the modulation preset
+        # before it) puts each Storm variant first, both ways
         # (BENCHMARKS.md "Map quality"; the notebooks' model gave 2/1 and 14/40).
         assert (pair["rank_a_to_b"], pair["rank_b_to_a"]) == (1, 1), pair
 
