@@ -325,7 +325,7 @@ BROWSER_FORMATS = {
 
 
 @pytest.fixture(scope="module")
-def encoded(placed_map, tmp_path_factory):
+def format_files(tmp_path_factory) -> dict[str, Path]:
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is needed to make the compressed files")
     folder = tmp_path_factory.mktemp("formats")
@@ -335,11 +335,20 @@ def encoded(placed_map, tmp_path_factory):
     for ext, codec in BROWSER_FORMATS.items():
         files[ext] = folder / f"song.{ext}"
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), *codec, str(files[ext])], check=True)
-    placed_json = folder / "placed.json"
-    subprocess.run([sys.executable, "-m", "songmap", "embed", str(placed_map["out"]), *map(str, files.values()),
+    return files
+
+
+def _embedded(map_out: Path, files: dict[str, Path]) -> dict[str, tuple[float, float]]:
+    """`songmap embed`'s coordinates of each format's file on the map in ``map_out``."""
+    placed_json = map_out.parent / f"placed-formats-{map_out.name}.json"
+    subprocess.run([sys.executable, "-m", "songmap", "embed", str(map_out), *map(str, files.values()),
                     "--output", str(placed_json)], check=True, capture_output=True)
-    expected = {Path(t["file"]).suffix[1:]: (t["x"], t["y"]) for t in json.loads(placed_json.read_text())["tracks"]}
-    return files, expected
+    return {Path(t["file"]).suffix[1:]: (t["x"], t["y"]) for t in json.loads(placed_json.read_text())["tracks"]}
+
+
+@pytest.fixture(scope="module")
+def encoded(placed_map, format_files):
+    return format_files, _embedded(placed_map["out"], format_files)
 
 
 def _format_errors(page, placed_map, encoded) -> dict[str, float]:
@@ -368,3 +377,8 @@ def test_every_listed_format_is_placed_where_songmap_embed_puts_it(page, placed_
 
 def test_m4a_is_placed_where_songmap_embed_puts_it(page, placed_map, encoded):
     assert _format_errors(page, placed_map, encoded)["m4a"] < TOLERANCE
+
+
+def test_every_listed_format_is_placed_on_a_songwise_map(songwise_page, songwise_map, format_files):
+    errors = _format_errors(songwise_page, songwise_map, (format_files, _embedded(songwise_map["out"], format_files)))
+    assert max(errors.values()) < TOLERANCE, errors

@@ -426,6 +426,10 @@ def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.n
     return windows, rate, total / rate if rate else 0.0
 
 
+#: Seconds decoded (and dropped) before each window that FFmpeg seeks to: lossy decoders' warm-up.
+SEEK_PREROLL_S = 0.5
+
+
 def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int]:
     import av
 
@@ -444,9 +448,15 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np
             if stream.duration is not None and stream.time_base is not None:
                 end = int(round(float(stream.duration * stream.time_base) * rate)) or None
             resampler = av.AudioResampler(format="flt", layout=stream.layout.name, rate=rate)
+            at_start = True  # the container is where a full decode starts: no seek needed for a window at 0
             for start in starts_s:
-                # Seek to the packet at or before ``start``, then drop what comes before it by timestamp.
-                container.seek(int(max(start, 0.0) / stream.time_base), stream=stream, backward=True)
+                # Seek to the packet at or before ``start`` less a pre-roll (a lossy decoder flushed by
+                # the seek needs a few frames before its output is what a full decode gives: AAC's first
+                # frame after a seek was off by up to 0.3), then drop what comes before it by timestamp.
+                target = max(start - SEEK_PREROLL_S, 0.0)
+                if not (at_start and target == 0.0):
+                    container.seek(int(target / stream.time_base), stream=stream, backward=True)
+                at_start = False
                 first = int(round(max(start, 0.0) * rate))
                 chunks, position, got = [], None, 0
                 for frame in container.decode(stream):
