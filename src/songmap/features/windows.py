@@ -73,7 +73,7 @@ class WindowSpec:
     def key(self) -> str:
         """Stable text form for cache keys (with a version of the window features' definition: bump it
         when :mod:`songmap.features.tonal` or the window images change, so old entries are recomputed)."""
-        return json.dumps({"windows": 3, **asdict(self)}, sort_keys=True)
+        return json.dumps({"windows": 4, **asdict(self)}, sort_keys=True)
 
 
 @dataclass
