@@ -176,7 +176,7 @@
     };
     const g = gcd(from, to), up = to / g, down = from / g, taps = 2 * half + 2;
     // Output j reads inputs floor(j*down/up) + k, k in [-half, half + 1]; its fraction is one of `up` phases.
-    const table = up <= 4096 ? new Float64Array(up * taps) : null;
+    const table = up <= 4096 ? new Float32Array(up * taps) : null;
     if (table) {
       for (let phase = 0; phase < up; phase++) {
         for (let k = -half; k <= half + 1; k++) table[phase * taps + k + half] = kernel(phase / up - k);
@@ -186,10 +186,19 @@
     const out = new Float32Array(n);
     for (let j = 0; j < n; j++) {
       const position = j * down, base = Math.floor(position / up), phase = position - base * up;
-      let sum = 0;
       const lo = Math.max(-half, -base), hi = Math.min(half + 1, y.length - 1 - base);
-      for (let k = lo; k <= hi; k++) {
-        sum += y[base + k] * (table ? table[phase * taps + k + half] : kernel(phase / up - k));
+      let sum = 0;
+      if (table) {  // the common case, kept to one multiply-add per tap
+        const row = phase * taps + half - base, last = base + hi;
+        let s1 = 0, s2 = 0, s3 = 0, i = base + lo;
+        for (; i + 3 <= last; i += 4) {  // four running sums: V8 keeps them in registers
+          sum += y[i] * table[row + i]; s1 += y[i + 1] * table[row + i + 1];
+          s2 += y[i + 2] * table[row + i + 2]; s3 += y[i + 3] * table[row + i + 3];
+        }
+        for (; i <= last; i++) sum += y[i] * table[row + i];
+        sum += s1 + s2 + s3;
+      } else {
+        for (let k = lo; k <= hi; k++) sum += y[base + k] * kernel(phase / up - k);
       }
       out[j] = sum;
     }
