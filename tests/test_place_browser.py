@@ -170,6 +170,18 @@ def test_songwise_map_places_dropped_files_where_songmap_embed_puts_them(songwis
     _assert_placed_like_embed(songwise_page, songwise_map)
 
 
+def test_seed_map_places_dropped_files_where_songmap_embed_puts_them(browser, families, tmp_path_factory):
+    """The notebooks' model (time-pooled log-mel) too."""
+    seed_map = _placed_map(families, tmp_path_factory.mktemp("place-seed"), "seed")
+    seed_page = _open(browser, seed_map["out"])
+    try:
+        model = json.loads(seed_page.evaluate("() => document.getElementById('songmap-model').textContent"))
+        assert model["representation"] == "pooled"
+        _assert_placed_like_embed(seed_page, seed_map)
+    finally:
+        seed_page.close()
+
+
 def test_undecodable_file_gives_a_message_in_the_panel(page, placed_map, tmp_path):
     # Garbage named .mp3, and AIFF: songmap reads it, Chromium's decodeAudioData does not.
     aiff = write_audio(tmp_path / "song.aiff", tone(440, 1.0), SR)
