@@ -141,3 +141,31 @@ def test_numpy_encoder_matches_the_pytorch_encoder(n_mels: int, width: int, filt
     np.testing.assert_allclose(encode_numpy(weights, x, batch_size=5), expected, atol=1e-5)
     np.testing.assert_allclose(encode_numpy(weights, 2 * x, prepare=lambda rows: rows / 2), expected, atol=1e-5)
     assert np.abs(expected).max() > 1e-3  # not trivially zero
+
+
+def test_a_lighter_decoder_leaves_the_encoder_as_it_was() -> None:
+    torch.manual_seed(0)
+    mirror = ConvAutoencoder(140, 16, (16, 32, 64))
+    torch.manual_seed(0)
+    light = ConvAutoencoder(140, 16, (16, 32, 64), decoder_filters=(16, 8, 4, 4))
+    assert mirror.config()["decoder_filters"] == [64, 32, 16, 16] and light.config()["decoder_filters"] == [16, 8, 4, 4]
+    # The same encoder, weight for weight (initialised first from the same seed); only the decoder shrinks.
+    for (name, a), (other, b) in zip(mirror.encoder_conv.state_dict().items(), light.encoder_conv.state_dict().items()):
+        assert name == other and torch.equal(a, b)
+    assert torch.equal(mirror.to_latent.weight, light.to_latent.weight)
+    x = torch.randn(5, 1, 140, 16)
+    mirror.eval(), light.eval()
+    assert torch.equal(mirror.encode(x), light.encode(x)) and light(x).shape == x.shape
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(light) < 0.5 * count(mirror)
+    with pytest.raises(ValueError, match="decoder_filters must be 4 positive channel counts"):
+        ConvAutoencoder(140, 16, (16, 32, 64), decoder_filters=(16, 8, 4))
+
+
+def test_a_model_config_without_decoder_filters_is_the_mirrored_decoder() -> None:
+    """Models saved before decoder_filters existed name no decoder: theirs mirrors the encoder, and loads."""
+    saved = ConvAutoencoder(40, 30, (8, 16))
+    config = {k: v for k, v in saved.config().items() if k != "decoder_filters"}
+    loaded = ConvAutoencoder(**config)
+    loaded.load_state_dict(saved.state_dict())
+    assert loaded.config() == saved.config() and loaded.decoder_filters == [16, 8, 8]

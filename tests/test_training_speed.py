@@ -175,3 +175,22 @@ def test_cli_device_option(small_collection: Path) -> None:
         assert result.exit_code == 1
         assert "error: device 'cuda' was asked for, but PyTorch sees no CUDA GPU" in result.output
         assert "Traceback" not in result.output and not (small_collection.parent / "o" / "embeddings.json").exists()
+
+
+def test_maps_with_the_neighbour_term_train_a_lighter_decoder(small_collection: Path, tmp_path: Path) -> None:
+    from songmap.mapper.estimator import _decoder_filters
+
+    assert _decoder_filters((16, 32, 64), True) == [16, 8, 4, 4] and _decoder_filters((16, 32, 64), False) is None
+    paths = sorted(p for p in small_collection.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
+    fast = dict(epochs=10, n_mels=64, filters=(8, 32), seed=0, device="cpu")
+    light = SongMapper(**fast).fit(paths)
+    assert light.model_config_["decoder_filters"] == [8, 4, 4]  # the mirror (32, 8, 8) // 4, at least 4
+    plain = SongMapper(preset="seed", **fast).fit(paths)
+    assert plain.model_config_["decoder_filters"] == [32, 8, 8]  # the notebooks' model keeps the mirror
+    light.save(tmp_path / "m.safetensors")
+    loaded = SongMapper.load(tmp_path / "m.safetensors")
+    assert loaded.model_config_ == light.model_config_
+    np.testing.assert_allclose(loaded.transform(paths), light.embedding_, atol=1e-4)
+    x = torch.from_numpy(light.features_for(paths).reshape(len(paths), 1, light.input_height, -1).astype(np.float32))
+    with torch.no_grad():  # the decoder's weights load too: the same reconstructions
+        torch.testing.assert_close(loaded.model_(x), light.model_(x))

@@ -101,6 +101,19 @@ MAX_TRAINING_STEPS = 1500
 MAX_NEIGHBOUR_STEPS = 150
 #: ...but never fewer epochs than this: every track is seen several times.
 MIN_EPOCHS = 8
+#: With the neighbour term the decoder only regularises the map (the encoder alone places songs):
+#: its channels are the encoder's mirrored divided by this, at least 4 each ((16, 32, 64) ->
+#: (16, 8, 4, 4)), which halves a step's cost at the same map quality (BENCHMARKS.md "Training speed
+#: (issue 12)"). The plain autoencoder ("seed") keeps the full mirror: reconstruction is all it learns.
+DECODER_CHANNEL_DIVISOR = 4
+
+
+def _decoder_filters(filters: Sequence[int], neighbour_term: bool) -> list[int] | None:
+    """The decoder's channels for ``filters`` (None: the encoder's mirror, see ``DECODER_CHANNEL_DIVISOR``)."""
+    if not neighbour_term:
+        return None
+    mirror = [int(f) for f in filters][::-1] + [int(filters[0])]
+    return [max(4, f // DECODER_CHANNEL_DIVISOR) for f in mirror]
 
 
 def _epoch_budget(epochs: int, n_tracks: int, batch_size: int, max_steps: int = MAX_TRAINING_STEPS) -> int:
@@ -545,7 +558,9 @@ class SongMapper:
             from songmap.model.training import TrainingConfig, encode, seed_everything, train_autoencoder
 
             seed_everything(int(self.seed))
-            model = ConvAutoencoder(self.input_height, self.input_width, tuple(int(f) for f in self.filters), latent_dim=2)
+            filters = tuple(int(f) for f in self.filters)
+            model = ConvAutoencoder(self.input_height, self.input_width, filters, latent_dim=2,
+                                    decoder_filters=_decoder_filters(filters, float(self.params_["neighbour_weight"]) > 0))
             config = TrainingConfig(
                 batch_size=int(self.batch_size), learning_rate=float(self.learning_rate), patience=int(self.patience),
                 seed=int(self.seed), neighbour_weight=float(self.params_["neighbour_weight"]),
@@ -745,11 +760,23 @@ class _deterministic_torch:
         import torch
 
         self._previous = torch.are_deterministic_algorithms_enabled()
-        torch.use_deterministic_algorithms(True)
+        _set_deterministic(torch, True)
         return self
 
     def __exit__(self, *exc):
         import torch
 
-        torch.use_deterministic_algorithms(self._previous)
+        _set_deterministic(torch, self._previous)
         return False
+
+
+def _set_deterministic(torch, mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode)``, without its import of ``torch._inductor`` (1-2 s of a
+    `songmap map`) when nothing has imported it: that import only sets the compiler's flag, and eager
+    training compiles nothing."""
+    import sys
+
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(mode)
+    else:
+        torch._C._set_deterministic_algorithms(mode)
