@@ -532,6 +532,8 @@ def load_windows(
         duration_s = _probe_pyav(path).duration_s
     if not windows or all(len(w) == 0 for w in windows):
         raise DecodeError("empty: no audio samples")
+    if not any(np.isfinite(w).any() for w in windows):  # as decode() says it
+        raise DecodeError("no usable samples: every sample is NaN or infinite")
     out = []
     for w in windows:
         w = np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0) if not np.isfinite(w).all() else w
