@@ -70,23 +70,39 @@ class FeatureCache:
         atomic_write_bytes(entry, buffer.getvalue())
 
     def get_windows(self, path: str | os.PathLike, params: FeatureParams, spec: WindowSpec) -> WindowedFeatures | None:
-        """Cached per-window images for ``path`` (:mod:`songmap.features.windows`), or None."""
+        """Cached per-window images for ``path`` (:mod:`songmap.features.windows`), or None.
+
+        The clean images have one entry (keyed by ``spec.clean()``), shared by every augmentation
+        setting; with ``spec.augment`` copies, their images are a second entry, keyed by all of
+        ``spec``, and both must be there."""
+        path = Path(path)
         try:
-            with np.load(self._entry_path(Path(path), params, spec)) as data:
-                return WindowedFeatures(
+            with np.load(self._entry_path(path, params, spec.clean())) as data:
+                features = WindowedFeatures(
                     data["images"].astype(np.float32),
                     data["starts"].astype(np.float64),
                     data["used"].astype(bool),
                     float(data["duration_s"]),
                 )
+            if int(spec.augment) > 0:
+                with np.load(self._entry_path(path, params, spec)) as data:
+                    features.augmented = data["augmented"].astype(np.float32)
+                if features.augmented.shape[:2] != (int(spec.augment), features.images.shape[1]):
+                    return None
         except (OSError, KeyError, ValueError):
             return None
+        return features
 
     def put_windows(self, path: str | os.PathLike, params: FeatureParams, spec: WindowSpec, features: WindowedFeatures) -> None:
-        """Store per-window images for ``path`` atomically (float32: a few kB per window)."""
-        entry = self._entry_path(Path(path), params, spec)
+        """Store per-window images for ``path`` atomically (float32: a few kB per window), and the
+        augmented copies' images, when there are, in their own entry (see :meth:`get_windows`)."""
+        path = Path(path)
         self.folder.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         np.savez(buffer, images=features.images.astype(np.float32), starts=features.starts,
                  used=features.used, duration_s=features.duration_s)
-        atomic_write_bytes(entry, buffer.getvalue())
+        atomic_write_bytes(self._entry_path(path, params, spec.clean()), buffer.getvalue())
+        if int(spec.augment) > 0 and features.augmented is not None:
+            buffer = io.BytesIO()
+            np.savez(buffer, augmented=features.augmented.astype(np.float32))
+            atomic_write_bytes(self._entry_path(path, params, spec), buffer.getvalue())

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from songmap.features.augment import apply_chain, chain_rngs, draw_chain
 from songmap.features.modulation import modulation_spectrum
 from songmap.features.shaping import loop_pad_or_crop
 from songmap.features.spectrogram import (
@@ -56,11 +57,19 @@ class WindowSpec:
         Most windows per track.
     n_bins : int
         Modulation (and tonal) bands: the image's columns.
+    augment : int
+        Augmented copies of each track (:mod:`songmap.features.augment`): each
+        window is also heard through ``augment`` random recording chains, and
+        each copy's mean image is kept (:attr:`WindowedFeatures.augmented`); 0: none.
+    augment_seed : int
+        Seed of the chains (with each file's name).
     """
 
     window_s: float
     max_windows: int = 8
     n_bins: int = 16
+    augment: int = 0
+    augment_seed: int = 0
 
     def __post_init__(self) -> None:
         if not self.window_s > 0:
@@ -69,11 +78,24 @@ class WindowSpec:
             raise ValueError(f"max_windows must be at least 1, got {self.max_windows}")
         if int(self.n_bins) < 4:
             raise ValueError(f"n_bins must be at least 4, got {self.n_bins}")
+        if int(self.augment) < 0:
+            raise ValueError(f"augment must be 0 or more, got {self.augment}")
 
     def key(self) -> str:
         """Stable text form for cache keys (with a version of the window features' definition: bump it
-        when :mod:`songmap.features.tonal` or the window images change, so old entries are recomputed)."""
-        return json.dumps({"windows": 4, **asdict(self)}, sort_keys=True)
+        when :mod:`songmap.features.tonal` or the window images change, so old entries are recomputed).
+        The augmentation settings are part of it only when there are augmented copies, so the clean
+        images keep the key they had before augmentation existed."""
+        fields = asdict(self)
+        if int(self.augment) == 0:
+            del fields["augment"], fields["augment_seed"]
+        else:  # and the version of the recording chains (songmap.features.augment)
+            fields["chains"] = 2
+        return json.dumps({"windows": 4, **fields}, sort_keys=True)
+
+    def clean(self) -> WindowSpec:
+        """The same windows without augmented copies."""
+        return replace(self, augment=0, augment_seed=0)
 
 
 @dataclass
@@ -91,12 +113,17 @@ class WindowedFeatures:
         ``(n_windows,)`` bool: False for windows of silence, left out of the summary.
     duration_s : float
         Duration of the whole file.
+    augmented : np.ndarray or None
+        ``(augment, n_mels + 12, n_bins)`` float32: each augmented copy's model
+        input, :meth:`summary` plus the change its recording chain made to one
+        of the track's windows (drawn with the chain), or None.
     """
 
     images: np.ndarray
     starts: np.ndarray
     used: np.ndarray
     duration_s: float
+    augmented: np.ndarray | None = None
 
     def summary(self) -> np.ndarray:
         """The track's model input: the mean image of its (non-silent) windows, ``(n_mels + 12, n_bins)``."""
@@ -181,14 +208,36 @@ def _extract_windows(path, params: FeatureParams, spec: WindowSpec, duration_s: 
     if 20 * np.log10(top) < SILENCE_DBFS:
         raise DecodeError(f"silent: peak level {20 * np.log10(top):.0f} dBFS, below {SILENCE_DBFS:g} dBFS")
     n_frames = frames_for_seconds(spec.window_s, params)
-    images = np.zeros((len(signals), params.n_mels + PITCH_CLASSES, int(spec.n_bins)), np.float32)
+    shape = (params.n_mels + PITCH_CLASSES, int(spec.n_bins))
+    images = np.zeros((len(signals), *shape), np.float32)
     used = peaks > top * 10 ** (-SILENT_WINDOW_DB / 20)
+    copies = int(spec.augment)
+    rngs = chain_rngs(path, seed=int(spec.augment_seed), copies=copies)
+    chains = [draw_chain(rng) for rng in rngs]  # one per copy: a recording treats the whole song alike
+    # Each copy hears one of the track's windows through its chain (a window's image costs more than
+    # its STFT, so every window of every copy would double the features' time): the copy's mean image
+    # is the track's plus what the chain changed in that window.
+    heard_in = [int(rng.choice(np.flatnonzero(used))) for rng in rngs]
+    augmented = np.zeros((copies, *shape), np.float32)
     for i, y in enumerate(signals):
         if not used[i]:
             continue
-        # A window shorter than window_s (a short track) is loop-padded frame-wise, as the crop is.
         power = power_spectrogram(y / np.float32(peaks[i]), params)
-        log_mel = loop_pad_or_crop(log_mel_from_power(power, params), n_frames, axis=1)
-        images[i, : params.n_mels] = modulation_spectrum(log_mel, int(spec.n_bins))
-        images[i, params.n_mels :] = tonal_view(power, sample_rate=params.sample_rate, n_fft=params.n_fft, n_bins=int(spec.n_bins))
-    return WindowedFeatures(images, np.asarray(starts, np.float64), used, float(duration_s))
+        images[i] = _window_image(power, params, n_frames, int(spec.n_bins))
+        for c in (c for c in range(copies) if heard_in[c] == i):
+            heard = apply_chain(power, chains[c], rngs[c], sample_rate=params.sample_rate, n_fft=params.n_fft)
+            augmented[c] = _window_image(heard, params, n_frames, int(spec.n_bins)) - images[i]
+    features = WindowedFeatures(images, np.asarray(starts, np.float64), used, float(duration_s))
+    if copies:
+        features.augmented = augmented + features.summary()[None]
+    return features
+
+
+def _window_image(power: np.ndarray, params: FeatureParams, n_frames: int, n_bins: int) -> np.ndarray:
+    """One window's ``(n_mels + 12, n_bins)`` image from its STFT power: modulation spectrum over tonal block."""
+    image = np.empty((params.n_mels + PITCH_CLASSES, n_bins), np.float32)
+    # A window shorter than window_s (a short track) is loop-padded frame-wise, as the crop is.
+    log_mel = loop_pad_or_crop(log_mel_from_power(power, params), n_frames, axis=1)
+    image[: params.n_mels] = modulation_spectrum(log_mel, n_bins)
+    image[params.n_mels :] = tonal_view(power, sample_rate=params.sample_rate, n_fft=params.n_fft, n_bins=n_bins)
+    return image

@@ -173,6 +173,14 @@ class SongMapper:
     tonal_weight : float, optional
         Total variance of the tonal view relative to the modulation spectrum's, for
         "songwise" (1: equal weight; see :func:`songmap.mapper.inputs.block_normalisation`).
+    augment : int, optional
+        For "songwise": augmented copies of each track, the same windows heard
+        through random recording chains (band limits, EQ tilt, noise, a codec's
+        losses; :mod:`songmap.features.augment`), whose codes training pulls to
+        the track's own (needs ``neighbour_weight > 0``); 0 or None: none. Only
+        fitting computes them; placing songs reads no copies.
+    invariance_weight : float, optional
+        Weight of that invariance term (see :class:`songmap.model.training.TrainingConfig`).
     crop_percentile : float, optional
         Tracks are loop-padded or cropped to this percentile of the durations...
     min_crop_s, max_crop_s : float
@@ -265,6 +273,8 @@ class SongMapper:
         neighbour_weight: float | None = None,
         max_windows: int = 8,
         tonal_weight: float | None = None,
+        augment: int | None = None,
+        invariance_weight: float | None = None,
         device: str = "auto",
     ):
         self.sample_rate = sample_rate
@@ -292,6 +302,8 @@ class SongMapper:
         self.neighbour_weight = neighbour_weight
         self.max_windows = max_windows
         self.tonal_weight = tonal_weight
+        self.augment = augment
+        self.invariance_weight = invariance_weight
         self.device = device
 
     # -- scikit-learn conventions -------------------------------------------------------------
@@ -351,6 +363,12 @@ class SongMapper:
             raise ValueError(f"tonal_weight must be more than 0, got {r['tonal_weight']}")
         if int(self.max_windows) < 1:
             raise ValueError(f"max_windows must be at least 1, got {self.max_windows}")
+        if int(r.get("augment") or 0) < 0:
+            raise ValueError(f"augment must be 0 or more copies, got {r['augment']}")
+        if not float(r.get("invariance_weight") or 0.0) >= 0:
+            raise ValueError(f"invariance_weight must be 0 or more, got {r['invariance_weight']}")
+        if int(r.get("augment") or 0) > 0 and (r["representation"] != "songwise" or not float(r["neighbour_weight"]) > 0):
+            raise ValueError("augment needs the 'songwise' representation and neighbour_weight above 0")
         if not float(r["neighbour_weight"]) >= 0:
             raise ValueError(f"neighbour_weight must be 0 or more, got {r['neighbour_weight']}")
         if int(self.n_jobs) < 1 and self.n_jobs != -1:
@@ -423,11 +441,14 @@ class SongMapper:
         durations: dict[int, float],
         skipped: list[tuple[Path, str]],
         progress: Progress | None = None,
+        augmented: InputRows | None = None,
     ) -> InputRows:
         """Each decodable file's model input: an :class:`InputRows` (compacted) over ``paths``.
 
         Each spectrogram is reduced to its small model input as it arrives and written to
         the rows: memory does not grow by a spectrogram, nor even by an input, per track.
+        With ``augmented`` (rows of ``(augment, height, width)``), each track's augmented
+        copies are written there too, compacted to the same order.
         """
         indices = list(durations)
         params = self._feature_params()
@@ -438,7 +459,7 @@ class SongMapper:
         try:
             results = iter_features(
                 [paths[i] for i in indices], params, self.crop_seconds_, cache=cache, jobs=jobs, scheduler=self.scheduler,
-                windows=self._window_spec(),
+                windows=self._window_spec(augment=augmented is not None),
             )
             failed = {}
             for done, (k, features, reason) in enumerate(results, start=1):
@@ -452,6 +473,8 @@ class SongMapper:
                                          width=self.input_width)
                 if features is not None:
                     store.put(row, values, features.duration_s)
+                    if augmented is not None:
+                        augmented.put(row, features.augmented, features.duration_s)
                 if progress is not None:
                     progress.audio_seconds += durations[row]
                     if progress.on_file is not None:
@@ -459,6 +482,8 @@ class SongMapper:
             for row in sorted(failed):
                 self._fail(paths[row], failed[row], skipped)
             store.compact()
+            if augmented is not None:
+                augmented.compact()
         except BaseException:
             store.close()
             raise
@@ -482,11 +507,18 @@ class SongMapper:
         """Rows of the autoencoder's input image: the mel bands, and for "songwise" the tonal block's 12 under them."""
         return int(self.n_mels) + (PITCH_CLASSES if self.representation_ == "songwise" else 0)
 
-    def _window_spec(self) -> WindowSpec | None:
-        """Which windows of each track the "songwise" representation reads (None for the others)."""
+    @property
+    def augment_(self) -> int:
+        """Augmented copies per track the map was trained with (0 for maps made before augmentation)."""
+        return int(self.params_.get("augment") or 0)
+
+    def _window_spec(self, augment: bool = False) -> WindowSpec | None:
+        """Which windows of each track the "songwise" representation reads (None for the others);
+        with ``augment``, also the augmented copies training reads."""
         if self.representation_ != "songwise":
             return None
-        return WindowSpec(window_s=float(self.crop_seconds_), max_windows=int(self.max_windows), n_bins=self.input_width)
+        return WindowSpec(window_s=float(self.crop_seconds_), max_windows=int(self.max_windows), n_bins=self.input_width,
+                          augment=self.augment_ if augment else 0, augment_seed=int(self.seed) if augment else 0)
 
     @property
     def reference_space_name(self) -> str:
@@ -542,7 +574,10 @@ class SongMapper:
         self.crop_seconds_ = crop_seconds(
             [d for d in durations.values() if d > 0], self.params_["crop_percentile"], self.min_crop_s, self.max_crop_s
         ) if any(d > 0 for d in durations.values()) else float(self.min_crop_s)
-        with self._track_inputs(paths, durations, skipped, progress=self.progress) as store:
+        copies = None
+        if self.augment_ > 0:
+            copies = InputRows(len(paths), (self.augment_, self.input_height, self.input_width), self.cache_dir)
+        with self._track_inputs(paths, durations, skipped, progress=self.progress, augmented=copies) as store:
             if len(store.order) < 2:
                 raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
             if self.representation_ == "songwise":  # two views, each with the same total variance
@@ -564,6 +599,7 @@ class SongMapper:
             config = TrainingConfig(
                 batch_size=int(self.batch_size), learning_rate=float(self.learning_rate), patience=int(self.patience),
                 seed=int(self.seed), neighbour_weight=float(self.params_["neighbour_weight"]),
+                invariance_weight=float(self.params_.get("invariance_weight") or 0.0) if copies is not None else 0.0,
             )
             if config.neighbour_weight > 0:  # steps of neighbour_batch tracks (see train_autoencoder)
                 config.epochs = _epoch_budget(int(self.epochs), len(store.order), config.neighbour_batch, MAX_NEIGHBOUR_STEPS)
@@ -576,11 +612,13 @@ class SongMapper:
             started = time.perf_counter()
             with _deterministic_torch():
                 self._training = train_autoencoder(model, store.rows, config, on_epoch, prepare=self._normalise,
-                                                   device=device)
+                                                   device=device, augmented=None if copies is None else copies.rows)
                 coords = encode(model, store.rows, prepare=self._normalise)
             # Training alone (features excluded), so `songmap compare` can set it next to PCA/t-SNE/UMAP.
             self.training_seconds_ = time.perf_counter() - started
             order, durations_s = store.order, store.durations[store.order]
+        if copies is not None:
+            copies.close()
 
         self._model = model
         self.model_config_ = model.config()
@@ -733,6 +771,9 @@ class SongMapper:
             params = dict(state["params"])
             # Models saved before presets existed are the notebooks' model: pooled input, no neighbour term.
             params.setdefault("preset", "seed")
+            # Models saved before augmented training were trained without copies.
+            params.setdefault("augment", 0)
+            params.setdefault("invariance_weight", 0.0)
             mapper = cls(**params, **kwargs)
             mapper.params_ = mapper._resolved()
             mapper.crop_seconds_ = float(state["crop_seconds"])

@@ -1,4 +1,5 @@
-"""Training the autoencoder: reconstruction error, optionally with the t-SNE neighbour term.
+"""Training the autoencoder: reconstruction error, optionally with the t-SNE neighbour term
+and the invariance to the recording.
 
 Training minimises the reconstruction error of the normalised model inputs.
 Optionally (``TrainingConfig.neighbour_weight > 0``) the loss also asks the
@@ -9,6 +10,12 @@ term makes it also place near each other the tracks that are near in the
 input, which is what a map is read for. The decoder is kept: the code must
 still describe the track, and the trained encoder places new songs, which a
 t-SNE map cannot do.
+
+With augmented copies of the tracks (:mod:`songmap.features.augment`: the same
+music through random band limits, EQ, noise and a codec's losses) and
+``TrainingConfig.invariance_weight > 0``, each step also encodes copies of some
+tracks and asks each copy's code to be its clean track's, so the two neurons
+learn to ignore what a recording changes.
 """
 
 from __future__ import annotations
@@ -60,6 +67,12 @@ class TrainingConfig:
         With the neighbour term: tracks of each step whose reconstruction is
         part of the loss (a random subset of the step's tracks; the decoder
         is most of a step's cost and only regularises the map).
+    invariance_weight : float
+        With the neighbour term and augmented copies: weight of the invariance
+        term, the mean squared distance from each copy's code to its clean
+        track's code, divided by the clean codes' total variance (0 = off).
+    augment_tracks : int
+        Tracks of each step that also have one of their augmented copies encoded.
     """
 
     epochs: int = 300
@@ -72,6 +85,8 @@ class TrainingConfig:
     perplexity: float | None = None
     neighbour_batch: int = 512
     reconstruct: int = 16
+    invariance_weight: float = 0.0
+    augment_tracks: int = 64
 
 
 @dataclass
@@ -98,6 +113,7 @@ def train_autoencoder(
     on_epoch: Callable[[int, float], None] | None = None,
     prepare: Callable[[np.ndarray], np.ndarray] | None = None,
     device: str = "cpu",
+    augmented: np.ndarray | None = None,
 ) -> TrainingResult:
     """Fit ``model`` to ``inputs``: a plain autoencoder, or one whose code also keeps the neighbours.
 
@@ -131,6 +147,11 @@ def train_autoencoder(
         default: used as they are.
     device : str
         Torch device to train on (``"cpu"``, ``"cuda"``); the model is left on the CPU afterwards.
+    augmented : np.ndarray, optional
+        ``(n_tracks, copies, n_mels, time_bins)`` augmented copies of each track
+        (:attr:`songmap.features.windows.WindowedFeatures.augmented`), for the
+        invariance term (used with the neighbour term and
+        ``config.invariance_weight > 0``); read a step's rows at a time, as ``inputs``.
 
     Returns
     -------
@@ -139,10 +160,18 @@ def train_autoencoder(
     n = len(inputs)
     device = torch.device(device)
 
-    def rows(index: np.ndarray | slice) -> torch.Tensor:
-        picked = inputs[index]
+    def rows(index: np.ndarray | slice, source: np.ndarray = inputs) -> torch.Tensor:
+        picked = source[index]
         picked = prepare(picked) if prepare is not None else picked
         return torch.from_numpy(np.ascontiguousarray(picked, dtype=np.float32)).unsqueeze(1).to(device)
+
+    copies = None
+    if augmented is not None and config.invariance_weight > 0:
+        if augmented.ndim != 4 or len(augmented) != n or augmented.shape[2:] != inputs.shape[1:]:
+            raise ValueError(f"augmented copies must be (n_tracks, copies, *image), got {augmented.shape} for {inputs.shape}")
+
+        def copies(index: np.ndarray, which: np.ndarray) -> torch.Tensor:
+            return rows((index, which), augmented)
 
     model.to(device)
     threads = torch.get_num_threads()
@@ -151,7 +180,8 @@ def train_autoencoder(
         torch.set_num_threads(1)
     try:
         if config.neighbour_weight > 0 and n >= 3:
-            return _train_with_neighbours(model, n, rows, config, on_epoch)
+            return _train_with_neighbours(model, n, rows, config, on_epoch, copies,
+                                          0 if augmented is None else augmented.shape[1])
         return _train_plain(model, n, rows, config, on_epoch)
     finally:
         torch.set_num_threads(threads)
@@ -213,8 +243,13 @@ SINGLE_THREAD_TRACKS = 256
 NEIGHBOUR_LR_FACTOR = 5.0
 
 
-def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch) -> TrainingResult:
-    """Large steps for the neighbour term, a few reconstructions each, cosine schedule (see :func:`train_autoencoder`)."""
+def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, copies=None, n_copies: int = 0) -> TrainingResult:
+    """Large steps for the neighbour term, a few reconstructions each, cosine schedule (see :func:`train_autoencoder`).
+
+    With ``copies`` (``copies(track_indices, copy_indices)`` -> their augmented
+    inputs), each step also encodes one random copy of each of up to
+    ``config.augment_tracks`` of its tracks and adds the invariance term.
+    """
     generator = torch.Generator().manual_seed(config.seed)
     block = min(n, config.neighbour_batch)
     whole = n <= config.neighbour_batch
@@ -226,6 +261,7 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch) -> 
     data = rows(slice(None)) if whole else None
     affinities = neighbour_affinities(data.cpu(), config.perplexity).to(data.device) if whole else None
     n_rebuilt = max(2, min(int(config.reconstruct), block))
+    n_augmented = min(int(config.augment_tracks), block) if copies is not None and n_copies > 0 else 0
     result = TrainingResult()
     model.train()
     for epoch in range(config.epochs):
@@ -234,18 +270,22 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch) -> 
         for step in range(steps_per_epoch):
             if whole:
                 batch, p = data, affinities
+                idx = torch.arange(n)
             else:
                 # Random blocks of neighbour_batch tracks; the last one of an epoch is topped up from the front.
                 idx = order[step * block : (step + 1) * block]
                 if len(idx) < block:
                     idx = torch.cat([idx, order[: block - len(idx)]])
-                batch = rows(np.sort(idx.numpy()))
+                idx = torch.sort(idx).values
+                batch = rows(idx.numpy())
                 p = neighbour_affinities(batch.cpu(), config.perplexity).to(batch.device)
             rebuilt = torch.randperm(len(batch), generator=generator)[:n_rebuilt].to(batch.device)
             optimizer.zero_grad(set_to_none=True)
             codes = model.encode(batch)
             loss = F.mse_loss(model.decode(codes[rebuilt]), batch[rebuilt])
             loss = loss + config.neighbour_weight * neighbour_loss(codes, p)
+            if n_augmented:
+                loss = loss + config.invariance_weight * _invariance(model, codes, idx, copies, n_copies, n_augmented, generator)
             loss.backward()
             optimizer.step()
             schedule.step()
@@ -257,6 +297,22 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch) -> 
         if on_epoch is not None:
             on_epoch(epoch, epoch_loss)
     return result
+
+
+def _invariance(model, codes: torch.Tensor, idx: torch.Tensor, copies, n_copies: int, n_augmented: int,
+                generator: torch.Generator) -> torch.Tensor:
+    """Mean squared distance of random tracks' augmented codes to their clean codes, over the codes' total variance.
+
+    The clean codes (rows ``0..len(idx)`` of the step, tracks ``idx``) are the targets (no gradient
+    through them: the neighbour term places the clean tracks, the copies follow); dividing by their
+    variance makes the term independent of the map's scale, which the neighbour term leaves free.
+    """
+    picked = torch.sort(torch.randperm(len(idx), generator=generator)[:n_augmented]).values
+    which = torch.randint(n_copies, (len(picked),), generator=generator)
+    augmented_codes = model.encode(copies(idx[picked].numpy(), which.numpy()))
+    targets = codes.detach()
+    spread = targets.var(dim=0).sum().clamp_min(1e-12)
+    return ((augmented_codes - targets[picked.to(targets.device)]) ** 2).sum(dim=1).mean() / spread
 
 
 def encode(

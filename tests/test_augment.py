@@ -1,0 +1,162 @@
+"""Augmented copies (songmap.features.augment), their cache entries, and the invariance they train."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import butter, resample_poly, sosfilt
+
+from conftest import write_audio
+from songmap.features.augment import RecordingChain, apply_chain, chain_rngs, draw_chain
+from songmap.features.cache import FeatureCache
+from songmap.features.spectrogram import FeatureParams, log_mel_from_power, power_spectrogram
+from songmap.features.windows import WindowSpec, extract_windows
+
+SR = 22050
+PARAMS = FeatureParams()
+
+
+def tune(notes, *, seconds: float = 12.0, partials: int = 4, seed: int = 0) -> np.ndarray:
+    """A looping melody of harmonic tones (MIDI ``notes``) with ``partials`` harmonics, over a quiet noise floor."""
+    rng = np.random.default_rng(seed)
+    n = int(0.25 * SR)
+    t = np.arange(n) / SR
+    envelope = np.minimum(1.0, t / 0.01) * np.exp(-3.0 * t)
+    parts = [envelope * sum(np.sin(2 * np.pi * 440.0 * 2 ** ((note - 69) / 12) * k * t) / k for k in range(1, partials + 1))
+             for note in notes]
+    y = np.tile(np.concatenate(parts), int(np.ceil(seconds * SR / (n * len(notes)))))[: int(seconds * SR)]
+    return (0.3 * y + 0.002 * rng.standard_normal(len(y))).astype(np.float32)
+
+
+def test_chains_are_deterministic_given_the_seed_and_differ_across_tracks_and_copies() -> None:
+    def chains(name: str, seed: int) -> list[RecordingChain]:
+        return [draw_chain(rng) for rng in chain_rngs(name, seed=seed, copies=3)]
+
+    assert chains("a.ogg", 0) == chains("a.ogg", 0)
+    assert chains("/music/a.ogg", 0) == chains("/elsewhere/a.ogg", 0)  # the file's name, not its folder
+    assert chains("a.ogg", 0) != chains("b.ogg", 0)
+    assert chains("a.ogg", 0) != chains("a.ogg", 1)
+    copies = chains("a.ogg", 0)
+    assert len(set(copies)) == 3
+
+
+def test_extracted_copies_are_repeatable_and_differ_from_the_clean_image(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "theme.wav", tune([60, 64, 67, 72, 71, 67]), SR)
+    spec = WindowSpec(window_s=6.0, max_windows=2, augment=2, augment_seed=0)
+    first, again = extract_windows(path, PARAMS, spec), extract_windows(path, PARAMS, spec)
+    assert first.augmented.shape == (2, PARAMS.n_mels + 12, 16)
+    np.testing.assert_array_equal(first.augmented, again.augmented)
+    clean = extract_windows(path, PARAMS, spec.clean())
+    assert clean.augmented is None
+    np.testing.assert_array_equal(clean.images, first.images)  # the clean images do not depend on the copies
+    assert not np.allclose(first.augmented[0], clean.summary(), atol=1e-2)
+    assert not np.allclose(first.augmented[0], first.augmented[1], atol=1e-2)
+    other = extract_windows(path, PARAMS, replace(spec, augment_seed=1))
+    assert not np.allclose(other.augmented, first.augmented)
+
+
+def test_the_chain_on_the_power_spectrogram_matches_the_same_filters_on_the_signal() -> None:
+    y = tune([60, 64, 67, 72, 71, 67, 64, 62], seconds=6.0, partials=12) + 0.05 * np.random.default_rng(1).standard_normal(6 * SR)
+    y = y.astype(np.float32)
+    chain = RecordingChain(low_cut_hz=300.0, low_order=4, high_cut_hz=3400.0, high_order=8, tilt_db=0.0,
+                           snr_db=None, pink=False, codec_db=None)
+    heard = apply_chain(power_spectrogram(y, PARAMS), chain, np.random.default_rng(0), sample_rate=SR, n_fft=PARAMS.n_fft)
+    filtered = sosfilt(butter(4, 300.0, "highpass", fs=SR, output="sos"), y)
+    filtered = sosfilt(butter(8, 3400.0, "lowpass", fs=SR, output="sos"), filtered).astype(np.float32)
+    expected = log_mel_from_power(power_spectrogram(filtered, PARAMS), PARAMS)
+    got = log_mel_from_power(heard, PARAMS)
+    audible = expected.mean(axis=1) > -60  # bands the filters leave within 60 dB of the peak
+    assert audible.sum() > 40
+    assert np.median(np.abs(got - expected)[audible]) < 1.0  # dB
+    # A brick-wall resampling to 8 kHz: nothing above its passband, as resampling the signal leaves nothing there.
+    to_8k = replace(chain, high_cut_hz=8000 / 2 * 0.91, high_order=0)
+    heard = apply_chain(power_spectrogram(y, PARAMS), to_8k, np.random.default_rng(0), sample_rate=SR, n_fft=PARAMS.n_fft)
+    freqs = np.fft.rfftfreq(PARAMS.n_fft, 1 / SR)
+    assert heard[:, freqs > 3700].max() == 0.0
+    resampled = resample_poly(resample_poly(y, 320, 882), 882, 320).astype(np.float32)
+    power = power_spectrogram(resampled[: len(y)], PARAMS)
+    assert power[:, freqs > 4100].sum() < 1e-4 * power.sum()
+
+
+def test_noise_is_added_at_the_drawn_level() -> None:
+    power = power_spectrogram(tune([60, 67, 72, 64], seconds=4.0), PARAMS)
+    chain = RecordingChain(low_cut_hz=20.0, low_order=2, high_cut_hz=11000.0, high_order=4, tilt_db=0.0,
+                           snr_db=20.0, pink=False, codec_db=None)
+    heard = apply_chain(power, chain, np.random.default_rng(0), sample_rate=SR, n_fft=PARAMS.n_fft)
+    added = heard.astype(np.float64).sum() - power.astype(np.float64).sum()  # the 20 Hz high-pass takes ~nothing
+    assert 10 * np.log10(power.sum() / added) == pytest.approx(20.0, abs=1.0)
+
+
+def test_cache_keys_include_the_augmentation_settings(tmp_path: Path) -> None:
+    spec = WindowSpec(window_s=6.0, max_windows=2)
+    assert "augment" not in spec.key()  # clean entries keep the key they had before augmentation
+    keys = {spec.key(), replace(spec, augment=1).key(), replace(spec, augment=2).key(),
+            replace(spec, augment=2, augment_seed=5).key()}
+    assert len(keys) == 4
+    path = write_audio(tmp_path / "theme.wav", tune([60, 64, 67, 72]), SR)
+    cache = FeatureCache(tmp_path / "cache")
+    augmented_spec = replace(spec, augment=2, augment_seed=3)
+    features = extract_windows(path, PARAMS, augmented_spec)
+    cache.put_windows(path, PARAMS, augmented_spec, features)
+    clean = cache.get_windows(path, PARAMS, spec)  # placing reads the clean images of the same entry
+    assert clean is not None and clean.augmented is None
+    np.testing.assert_array_equal(clean.images, features.images)
+    again = cache.get_windows(path, PARAMS, augmented_spec)
+    np.testing.assert_array_equal(again.augmented, features.augmented)
+    assert cache.get_windows(path, PARAMS, replace(augmented_spec, augment_seed=4)) is None
+    assert cache.get_windows(path, PARAMS, replace(augmented_spec, augment=1)) is None
+
+
+def _lofi(y: np.ndarray) -> np.ndarray:
+    """A telephone copy made in the time domain: 300-3400 Hz, 8 kHz (not the chains' spectral shortcut)."""
+    y = sosfilt(butter(4, [300.0, 3400.0], "bandpass", fs=SR, output="sos"), y)
+    return resample_poly(y, 320, 882).astype(np.float32)
+
+
+def test_a_band_limited_copy_lands_nearer_its_original_with_augmented_training(tmp_path: Path) -> None:
+    from songmap.mapper import SongMapper
+
+    rng = np.random.default_rng(0)
+    paths, signals = [], []
+    for i in range(12):  # tunes of different melodies and timbres (1-8 partials)
+        notes = list(rng.integers(48, 84, size=int(rng.integers(4, 12))))
+        signals.append(tune(notes, partials=1 + i % 8, seed=i))
+        paths.append(write_audio(tmp_path / "music" / f"tune{i:02d}.wav", signals[-1], SR))
+    copies = [write_audio(tmp_path / f"tune{i:02d} lofi.wav", _lofi(signals[i]), 8000) for i in range(4)]
+
+    def partner_distance(**params) -> float:
+        mapper = SongMapper(preset="songwise", seed=0, epochs=150, **params).fit(paths)
+        xy = mapper.embedding_
+        placed = mapper.transform(copies)
+        spread = np.median(np.linalg.norm(xy[:, None] - xy[None], axis=2)[np.triu_indices(len(xy), 1)])
+        return float(np.mean(np.linalg.norm(placed - xy[: len(copies)], axis=1)) / spread)
+
+    without, with_copies = partner_distance(augment=0), partner_distance(augment=2, invariance_weight=1.0)
+    assert with_copies < 0.7 * without, (with_copies, without)
+
+
+def test_augment_is_checked_and_old_models_load_without_it(tmp_path: Path) -> None:
+    from songmap.mapper import SongMapper
+    from songmap.mapper.persistence import read_model, write_model
+
+    paths = [write_audio(tmp_path / f"t{i}.wav", tune([60 + i, 64, 67 + i, 72]), SR) for i in range(3)]
+    with pytest.raises(ValueError, match="augment needs"):
+        SongMapper(preset="modulation", augment=2).fit(paths)
+    with pytest.raises(ValueError, match="augment must be"):
+        SongMapper(preset="songwise", augment=-1).fit(paths)
+    mapper = SongMapper(preset="songwise", epochs=2, augment=1, invariance_weight=1.0).fit(paths)
+    assert mapper.params_["augment"] == 1
+    mapper.save(tmp_path / "model.safetensors")
+    assert SongMapper.load(tmp_path / "model.safetensors").augment_ == 1
+    # A model saved before augmentation existed: no augment in its params; it was trained without copies.
+    state = read_model(tmp_path / "model.safetensors")
+    header = {k: state[k] for k in ("params", "feature_params", "crop_seconds", "model_config", "training")}
+    header["params"] = {k: v for k, v in header["params"].items() if k not in ("augment", "invariance_weight")}
+    tensors = {f"state.{k}": v for k, v in state["weights"].items()}
+    write_model(tmp_path / "old.safetensors", header, {**tensors, "band_mean": state["band_mean"], "band_std": state["band_std"]})
+    old = SongMapper.load(tmp_path / "old.safetensors")
+    assert old.augment_ == 0 and old.params_["invariance_weight"] == 0.0
+    np.testing.assert_allclose(old.transform(paths[:1]), mapper.transform(paths[:1]))
