@@ -65,12 +65,15 @@ from songmap.model.training import TrainingConfig, train_autoencoder, seed_every
 folder, cache = sys.argv[1], sys.argv[2]
 files = prepare_folder(folder, cache + "/out").collection.files
 m = SongMapper(epochs=1, cache_dir=cache).fit(files)
-X = m.features_for(files).reshape(len(files), m.n_mels, m.input_width).astype(np.float32)
+X = m.features_for(files).reshape(len(files), m.input_height, m.input_width).astype(np.float32)
 seed_everything(0)
-model = ConvAutoencoder(m.n_mels, m.input_width, (16, 32, 64))
-with profile(activities=[ProfilerActivity.CPU]) as prof:
+model = ConvAutoencoder(**m.model_config_)  # the fit's model: its decoder too
+print("model", m.model_config_)
+with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
     train_autoencoder(model, X, TrainingConfig(epochs=20, neighbour_weight=1.0))
 print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=10,
+                                                          max_name_column_width=30, max_shapes_column_width=60))
 """
 
 
