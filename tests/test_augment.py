@@ -134,7 +134,7 @@ def test_a_band_limited_copy_lands_nearer_its_original_with_augmented_training(t
         spread = np.median(np.linalg.norm(xy[:, None] - xy[None], axis=2)[np.triu_indices(len(xy), 1)])
         return float(np.mean(np.linalg.norm(placed - xy[: len(copies)], axis=1)) / spread)
 
-    without, with_copies = partner_distance(augment=0), partner_distance(augment=2, invariance_weight=1.0)
+    without, with_copies = partner_distance(augment=0), partner_distance(augment=2, invariance_weight=1.0, nuisance_dims=2)
     assert with_copies < 0.7 * without, (with_copies, without)
 
 
@@ -160,3 +160,20 @@ def test_augment_is_checked_and_old_models_load_without_it(tmp_path: Path) -> No
     old = SongMapper.load(tmp_path / "old.safetensors")
     assert old.augment_ == 0 and old.params_["invariance_weight"] == 0.0
     np.testing.assert_allclose(old.transform(paths[:1]), mapper.transform(paths[:1]))
+
+
+def test_nuisance_directions_are_where_the_copies_move() -> None:
+    from songmap.model.training import nuisance_directions
+
+    rng = np.random.default_rng(0)
+    tracks = rng.standard_normal((40, 6, 5)).astype(np.float32)
+    u, v = np.zeros(30), np.zeros(30)
+    u[3], v[17] = 1.0, 1.0
+    shifts = rng.standard_normal((40, 2, 1)) * 3.0 * u + rng.standard_normal((40, 2, 1)) * 1.0 * v
+    copies = (tracks[:, None] + shifts.reshape(40, 2, 6, 5) + 0.01 * rng.standard_normal((40, 2, 6, 5))).astype(np.float32)
+    found = nuisance_directions(tracks, copies, 2, block=7)  # blocks that do not divide the tracks
+    assert found.shape == (2, 30)
+    np.testing.assert_allclose(found @ found.T, np.eye(2), atol=1e-5)
+    assert abs(found[0] @ u) > 0.99 and abs(found[1] @ v) > 0.99  # the larger change first
+    doubled = nuisance_directions(tracks, copies, 1, prepare=lambda x: 2 * x)
+    assert abs(doubled[0] @ u) > 0.99

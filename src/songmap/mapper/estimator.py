@@ -182,6 +182,9 @@ class SongMapper:
         fitting computes them; placing songs reads no copies.
     invariance_weight : float, optional
         Weight of that invariance term (see :class:`songmap.model.training.TrainingConfig`).
+    nuisance_dims : int, optional
+        With ``augment``: main directions of the copies' changes left out of the
+        distances the neighbour term keeps (:class:`songmap.model.training.TrainingConfig`), 0 or None: none.
     crop_percentile : float, optional
         Tracks are loop-padded or cropped to this percentile of the durations...
     min_crop_s, max_crop_s : float
@@ -276,6 +279,7 @@ class SongMapper:
         tonal_weight: float | None = None,
         augment: int | None = None,
         invariance_weight: float | None = None,
+        nuisance_dims: int | None = None,
         device: str = "auto",
     ):
         self.sample_rate = sample_rate
@@ -305,6 +309,7 @@ class SongMapper:
         self.tonal_weight = tonal_weight
         self.augment = augment
         self.invariance_weight = invariance_weight
+        self.nuisance_dims = nuisance_dims
         self.device = device
 
     # -- scikit-learn conventions -------------------------------------------------------------
@@ -368,6 +373,8 @@ class SongMapper:
             raise ValueError(f"augment must be 0 or more copies, got {r['augment']}")
         if not float(r.get("invariance_weight") or 0.0) >= 0:
             raise ValueError(f"invariance_weight must be 0 or more, got {r['invariance_weight']}")
+        if int(r.get("nuisance_dims") or 0) < 0:
+            raise ValueError(f"nuisance_dims must be 0 or more, got {r['nuisance_dims']}")
         if int(r.get("augment") or 0) > 0 and (r["representation"] != "songwise" or not float(r["neighbour_weight"]) > 0):
             raise ValueError("augment needs the 'songwise' representation and neighbour_weight above 0")
         if not float(r["neighbour_weight"]) >= 0:
@@ -601,6 +608,7 @@ class SongMapper:
                 batch_size=int(self.batch_size), learning_rate=float(self.learning_rate), patience=int(self.patience),
                 seed=int(self.seed), neighbour_weight=float(self.params_["neighbour_weight"]),
                 invariance_weight=float(self.params_.get("invariance_weight") or 0.0) if copies is not None else 0.0,
+                nuisance_dims=int(self.params_.get("nuisance_dims") or 0) if copies is not None else 0,
             )
             if config.neighbour_weight > 0:  # steps of neighbour_batch tracks (see train_autoencoder)
                 config.epochs = _epoch_budget(int(self.epochs), len(store.order), config.neighbour_batch, MAX_NEIGHBOUR_STEPS)
@@ -775,6 +783,7 @@ class SongMapper:
             # Models saved before augmented training were trained without copies.
             params.setdefault("augment", 0)
             params.setdefault("invariance_weight", 0.0)
+            params.setdefault("nuisance_dims", 0)
             mapper = cls(**params, **kwargs)
             mapper.params_ = mapper._resolved()
             mapper.crop_seconds_ = float(state["crop_seconds"])

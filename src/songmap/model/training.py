@@ -15,7 +15,12 @@ With augmented copies of the tracks (:mod:`songmap.features.augment`: the same
 music through random band limits, EQ, noise and a codec's losses) and
 ``TrainingConfig.invariance_weight > 0``, each step also encodes copies of some
 tracks and asks each copy's code to be its clean track's, so the two neurons
-learn to ignore what a recording changes.
+learn to ignore what a recording changes. The copies also say which
+directions of the input a recording moves: the ``TrainingConfig.nuisance_dims``
+main ones (the principal components of the copies' changes) are left out of the
+distances the neighbour term's affinities are computed from, as nuisance
+attribute projection does in speaker recognition, so a lo-fi copy's input
+neighbours, which the map keeps, are its song's and not other music's.
 """
 
 from __future__ import annotations
@@ -73,6 +78,10 @@ class TrainingConfig:
         track's code, divided by the clean codes' total variance (0 = off).
     augment_tracks : int
         Tracks of each step that also have one of their augmented copies encoded.
+    nuisance_dims : int
+        With augmented copies: main directions of their changes (principal
+        components of copy minus track) removed from the inputs before the
+        neighbour term's affinities are computed (0 = none).
     """
 
     epochs: int = 300
@@ -87,6 +96,7 @@ class TrainingConfig:
     reconstruct: int = 16
     invariance_weight: float = 0.0
     augment_tracks: int = 64
+    nuisance_dims: int = 0
 
 
 @dataclass
@@ -165,13 +175,16 @@ def train_autoencoder(
         picked = prepare(picked) if prepare is not None else picked
         return torch.from_numpy(np.ascontiguousarray(picked, dtype=np.float32)).unsqueeze(1).to(device)
 
-    copies = None
-    if augmented is not None and config.invariance_weight > 0:
+    copies, nuisance = None, None
+    if augmented is not None and (config.invariance_weight > 0 or config.nuisance_dims > 0):
         if augmented.ndim != 4 or len(augmented) != n or augmented.shape[2:] != inputs.shape[1:]:
             raise ValueError(f"augmented copies must be (n_tracks, copies, *image), got {augmented.shape} for {inputs.shape}")
 
         def copies(index: np.ndarray, which: np.ndarray) -> torch.Tensor:
             return rows((index, which), augmented)
+
+        if config.nuisance_dims > 0:
+            nuisance = torch.from_numpy(nuisance_directions(inputs, augmented, int(config.nuisance_dims), prepare)).to(device)
 
     model.to(device)
     threads = torch.get_num_threads()
@@ -180,8 +193,8 @@ def train_autoencoder(
         torch.set_num_threads(1)
     try:
         if config.neighbour_weight > 0 and n >= 3:
-            return _train_with_neighbours(model, n, rows, config, on_epoch, copies,
-                                          0 if augmented is None else augmented.shape[1])
+            return _train_with_neighbours(model, n, rows, config, on_epoch, copies if config.invariance_weight > 0 else None,
+                                          0 if augmented is None else augmented.shape[1], nuisance)
         return _train_plain(model, n, rows, config, on_epoch)
     finally:
         torch.set_num_threads(threads)
@@ -239,17 +252,30 @@ def _train_plain(model, n, rows, config: TrainingConfig, on_epoch) -> TrainingRe
 #: work keeps the cores busy, as OpenMP's threads wait on each other).
 SINGLE_THREAD_TRACKS = 256
 
+#: Share of the inputs' components along the nuisance directions kept in the affinities (0: removed).
+NUISANCE_KEEP = 0.0
+
 #: Peak step size of the neighbour training, as a multiple of ``TrainingConfig.learning_rate``.
 NEIGHBOUR_LR_FACTOR = 5.0
 
 
-def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, copies=None, n_copies: int = 0) -> TrainingResult:
+def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, copies=None, n_copies: int = 0,
+                           nuisance: torch.Tensor | None = None) -> TrainingResult:
     """Large steps for the neighbour term, a few reconstructions each, cosine schedule (see :func:`train_autoencoder`).
 
     With ``copies`` (``copies(track_indices, copy_indices)`` -> their augmented
     inputs), each step also encodes one random copy of each of up to
-    ``config.augment_tracks`` of its tracks and adds the invariance term.
+    ``config.augment_tracks`` of its tracks and adds the invariance term. With
+    ``nuisance`` (``(k, features)`` orthonormal rows), the affinities are computed
+    from the inputs without their components along those directions.
     """
+
+    def affinities_of(batch: torch.Tensor) -> torch.Tensor:
+        x = batch.detach().reshape(len(batch), -1)
+        if nuisance is not None:
+            x = x - (1.0 - NUISANCE_KEEP) * ((x @ nuisance.T) @ nuisance)
+        return neighbour_affinities(x.cpu(), config.perplexity).to(batch.device)
+
     generator = torch.Generator().manual_seed(config.seed)
     block = min(n, config.neighbour_batch)
     whole = n <= config.neighbour_batch
@@ -259,7 +285,7 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, cop
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     # Up to neighbour_batch tracks are held (that many rows at most) and their affinities computed once.
     data = rows(slice(None)) if whole else None
-    affinities = neighbour_affinities(data.cpu(), config.perplexity).to(data.device) if whole else None
+    affinities = affinities_of(data) if whole else None
     n_rebuilt = max(2, min(int(config.reconstruct), block))
     n_augmented = min(int(config.augment_tracks), block) if copies is not None and n_copies > 0 else 0
     result = TrainingResult()
@@ -278,7 +304,7 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, cop
                     idx = torch.cat([idx, order[: block - len(idx)]])
                 idx = torch.sort(idx).values
                 batch = rows(idx.numpy())
-                p = neighbour_affinities(batch.cpu(), config.perplexity).to(batch.device)
+                p = affinities_of(batch)
             rebuilt = torch.randperm(len(batch), generator=generator)[:n_rebuilt].to(batch.device)
             optimizer.zero_grad(set_to_none=True)
             codes = model.encode(batch)
@@ -297,6 +323,46 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, cop
         if on_epoch is not None:
             on_epoch(epoch, epoch_loss)
     return result
+
+
+def nuisance_directions(inputs: np.ndarray, augmented: np.ndarray, k: int,
+                        prepare: Callable[[np.ndarray], np.ndarray] | None = None, block: int = 512) -> np.ndarray:
+    """The ``k`` main directions in which augmented copies differ from their tracks.
+
+    Parameters
+    ----------
+    inputs : np.ndarray
+        ``(n, *image)`` tracks (read ``block`` rows at a time).
+    augmented : np.ndarray
+        ``(n, copies, *image)`` their augmented copies.
+    k : int
+        Directions wanted (at most the number of features).
+    prepare : callable, optional
+        Normalisation applied to rows of ``inputs`` and of the copies.
+
+    Returns
+    -------
+    np.ndarray
+        ``(k, features)`` float32 orthonormal rows: the leading eigenvectors of the
+        second-moment matrix of copy minus track (accumulated in float64, block by block).
+    """
+    from scipy.linalg import eigh
+
+    n, copies = augmented.shape[:2]
+    d = int(np.prod(inputs.shape[1:]))
+    k = max(0, min(int(k), d))
+    gram = np.zeros((d, d))
+    for start in range(0, n, block):
+        clean = np.asarray(inputs[start : start + block], dtype=np.float32)
+        clean = (prepare(clean) if prepare is not None else clean).reshape(len(clean), 1, d)
+        heard = np.asarray(augmented[start : start + block], dtype=np.float32).reshape(-1, *inputs.shape[1:])
+        heard = (prepare(heard) if prepare is not None else heard).reshape(len(clean), copies, d)
+        delta = (heard - clean).reshape(-1, d).astype(np.float64)
+        gram += delta.T @ delta
+    if k == 0:
+        return np.zeros((0, d), np.float32)
+    _, vectors = eigh(gram, subset_by_index=[d - k, d - 1])
+    return np.ascontiguousarray(vectors[:, ::-1].T, dtype=np.float32)
 
 
 def _invariance(model, codes: torch.Tensor, idx: torch.Tensor, copies, n_copies: int, n_augmented: int,
