@@ -46,6 +46,6 @@ def test_other_maps_have_no_paths(tmp_path):
     folder.mkdir()
     for i in range(4):
         write_audio(folder / f"t{i}.wav", tone(150 + 90 * i, 4.0, seed=i), SR)
-    map_folder(folder, tmp_path / "out", SongMapper(epochs=2, seed=0))
+    map_folder(folder, tmp_path / "out", SongMapper(preset="modulation", epochs=2, seed=0))
     doc = json.loads((tmp_path / "out" / "embeddings.json").read_text())
     assert all("path" not in t for t in doc["tracks"])
