@@ -5,7 +5,7 @@ table with medians, ratios, machine and date for BENCHMARKS.md::
 
     python benchmarks/bench_scale.py features [--folder DIR] [--repeats 3]
     python benchmarks/bench_scale.py long     [--tracks 40 --minutes 8]
-    python benchmarks/bench_scale.py scale    [--counts 1000,10000]
+    python benchmarks/bench_scale.py scale    [--counts 1000,10000] [--before TREE]
     python benchmarks/bench_scale.py embed
 
 * ``features``: feature extraction with --jobs 1 and 2 against decode-only of the same files
@@ -153,15 +153,18 @@ def run_features(args) -> None:
     print("runs: " + "; ".join(f"{k}: {', '.join(f'{t:.2f}' for t in v)}" for k, v in times.items()))
 
 
-def timed_map(folder: Path, extra: list[str]) -> tuple[float, float, float]:
+def timed_map(folder: Path, extra: list[str], tree: Path | None = None) -> tuple[float, float, float]:
     """Wall time of ``songmap map`` and its peak RSS in MB: the main process alone, and the
-    whole process tree (feature workers included), sampled every 50 ms with psutil."""
+    whole process tree (feature workers included), sampled every 50 ms with psutil. ``tree``:
+    another source tree to run (``PYTHONPATH=<tree>/src``). Its summary lines go to stderr."""
     import psutil  # installed with dask.distributed (the dev extra)
 
     out = Path(tempfile.mkdtemp(prefix="songmap-bench-"))
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")} if tree is not None else None
+    log = open(out.with_name(out.name + ".log"), "w+", encoding="utf-8")
     start = time.perf_counter()
     proc = subprocess.Popen(SONGMAP + ["map", str(folder), "--out", str(out), *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
     main = psutil.Process(proc.pid)
     peak_main = peak_tree = 0
     while proc.poll() is None:
@@ -173,8 +176,14 @@ def timed_map(folder: Path, extra: list[str]) -> tuple[float, float, float]:
         peak_main, peak_tree = max(peak_main, rss_main), max(peak_tree, rss_tree)
         time.sleep(0.05)
     wall = time.perf_counter() - start
+    log.seek(0)
+    output = log.read()
+    log.close()
     if proc.returncode != 0:
-        raise SystemExit(proc.stderr.read()[-2000:])
+        raise SystemExit(output[-2000:])
+    for line in output.splitlines():
+        if line.startswith(("features", "Mapped", "Quality")) and "━" not in line[:60]:
+            print("   ", line.strip()[:200], file=sys.stderr)
     return wall, peak_main / 2**20, peak_tree / 2**20
 
 
@@ -188,13 +197,17 @@ def run_long(args) -> None:
 
 def run_scale(args) -> None:
     rows = []
+    trees = [("after", None)] + ([("before", args.before.resolve())] if args.before else [])
     for n in [int(c) for c in args.counts.split(",")]:
         folder = short_tracks(n)
-        wall, main_mb, worker_mb = timed_map(folder, ["--epochs", str(args.epochs)] if args.epochs else [])
-        rows.append((n, wall, main_mb, worker_mb))
-    print(f"\n{machine()}\n\n| tracks | songmap map wall s | s per 1000 tracks | peak RSS main / whole process tree MB |\n|---:|---:|---:|---:|")
-    for n, wall, main_mb, worker_mb in rows:
-        print(f"| {n} | {wall:.1f} | {1000 * wall / n:.1f} | {main_mb:.0f} / {worker_mb:.0f} |")
+        for name, tree in trees:  # each run reads the audio afresh: a new output folder, a cold cache
+            wall, main_mb, worker_mb = timed_map(folder, ["--epochs", str(args.epochs)] if args.epochs else [], tree)
+            rows.append((name, n, wall, main_mb, worker_mb))
+            print(name, n, f"{wall:.1f} s", file=sys.stderr, flush=True)
+    print(f"\n{machine()}\n\n| tree | tracks | songmap map wall s | s per 1000 tracks | peak RSS main / whole process tree MB |\n"
+          "|---|---:|---:|---:|---:|")
+    for name, n, wall, main_mb, worker_mb in rows:
+        print(f"| {name} | {n} | {wall:.1f} | {1000 * wall / n:.1f} | {main_mb:.0f} / {worker_mb:.0f} |")
 
 
 def touch_uncached(path: Path) -> Path:
@@ -240,6 +253,7 @@ def main() -> None:
     p = sub.add_parser("scale")
     p.add_argument("--counts", default="1000,10000")
     p.add_argument("--epochs", type=int, default=0, help="override --epochs (0: songmap's default)")
+    p.add_argument("--before", type=Path, help="also run this source tree (a git worktree), after each count")
     p = sub.add_parser("embed")
     p.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

@@ -180,7 +180,9 @@ def test_cli_device_option(small_collection: Path) -> None:
 def test_maps_with_the_neighbour_term_train_a_lighter_decoder(small_collection: Path, tmp_path: Path) -> None:
     from songmap.mapper.estimator import _decoder_filters
 
-    assert _decoder_filters((16, 32, 64), True) == [16, 8, 4, 4] and _decoder_filters((16, 32, 64), False) is None
+    assert _decoder_filters((16, 32, 64), True, 52) == [16, 8, 4, 4] and _decoder_filters((16, 32, 64), False, 52) is None
+    assert _decoder_filters((16, 32, 64), True, 512) == [16, 8, 4, 4]
+    assert _decoder_filters((16, 32, 64), True, 513) is None  # trained in blocks: the mirror
     paths = sorted(p for p in small_collection.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
     fast = dict(epochs=10, n_mels=64, filters=(8, 32), seed=0, device="cpu")
     light = SongMapper(**fast).fit(paths)
