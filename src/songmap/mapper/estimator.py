@@ -50,7 +50,7 @@ __all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIO
 #:   reconstruction error (:mod:`songmap.model.neighbours`);
 #: * ``augment=2``: two copies of each track through random recording chains
 #:   (:mod:`songmap.features.augment`), whose codes training pulls to the track's
-#:   (``invariance_weight=1``), and whose 2 main directions of change are left out of the
+#:   (``invariance_weight=0.5``), and whose 2 main directions of change are left out of the
 #:   neighbour term's distances (``nuisance_dims=2``): lo-fi copies land by their song.
 #:
 #: "modulation" is the default before whole songs (each track's first crop, no tonal view).
@@ -58,12 +58,12 @@ __all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIO
 PRESETS: dict[str, dict] = {
     "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0},
     "default": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
-                "tonal_weight": 1.0, "augment": 2, "invariance_weight": 1.0, "nuisance_dims": 2},
+                "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.5, "nuisance_dims": 2},
     # Each track's first crop (up to 30 s) as its modulation spectrum, no tonal view (the default until issue 11).
     "modulation": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
     # Whole songs (up to max_windows windows) and the tonal view beside the modulation spectrum (issue 11).
     "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
-                 "tonal_weight": 1.0, "augment": 2, "invariance_weight": 1.0, "nuisance_dims": 2},
+                 "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.5, "nuisance_dims": 2},
 }
 
 # Settings of how and where to run, not of the map: never saved with the model.
