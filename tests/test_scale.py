@@ -106,7 +106,8 @@ def test_interrupted_map_resumes_from_the_cache(many_long_files: Path, tmp_path:
     process.send_signal(signal.SIGKILL)
     process.wait()
     finished = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.npz")}
-    assert 5 <= len(finished) < 40, "the run must have been killed half way through feature extraction"
+    # Two entries per track with the default preset: its windows' images, and its augmented copies' images.
+    assert 5 <= len(finished) < 80, "the run must have been killed half way through feature extraction"
     assert not (out / "embeddings.json").exists()
 
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -116,12 +117,15 @@ def test_interrupted_map_resumes_from_the_cache(many_long_files: Path, tmp_path:
     # Every entry finished before the kill was reused as it was, not recomputed.
     after = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.npz")}
     assert {name: after[name] for name in finished} == finished
-    assert len(after) == 40
+    assert len(after) == 2 * 40
     # No half-written entries: every entry loads. (A write the kill cut short can only have left
     # a hidden temporary file, which is never read as an entry.)
+    kinds = []
     for entry in cache.iterdir():
         if entry.name.startswith("."):
             continue
         assert entry.suffix == ".npz", entry.name
-        with np.load(entry) as data:  # the default (songwise) caches each window's image: 32 mel + 12 tonal rows
-            assert data["images"].shape[1] == 32 + 12 and np.isfinite(data["images"]).all()
+        with np.load(entry) as data:  # the default (songwise) caches each window's image: 32 mel + 12 tonal rows,
+            kinds.append("images" if "images" in data else "augmented")  # and, apart, its copies' images
+            assert data[kinds[-1]].shape[-2] == 32 + 12 and np.isfinite(data[kinds[-1]]).all()
+    assert kinds.count("images") == kinds.count("augmented") == 40
