@@ -283,26 +283,39 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int, quality: str = "HQ") -
     return soxr.resample(y, orig_sr, target_sr, quality=quality).astype(np.float32, copy=False)
 
 
+def _pyav_audio_stream(container):
+    """The first audio stream of an open PyAV container: ``(stream, rate, channels, length, resampler)``.
+
+    ``length`` is the stream's duration in samples, or None: where the audio ends. FFmpeg drops
+    the encoder delay (priming) through the packets' skip-samples data, but an AAC stream's last
+    frame is still padded to 1024 samples (browsers trim at the duration too). The resampler turns
+    every codec's sample layout into packed float32.
+    """
+    import av
+
+    if not container.streams.audio:
+        raise DecodeError("not decodable audio (no audio stream)")
+    stream = container.streams.audio[0]
+    rate = int(stream.codec_context.sample_rate or 0)
+    if rate <= 0:
+        raise DecodeError("no sample rate in file")
+    channels = int(stream.codec_context.channels or 1)
+    length = None
+    if stream.duration is not None and stream.time_base is not None:
+        length = int(round(float(stream.duration * stream.time_base) * rate)) or None
+    resampler = av.AudioResampler(format="flt", layout=stream.layout.name, rate=rate)
+    return stream, rate, channels, length, resampler
+
+
 def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
     import av
 
     chunks: list[np.ndarray] = []
-    length: int | None = None
-    rate = 0
     total = 0
     try:
         with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise DecodeError("not decodable audio (no audio stream)")
-            stream = container.streams.audio[0]
-            rate = int(stream.codec_context.sample_rate or 0)
-            channels = int(stream.codec_context.channels or 1)
+            stream, rate, channels, length, resampler = _pyav_audio_stream(container)
             limit = None if max_seconds is None else int(np.ceil(max_seconds * rate))
-            length = None
-            if stream.duration is not None and stream.time_base is not None and rate > 0:
-                length = int(round(float(stream.duration * stream.time_base) * rate)) or None
-            # Convert to packed float32 so every codec's sample layout looks the same.
-            resampler = av.AudioResampler(format="flt", layout=stream.layout.name, rate=rate)
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     block = out.to_ndarray().reshape(-1, channels)
@@ -314,15 +327,10 @@ def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int
         raise
     except Exception as exc:
         raise _os_reason(path, exc) or DecodeError(f"not decodable audio ({_short(exc)})") from None
-    if rate <= 0:
-        raise DecodeError("no sample rate in file")
     y = np.concatenate(chunks) if chunks else np.zeros((0, 1), np.float32)
     if max_seconds is not None:
         y = y[: int(np.ceil(max_seconds * rate))]
     if length is not None:
-        # FFmpeg drops the encoder delay (priming) through the packets' skip-samples data, but an AAC
-        # stream's last frame is still padded to 1024 samples; the stream's duration says where the
-        # audio ends (browsers trim there too).
         y = y[:length]
     return y.astype(np.float32, copy=False), rate
 
@@ -436,18 +444,8 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np
     windows = []
     try:
         with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise DecodeError("not decodable audio (no audio stream)")
-            stream = container.streams.audio[0]
-            rate = int(stream.codec_context.sample_rate or 0)
-            channels = int(stream.codec_context.channels or 1)
-            if rate <= 0:
-                raise DecodeError("no sample rate in file")
+            stream, rate, channels, end, resampler = _pyav_audio_stream(container)
             count = int(np.ceil(length_s * rate))
-            end = None  # where the audio ends (an AAC stream's last frame is padded), see _decode_pyav
-            if stream.duration is not None and stream.time_base is not None:
-                end = int(round(float(stream.duration * stream.time_base) * rate)) or None
-            resampler = av.AudioResampler(format="flt", layout=stream.layout.name, rate=rate)
             at_start = True  # the container is where a full decode starts: no seek needed for a window at 0
             for start in starts_s:
                 # Seek to the packet at or before ``start`` less a pre-roll (a lossy decoder flushed by
