@@ -7,6 +7,7 @@ below it: loudness does not move a track on the map.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ from songmap.io.audio import DecodeError, load
 __all__ = [
     "FeatureParams",
     "TrackFeatures",
+    "failures_as_decode_errors",
     "MIN_SECONDS",
     "SILENCE_DBFS",
     "frames_for_seconds",
@@ -247,8 +249,19 @@ def extract_features(path: str | os.PathLike, params: FeatureParams, max_seconds
         With the reason when the file cannot be used; any other failure on a
         strange file is turned into a DecodeError too, so one file never stops a run.
     """
-    try:
+    with failures_as_decode_errors():
         return _extract_features(path, params, max_seconds)
+
+
+@contextlib.contextmanager
+def failures_as_decode_errors():
+    """Turn any failure on one file into a :class:`DecodeError` with a one-line reason.
+
+    Feature extraction runs on files nobody has looked at; one strange file must
+    be skipped with its reason, never stop a run.
+    """
+    try:
+        yield
     except DecodeError:
         raise
     except MemoryError:

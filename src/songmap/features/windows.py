@@ -31,6 +31,7 @@ from songmap.features.spectrogram import (
     MIN_SECONDS,
     SILENCE_DBFS,
     FeatureParams,
+    failures_as_decode_errors,
     frames_for_seconds,
     log_mel_from_power,
     power_spectrogram,
@@ -180,16 +181,8 @@ def extract_windows(path: str | os.PathLike, params: FeatureParams, spec: Window
     DecodeError
         With the reason when the file cannot be used (any failure on a strange file becomes one).
     """
-    try:
+    with failures_as_decode_errors():
         return _extract_windows(path, params, spec, duration_s)
-    except DecodeError:
-        raise
-    except MemoryError:
-        raise DecodeError("too large to decode in memory") from None
-    except OSError as exc:
-        raise DecodeError(f"cannot read file ({exc.strerror or exc})") from None
-    except Exception as exc:  # a bug or a file nobody foresaw: skip it, say why
-        raise DecodeError(f"could not be processed ({type(exc).__name__}: {str(exc)[:160]})") from None
 
 
 def _extract_windows(path, params: FeatureParams, spec: WindowSpec, duration_s: float | None) -> WindowedFeatures:
