@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,10 @@ from sklearn.neighbors import NearestNeighbors
 
 from songmap.evaluation.listening import feature_neighbours, find_path, neighbour_k
 from songmap.web.page import write_map_page
+from test_browser import CHROMIUM, CHROMIUM_ARGS, sync_playwright  # skips this module where Chromium cannot run
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 N_BLOB_TRACKS = 99_996
 CATEGORIES = ["ambient", "chiptune", "orchestral", "rock", "soundscape"]
 OUTLIERS = [(-40.0, -40.0), (40.0, -40.0), (-40.0, 40.0), (40.0, 40.0)]   # one per category, far out
@@ -39,23 +36,6 @@ VIEWPORT = {"width": 1280, "height": 800}
 BINARY_BYTES_PER_TRACK = 3 * 8 + 4 + 2 * 2 + 2 + K * (4 + 4)
 
 
-def _skip_reason() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install playwright)"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (install it with: apt-get install chromium)"
-    return None
-
-
-_SKIP_REASON = _skip_reason()
-if _SKIP_REASON:
-    if os.environ.get("SONGMAP_REQUIRE_BROWSER"):
-        raise RuntimeError(f"browser tests are required here but cannot run: {_SKIP_REASON}")
-    pytest.skip(_SKIP_REASON, allow_module_level=True)
-
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 
 def big_document(input_dir: Path, seed: int = 0) -> dict:
