@@ -22,7 +22,7 @@ import pytest
 from conftest import noise_burst, tone, write_audio
 from songmap.app.jobs.mapping import map_folder
 from songmap.features.shaping import model_input
-from songmap.features.spectrogram import FeatureParams, extract_features, frames_for_seconds
+from songmap.features.spectrogram import extract_features, frames_for_seconds
 from songmap.features.windows import extract_windows, window_starts
 from songmap.io.audio import load, load_windows, probe
 from songmap.mapper.estimator import SongMapper
@@ -198,8 +198,7 @@ def test_undecodable_file_gives_a_message_in_the_panel(page, placed_map, tmp_pat
 def test_each_feature_step_matches_python(page, placed_map, name):
     """The same signal (decoded and resampled by songmap) through both feature paths, step by step."""
     mapper = SongMapper.load(placed_map["out"] / "model.safetensors")
-    params = FeatureParams(sample_rate=mapper.sample_rate, n_mels=mapper.n_mels, n_fft=mapper.n_fft,
-                           hop_length=mapper.hop_length)
+    params = mapper._feature_params()  # the parameters the map's features were made with
     path = placed_map["drops"][name]
     y, duration = load(path, params.sample_rate, max_seconds=mapper.crop_seconds_)
     log_mel = extract_features(path, params, mapper.crop_seconds_).log_mel
@@ -226,8 +225,7 @@ def test_each_feature_step_matches_python(page, placed_map, name):
 def test_songwise_each_window_matches_python(songwise_page, songwise_map, name):
     """Python's windows of a file (decoded by seeking) through the page's songwise path, step by step."""
     mapper = SongMapper.load(songwise_map["out"] / "model.safetensors")
-    params = FeatureParams(sample_rate=mapper.sample_rate, n_mels=mapper.n_mels, n_fft=mapper.n_fft,
-                           hop_length=mapper.hop_length)
+    params = mapper._feature_params()  # the parameters the map's features were made with
     spec = mapper._window_spec()
     path = songwise_map["drops"][name]
     features = extract_windows(path, params, spec)
