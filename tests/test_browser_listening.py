@@ -407,6 +407,8 @@ def test_lasso_selects_the_tracks_inside_and_plays_them_in_order(open_page, serv
     assert set(selection) == expected and len(selection) == len(expected)
     assert page.text_content("#selection-count") == f"{len(expected)} tracks selected"
     assert list_titles(page, "#selection-list") == [NAMES[i] for i in selection]
+    # The rings are drawn on the next frame, as the path's vertices and the hulls are (waited for alike).
+    page.wait_for_function(f"() => window.songmap.drawn().selectionRings === {len(expected)}")
     assert page.evaluate("window.songmap.drawn().selectionRings") == len(expected)
     assert page.evaluate("window.songmap.current()") == -1   # a lasso neither plays nor pans
 
