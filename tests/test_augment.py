@@ -110,6 +110,23 @@ def test_cache_keys_include_the_augmentation_settings(tmp_path: Path) -> None:
     assert cache.get_windows(path, PARAMS, replace(augmented_spec, augment=1)) is None
 
 
+def test_a_track_cut_between_its_two_cache_entries_keeps_the_one_it_wrote(tmp_path: Path) -> None:
+    # A kill after the clean entry and before the copies' entry: the next run recomputes the track,
+    # writes the missing entry and leaves the finished one as it was.
+    spec = WindowSpec(window_s=6.0, max_windows=2, augment=2)
+    path = write_audio(tmp_path / "theme.wav", tune([60, 64, 67, 72]), SR)
+    cache = FeatureCache(tmp_path / "cache")
+    features = extract_windows(path, PARAMS, spec)
+    cache.put_windows(path, PARAMS, replace(spec, augment=0), features)
+    (finished,) = cache.folder.glob("*.npz")
+    written = finished.stat().st_mtime_ns
+    assert cache.get_windows(path, PARAMS, spec) is None  # the copies are missing
+    cache.put_windows(path, PARAMS, spec, extract_windows(path, PARAMS, spec))
+    assert finished.stat().st_mtime_ns == written
+    assert len(list(cache.folder.glob("*.npz"))) == 2
+    np.testing.assert_array_equal(cache.get_windows(path, PARAMS, spec).augmented, features.augmented)
+
+
 def test_unseen_recording_chains_move_a_track_less_after_augmented_training(tmp_path: Path) -> None:
     from songmap.mapper import SongMapper
     from songmap.model.numpy_encoder import encode_numpy

@@ -98,11 +98,16 @@ class FeatureCache:
         augmented copies' images, when there are, in their own entry (see :meth:`get_windows`)."""
         path = Path(path)
         self.folder.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        np.savez(buffer, images=features.images.astype(np.float32), starts=features.starts,
-                 used=features.used, duration_s=features.duration_s)
-        atomic_write_bytes(self._entry_path(path, params, spec.clean()), buffer.getvalue())
-        if int(spec.augment) > 0 and features.augmented is not None:
+        # An entry already there is kept: entries are renamed into place whole and keyed by the file's
+        # identity, so it holds these very values (a run killed between a track's two entries leaves one).
+        clean_entry = self._entry_path(path, params, spec.clean())
+        if not clean_entry.exists():
+            buffer = io.BytesIO()
+            np.savez(buffer, images=features.images.astype(np.float32), starts=features.starts,
+                     used=features.used, duration_s=features.duration_s)
+            atomic_write_bytes(clean_entry, buffer.getvalue())
+        augmented_entry = self._entry_path(path, params, spec)
+        if int(spec.augment) > 0 and features.augmented is not None and not augmented_entry.exists():
             buffer = io.BytesIO()
             np.savez(buffer, augmented=features.augmented.astype(np.float32))
-            atomic_write_bytes(self._entry_path(path, params, spec), buffer.getvalue())
+            atomic_write_bytes(augmented_entry, buffer.getvalue())
