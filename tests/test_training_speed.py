@@ -3,6 +3,8 @@ and a CUDA comparison that runs only where PyTorch sees a GPU)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import torch
 from songmap.mapper import SongMapper
 from songmap.mapper.estimator import MAX_NEIGHBOUR_STEPS, MIN_EPOCHS, _epoch_budget
 from songmap.model.autoencoder import ConvAutoencoder
-from songmap.model.training import TrainingConfig, encode, seed_everything, train_autoencoder
+from songmap.model.training import Adam, TrainingConfig, encode, seed_everything, train_autoencoder
 
 
 def _clusters(n_per: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +47,45 @@ def test_neighbour_training_keeps_clusters_apart_and_is_repeatable() -> None:
     other, _ = _fit(x, seed=1)
     assert not np.allclose(z, encode(other, x))
     assert next(model.parameters()).device.type == "cpu"  # left on the CPU, whatever it trained on
+
+
+def test_written_out_adam_takes_torch_adams_steps() -> None:
+    x, _ = _clusters(n_per=4)
+    batch = torch.from_numpy(x).unsqueeze(1)
+    models = []
+    for make in (lambda p: torch.optim.Adam(p, lr=1e-2), lambda p: Adam(p, lr=1e-2)):
+        torch.manual_seed(0)
+        model = ConvAutoencoder(32, 16, (8, 16))
+        start = {k: v.clone() for k, v in model.state_dict().items()}
+        optimizer = make(model.parameters())
+        for _ in range(20):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(batch), batch).backward()
+            optimizer.step()
+        models.append(model.state_dict())
+    ours, theirs = models[1], models[0]
+    assert not torch.equal(ours["encoder_conv.0.weight"], start["encoder_conv.0.weight"])  # the steps moved the weights
+    for name in theirs:
+        torch.testing.assert_close(ours[name], theirs[name], rtol=1e-4, atol=1e-5)
+
+
+def test_training_does_not_import_torch_compilers() -> None:
+    # torch.optim's first optimizer imports torch._dynamo and use_deterministic_algorithms imports
+    # torch._inductor: 1-2 s each of every map on a 2-core CPU.
+    code = (
+        "import sys, numpy as np, torch\n"
+        "from songmap.model.autoencoder import ConvAutoencoder\n"
+        "from songmap.model.training import TrainingConfig, train_autoencoder\n"
+        "from songmap.mapper.estimator import _set_deterministic\n"
+        "x = np.random.default_rng(0).standard_normal((12, 32, 16)).astype(np.float32)\n"
+        "_set_deterministic(torch, True)\n"
+        "for weight in (0.0, 1.0):\n"
+        "    train_autoencoder(ConvAutoencoder(32, 16, (8, 16)), x, TrainingConfig(epochs=3, neighbour_weight=weight))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', 'torch._inductor'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_each_step_reconstructs_only_a_subset(monkeypatch) -> None:
