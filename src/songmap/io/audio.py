@@ -422,15 +422,45 @@ def load(
     return resample(to_mono(y), native_sr, sample_rate, resample_quality), duration_s
 
 
+def _decode_threads(windows: int) -> int:
+    """Threads that decode a file's windows: one per window, up to the cores this process may use.
+
+    One inside a worker process (``map``'s pool, Dask): the pool already keeps every core busy.
+    """
+    import multiprocessing  # here: only files of several windows need it
+
+    if windows < 2 or multiprocessing.parent_process() is not None:
+        return 1
+    return min(windows, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _read_window_sf(name: str | bytes, first: int, count: int) -> np.ndarray:
+    """Frames ``first`` to ``first + count`` of a file, through a handle of its own (one per thread)."""
+    with sf.SoundFile(name) as f:
+        f.seek(first)
+        return f.read(frames=count, dtype="float32", always_2d=True)
+
+
 def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int, float]:
-    with _quiet_native_stderr(), sf.SoundFile(_sf_name(path)) as f:
+    name = _sf_name(path)
+    with _quiet_native_stderr(), sf.SoundFile(name) as f:
         rate, total = int(f.samplerate), int(f.frames)
         count = int(np.ceil(length_s * rate))
-        windows = []
-        for start in starts_s:
-            first = min(max(int(round(start * rate)), 0), total)
-            f.seek(first)
-            windows.append(f.read(frames=min(count, total - first), dtype="float32", always_2d=True))
+        firsts = [min(max(int(round(start * rate)), 0), total) for start in starts_s]
+        threads = _decode_threads(len(firsts))
+        if threads == 1:
+            windows = []
+            for first in firsts:
+                f.seek(first)
+                windows.append(f.read(frames=min(count, total - first), dtype="float32", always_2d=True))
+        else:
+            # A 3-minute song's windows cover all of it, so decoding is most of `songmap embed`'s
+            # work; libsndfile runs without the GIL, so the windows decode side by side. Each
+            # seeks on a handle of its own, as the loop above does: the same samples.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(threads) as pool:
+                windows = list(pool.map(lambda first: _read_window_sf(name, first, min(count, total - first)), firsts))
     return windows, rate, total / rate if rate else 0.0
 
 
