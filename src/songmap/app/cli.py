@@ -17,16 +17,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from songmap._version import __version__
 from songmap.io.text import display_text
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 app = typer.Typer(
     name="songmap",
@@ -81,6 +83,9 @@ def _user_errors():
 
 
 def _progress() -> Progress:
+    # Imported here: `embed` and the other quick commands show no bars.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description:<10}"),
         BarColumn(),
