@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from conftest import noise_burst, tone, write_audio
 from songmap.io import audio
@@ -43,3 +44,21 @@ def test_one_window_and_worker_processes_decode_on_one_thread() -> None:
     assert audio._decode_threads(1) == 1
     with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
         assert pool.submit(audio._decode_threads, 8).result() == 1
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_every_window_holds_the_files_own_frames(tmp_path: Path, monkeypatch, threads: int) -> None:
+    """Overlapping windows share one decoded stretch, apart ones are read apart: each window is
+    the frames of a whole-file read from its start, whichever way (after a read, libsndfile's
+    Vorbis seek can land some frames off)."""
+    rate = 44100
+    path = write_audio(tmp_path / "song.ogg", _song(40.0, rate), rate, subtype="VORBIS")
+    whole = audio.to_mono(sf.read(path, dtype="float32", always_2d=True)[0])
+    monkeypatch.setattr(audio, "_decode_threads", lambda windows: threads)
+    starts = [0.0, 4.0, 8.0, 21.0, 33.0, 37.0]  # 0-14 s one stretch, 21-27 s, 33-40 s (the last one cut short)
+    windows, _ = load_windows(path, starts, 6.0, sample_rate=rate)
+    assert audio._stretches([round(s * rate) for s in starts], 6 * rate, len(whole)) == [
+        (0, 14 * rate), (21 * rate, 27 * rate), (33 * rate, len(whole))]
+    for start, window in zip(starts, windows):
+        first = round(start * rate)
+        np.testing.assert_allclose(window, whole[first : first + 6 * rate], atol=1e-6)

@@ -117,3 +117,30 @@ def test_inspect_reports_the_same_crop_as_map(shared_games: Path, games_map, tmp
     assert f"to {doc['params']['crop_seconds']:.2f} s" in result.output
     assert "MP3" in result.output and "OGG" in result.output and "WAV" in result.output
     assert (tmp_path / "durations.png").is_file()
+
+
+def test_seek_decoded_windows_hold_each_files_own_frames(shared_games: Path) -> None:
+    """Every window `load_windows` returns is the file's frames from the window's start, as a whole-file
+    read has them. One libsndfile handle seeking from window to window got this wrong: on the two
+    etr__start1-jt OGGs its Vorbis seeks after a read landed some frames off (windows up to 0.7 apart)."""
+    import soundfile as sf
+
+    from songmap.features.windows import window_starts
+    from songmap.io import audio
+
+    checked = 0
+    for name in _audio_files(shared_games):
+        path = shared_games / name
+        try:
+            whole, rate = sf.read(path, dtype="float32", always_2d=True)
+        except sf.LibsndfileError:
+            continue  # not libsndfile's to read: load_windows takes FFmpeg's way
+        whole = audio.to_mono(whole)
+        length = min(10.0, len(whole) / rate)
+        starts = window_starts(len(whole) / rate, window_s=length, max_windows=6)
+        windows, _ = audio.load_windows(path, starts, length, sample_rate=rate)
+        for start, window in zip(starts, windows):
+            first = round(start * rate)
+            np.testing.assert_allclose(window, whole[first : first + len(window)], atol=1e-6, err_msg=f"{name} at {start:.2f} s")
+        checked += 1
+    assert checked >= 40

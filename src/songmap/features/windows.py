@@ -92,7 +92,7 @@ class WindowSpec:
             del fields["augment"], fields["augment_seed"]
         else:  # and the version of the recording chains (songmap.features.augment)
             fields["chains"] = 2
-        return json.dumps({"windows": 4, **fields}, sort_keys=True)
+        return json.dumps({"windows": 5, **fields}, sort_keys=True)  # 5: windows read at their exact frames
 
     def clean(self) -> WindowSpec:
         """The same windows without augmented copies."""

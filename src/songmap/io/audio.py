@@ -435,33 +435,57 @@ def _decode_threads(windows: int) -> int:
 
 
 def _read_window_sf(name: str | bytes, first: int, count: int) -> np.ndarray:
-    """Frames ``first`` to ``first + count`` of a file, through a handle of its own (one per thread)."""
+    """Frames ``first`` to ``first + count`` of a file, through a handle of its own (see :func:`_decode_windows_sf`)."""
     with sf.SoundFile(name) as f:
         f.seek(first)
         return f.read(frames=count, dtype="float32", always_2d=True)
 
 
+def _stretches(firsts: list[int], count: int, total: int) -> list[tuple[int, int]]:
+    """The stretches ``(first, end)`` of frames that windows starting at ``firsts`` (sorted), ``count``
+    frames long, cover together: overlapping windows share one stretch, decoded once."""
+    stretches: list[list[int]] = []
+    for first in firsts:
+        end = min(first + count, total)
+        if stretches and first <= stretches[-1][1]:
+            stretches[-1][1] = max(stretches[-1][1], end)
+        else:
+            stretches.append([first, end])
+    return [(first, end) for first, end in stretches]
+
+
 def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int, float]:
     name = _sf_name(path)
-    with _quiet_native_stderr(), sf.SoundFile(name) as f:
-        rate, total = int(f.samplerate), int(f.frames)
+    with _quiet_native_stderr():
+        with sf.SoundFile(name) as f:
+            rate, total = int(f.samplerate), int(f.frames)
         count = int(np.ceil(length_s * rate))
         firsts = [min(max(int(round(start * rate)), 0), total) for start in starts_s]
-        threads = _decode_threads(len(firsts))
-        if threads == 1:
-            windows = []
-            for first in firsts:
-                f.seek(first)
-                windows.append(f.read(frames=min(count, total - first), dtype="float32", always_2d=True))
-        else:
-            # A 3-minute song's windows cover all of it, so decoding is most of `songmap embed`'s
-            # work; libsndfile runs without the GIL, so the windows decode side by side. Each
-            # seeks on a handle of its own, as the loop above does: the same samples.
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(threads) as pool:
-                windows = list(pool.map(lambda first: _read_window_sf(name, first, min(count, total - first)), firsts))
+        decoded, stretches = _decode_stretches(name, firsts, count, total)
+    windows = []
+    for first in firsts:
+        (stretch_first, _), samples = next(((s, d) for s, d in zip(stretches, decoded) if s[0] <= first <= s[1]))
+        windows.append(samples[first - stretch_first : first - stretch_first + min(count, total - first)])
     return windows, rate, total / rate if rate else 0.0
+
+
+def _decode_stretches(name: str | bytes, firsts: list[int], count: int, total: int):
+    """The frames of each stretch the windows cover (:func:`_stretches`), and the stretches."""
+    # A 72-s track's three 30-s windows overlap: each stretch of the file is decoded once. Each
+    # stretch has a handle of its own: libsndfile 1.2.2 lands a Vorbis seek made after a read up to
+    # ~10 ms off (448 frames on etr__credits1-cp.ogg), and a fresh handle's one seek on the frame.
+    stretches = _stretches(sorted(firsts), count, total)
+    threads = _decode_threads(len(stretches))
+    if threads == 1:
+        decoded = [_read_window_sf(name, first, end - first) for first, end in stretches]
+    else:
+        # A 3-minute song's windows cover all of it, so decoding is most of `songmap embed`'s work;
+        # libsndfile runs without the GIL, so the stretches decode side by side.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            decoded = list(pool.map(lambda stretch: _read_window_sf(name, stretch[0], stretch[1] - stretch[0]), stretches))
+    return decoded, stretches
 
 
 #: Seconds decoded (and dropped) before each window that FFmpeg seeks to: lossy decoders' warm-up.
