@@ -55,10 +55,12 @@ def test_every_window_holds_the_files_own_frames(tmp_path: Path, monkeypatch, th
     path = write_audio(tmp_path / "song.ogg", _song(40.0, rate), rate, subtype="VORBIS")
     whole = audio.to_mono(sf.read(path, dtype="float32", always_2d=True)[0])
     monkeypatch.setattr(audio, "_decode_threads", lambda windows: threads)
-    starts = [0.0, 4.0, 8.0, 21.0, 33.0, 37.0]  # 0-14 s one stretch, 21-27 s, 33-40 s (the last one cut short)
+    # 0-14 s one stretch; 21-27 s and 27-33 s touch, two stretches; 34-40 s (the last window cut short).
+    starts = [0.0, 4.0, 8.0, 21.0, 27.0, 34.0, 37.0]
     windows, _ = load_windows(path, starts, 6.0, sample_rate=rate)
     assert audio._stretches([round(s * rate) for s in starts], 6 * rate, len(whole)) == [
-        (0, 14 * rate), (21 * rate, 27 * rate), (33 * rate, len(whole))]
+        (0, 14 * rate), (21 * rate, 27 * rate), (27 * rate, 33 * rate), (34 * rate, len(whole))]
     for start, window in zip(starts, windows):
         first = round(start * rate)
+        assert len(window) == min(6 * rate, len(whole) - first)
         np.testing.assert_allclose(window, whole[first : first + 6 * rate], atol=1e-6)
