@@ -30,7 +30,7 @@ def test_threaded_windows_equal_the_windows_of_one_handle(tmp_path: Path, monkey
     starts = np.linspace(0.0, 40.0 - 6.0, 7)
     assert audio._decode_threads(len(starts)) == min(7, len(audio.os.sched_getaffinity(0)))
     threaded, duration = load_windows(path, starts, 6.0, sample_rate=22050)
-    monkeypatch.setattr(audio, "_decode_threads", lambda windows: 1)
+    monkeypatch.setattr(audio, "_decode_threads", lambda stretches: 1)
     one, one_duration = load_windows(path, starts, 6.0, sample_rate=22050)
     assert duration == one_duration == pytest.approx(40.0)
     assert [len(w) for w in threaded] == [len(w) for w in one] == [6 * 22050] * 7
@@ -54,7 +54,7 @@ def test_every_window_holds_the_files_own_frames(tmp_path: Path, monkeypatch, th
     rate = 44100
     path = write_audio(tmp_path / "song.ogg", _song(40.0, rate), rate, subtype="VORBIS")
     whole = audio.to_mono(sf.read(path, dtype="float32", always_2d=True)[0])
-    monkeypatch.setattr(audio, "_decode_threads", lambda windows: threads)
+    monkeypatch.setattr(audio, "_decode_threads", lambda stretches: threads)
     # 0-14 s one stretch; 21-27 s and 27-33 s touch, two stretches; 34-40 s (the last window cut short).
     starts = [0.0, 4.0, 8.0, 21.0, 27.0, 34.0, 37.0]
     windows, _ = load_windows(path, starts, 6.0, sample_rate=rate)

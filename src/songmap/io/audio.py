@@ -423,19 +423,19 @@ def load(
     return resample(to_mono(y), native_sr, sample_rate, resample_quality), duration_s
 
 
-def _decode_threads(windows: int) -> int:
-    """Threads that decode a file's windows: one per window, up to the cores this process may use.
+def _decode_threads(stretches: int) -> int:
+    """Threads that decode a file's windows: one per stretch of them, up to the cores this process may use.
 
     One inside a worker process (``map``'s pool, Dask): the pool already keeps every core busy.
     """
     import multiprocessing  # here: only files of several windows need it
 
-    if windows < 2 or multiprocessing.parent_process() is not None:
+    if stretches < 2 or multiprocessing.parent_process() is not None:
         return 1
-    return min(windows, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return min(stretches, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _read_window_sf(name: str | bytes, first: int, count: int) -> np.ndarray:
+def _read_frames_sf(name: str | bytes, first: int, count: int) -> np.ndarray:
     """Frames ``first`` to ``first + count`` of a file, through a handle of its own (see :func:`_decode_windows_sf`)."""
     with sf.SoundFile(name) as f:
         f.seek(first)
@@ -476,18 +476,18 @@ def _decode_stretches(name: str | bytes, firsts: list[int], count: int, total: i
     """The frames of each stretch the windows cover (:func:`_stretches`), and the stretches."""
     # A 72-s track's three 30-s windows overlap: each stretch of the file is decoded once. Each
     # stretch has a handle of its own: libsndfile 1.2.2 lands a Vorbis seek made after a read up to
-    # ~10 ms off (448 frames on etr__credits1-cp.ogg), and a fresh handle's one seek on the frame.
+    # ~10 ms off (448 frames on etr__credits1-cp.ogg), where a fresh handle's first seek lands on the frame.
     stretches = _stretches(sorted(firsts), count, total)
     threads = _decode_threads(len(stretches))
     if threads == 1:
-        decoded = [_read_window_sf(name, first, end - first) for first, end in stretches]
+        decoded = [_read_frames_sf(name, first, end - first) for first, end in stretches]
     else:
         # A 3-minute song's windows cover all of it, so decoding is most of `songmap embed`'s work;
         # libsndfile runs without the GIL, so the stretches decode side by side.
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(threads) as pool:
-            decoded = list(pool.map(lambda stretch: _read_window_sf(name, stretch[0], stretch[1] - stretch[0]), stretches))
+            decoded = list(pool.map(lambda stretch: _read_frames_sf(name, stretch[0], stretch[1] - stretch[0]), stretches))
     return decoded, stretches
 
 
