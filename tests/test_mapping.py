@@ -217,14 +217,18 @@ PRESET_FAST = dict(epochs=80, n_mels=64, filters=(8, 16), patience=20)
 
 def test_presets_fill_in_what_was_not_given_when_fitting(families: Path, tmp_path: Path) -> None:
     paths = sorted(families.glob("*.wav"))[:3]
-    one_epoch = {**PRESET_FAST, "epochs": 1, "cache_dir": tmp_path / "cache"}
+    # The encoder's channels come from the preset too: (8, 16, 32) for the default, the seed's (16, 32, 64).
+    one_epoch = {**{k: v for k, v in PRESET_FAST.items() if k != "filters"}, "epochs": 1, "cache_dir": tmp_path / "cache"}
     seed = SongMapper(preset="seed", **one_epoch).fit(paths)
     assert {k: seed.params_[k] for k in PRESETS["seed"]} == PRESETS["seed"]
+    assert seed.model_config_["filters"] == PRESETS["seed"]["filters"] == [16, 32, 64]
     default = SongMapper(**one_epoch).fit(paths)
     assert {k: default.params_[k] for k in PRESETS["default"]} == PRESETS["default"]
-    mixed = SongMapper(preset="seed", neighbour_weight=0.5, **one_epoch).fit(paths)
+    assert default.model_config_["filters"] == PRESETS["default"]["filters"] == [8, 16, 32]
+    mixed = SongMapper(preset="seed", neighbour_weight=0.5, filters=(4, 8), **one_epoch).fit(paths)
     assert mixed.params_["representation"] == "pooled" and mixed.params_["neighbour_weight"] == 0.5
-    assert mixed.representation is None  # __init__ stores what it was given, nothing else
+    assert mixed.params_["filters"] == mixed.model_config_["filters"] == [4, 8]
+    assert mixed.representation is None and mixed.filters == (4, 8)  # __init__ stores what it was given, nothing else
 
 
 def test_set_params_preset_changes_the_representation(families: Path, tmp_path: Path) -> None:

@@ -304,8 +304,10 @@ def map_command(
     sample_rate: Annotated[int, typer.Option(min=1000, max=384000, help="Resample audio to this rate (Hz).")] = 22050,
     n_mels: Annotated[int, typer.Option(min=8, max=512, help="Mel bands.")] = 128,
     filters: Annotated[
-        str, typer.Option(callback=lambda value: _parse_filters(value) and value, help="Convolution filter counts of the encoder, comma-separated.")
-    ] = "16,32,64",
+        str | None,
+        typer.Option(callback=lambda value: value and _parse_filters(value) and value,
+                     help="Convolution filter counts of the encoder, comma-separated. Default: the preset's (default 8,16,32; seed 16,32,64)."),
+    ] = None,
     jobs: Annotated[int, typer.Option(min=1, max=1024, help="Processes for feature extraction (default: all cores).")] = DEFAULT_JOBS,
     scheduler: Annotated[
         str | None, typer.Option(help="Run feature extraction on Dask: 'local' or a scheduler address like tcp://host:8786.")
@@ -320,7 +322,7 @@ def map_command(
         started = time.perf_counter()
         mapper = SongMapper(
             sample_rate=sample_rate, n_mels=n_mels, crop_percentile=crop_percentile, max_crop_s=max_crop_seconds,
-            filters=_parse_filters(filters), epochs=epochs, seed=seed, n_jobs=jobs, scheduler=scheduler, preset=preset,
+            filters=_parse_filters(filters) if filters else None, epochs=epochs, seed=seed, n_jobs=jobs, scheduler=scheduler, preset=preset,
             device=device,
         )
         with _progress() as progress:

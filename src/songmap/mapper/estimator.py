@@ -51,19 +51,23 @@ __all__ = ["SongMapper", "Progress", "NotFittedError", "PRESETS", "REPRESENTATIO
 #: * ``augment=2``: two copies of each track through random recording chains
 #:   (:mod:`songmap.features.augment`), whose codes training pulls to the track's
 #:   (``invariance_weight=0.5``), and whose 2 main directions of change are left out of the
-#:   neighbour term's distances (``nuisance_dims=2``): lo-fi copies land by their song.
+#:   neighbour term's distances (``nuisance_dims=2``): lo-fi copies land by their song;
+#: * ``filters=(8, 16, 32)``: half the encoder's channels of the other presets, 40 % less training time
+#:   with no copy pair beyond rank 5 at seeds 0-5 (BENCHMARKS.md "Half the channels").
 #:
 #: "modulation" is the default before whole songs (each track's first crop, no tonal view).
 #: Saved models keep the representation they were made with, whatever a preset now says.
 PRESETS: dict[str, dict] = {
-    "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0},
+    "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0,
+             "filters": [16, 32, 64]},
     "default": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
-                "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.5, "nuisance_dims": 2},
+                "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.5, "nuisance_dims": 2, "filters": [8, 16, 32]},
     # Each track's first crop (up to 30 s) as its modulation spectrum, no tonal view (the default until issue 11).
-    "modulation": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0},
+    "modulation": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
+                   "filters": [16, 32, 64]},
     # Whole songs (up to max_windows windows) and the tonal view beside the modulation spectrum (issue 11).
     "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
-                 "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.5, "nuisance_dims": 2},
+                 "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.5, "nuisance_dims": 2, "filters": [8, 16, 32]},
 }
 
 # Settings of how and where to run, not of the map: never saved with the model.
@@ -202,8 +206,10 @@ class SongMapper:
         ...clamped to this range (seconds).
     time_bins : int
         Columns the cropped spectrogram's time axis is averaged into.
-    filters : sequence of int
-        Channels of the encoder's convolutions (the decoder mirrors them).
+    filters : sequence of int, optional
+        Channels of the encoder's convolutions (the decoder mirrors them);
+        default: the preset's, (8, 16, 32) for "default"/"songwise" and
+        (16, 32, 64) for "seed"/"modulation".
     epochs : int
         Training epochs. The plain autoencoder (``neighbour_weight=0``) stops
         earlier when its loss stops improving; with the neighbour term an
@@ -271,7 +277,7 @@ class SongMapper:
         min_crop_s: float = 1.0,
         max_crop_s: float = 30.0,
         time_bins: int = 64,
-        filters: Sequence[int] = (16, 32, 64),
+        filters: Sequence[int] | None = None,
         epochs: int = 300,
         batch_size: int = 16,
         learning_rate: float = 2e-3,
@@ -398,7 +404,7 @@ class SongMapper:
             raise ValueError(f"batch_size must be at least 2, got {self.batch_size}")
         self._feature_params()  # validates rates and sizes
         crop_seconds([1.0], r["crop_percentile"], self.min_crop_s, self.max_crop_s)
-        filters = tuple(int(f) for f in self.filters)
+        filters = tuple(int(f) for f in r["filters"])
         if not filters or any(f < 1 for f in filters):
             raise ValueError(f"filters must be one or more positive channel counts, got {self.filters!r}")
         return r
@@ -612,7 +618,7 @@ class SongMapper:
             from songmap.model.training import TrainingConfig, encode, seed_everything, train_autoencoder
 
             seed_everything(int(self.seed))
-            filters = tuple(int(f) for f in self.filters)
+            filters = tuple(int(f) for f in self.params_["filters"])
             model = ConvAutoencoder(self.input_height, self.input_width, filters, latent_dim=2,
                                     decoder_filters=_decoder_filters(filters, float(self.params_["neighbour_weight"]) > 0,
                                                                     len(store.order)))
