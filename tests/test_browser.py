@@ -7,6 +7,7 @@ and the server without depending on the model.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -37,6 +38,7 @@ CHROMIUM_ARGS = [
     # synthetic; without this, play() may be refused.
     "--autoplay-policy=no-user-gesture-required",
 ]
+VIEWPORT = {"width": 1280, "height": 800}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO_ROOT / "artifacts" / "map-page.png"
 
@@ -157,12 +159,33 @@ def server(collection):
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextlib.contextmanager
+def headless_chromium():
+    """Debian's Chromium, headless, as every browser test module launches it."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def open_ready_page(browser, url: str, *, viewport: dict | None = None, timeout_ms: float = 30_000):
+    """A page, in a context of its own, on ``url`` once map.js has marked it ready.
+
+    Its uncaught errors collect in ``page.errors``; close it with ``page.context.close()``.
+    """
+    page = browser.new_context(viewport=viewport or VIEWPORT).new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=timeout_ms)
+    page.errors = errors
+    return page
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 class PageSession:
@@ -213,7 +236,7 @@ class PageSession:
 
 @pytest.fixture
 def session(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page_session = PageSession(page)
     page_session.open(server["url"])
@@ -414,7 +437,7 @@ def test_server_refuses_traversal(session, server):
 
 def test_page_opened_from_disk_plays_odd_file_names(browser, collection):
     page_path = write_map_page(collection)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport=VIEWPORT)
     try:
         session = PageSession(context.new_page())
         session.open(page_path.as_uri())
@@ -431,7 +454,7 @@ def test_page_opened_from_disk_plays_odd_file_names(browser, collection):
 def test_page_colours_each_category_like_map_png(browser, many_categories_page):
     """Legend, tooltip and points show each category in the colour map.png gives it (one palette)."""
     expected = category_colours([*MANY_CATEGORIES, None])
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport=VIEWPORT)
     try:
         session = PageSession(context.new_page())
         session.open(many_categories_page.as_uri())

@@ -20,7 +20,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from songmap.evaluation.listening import feature_neighbours, find_path, neighbour_k
 from songmap.web.page import write_map_page
-from test_browser import CHROMIUM, CHROMIUM_ARGS, sync_playwright  # skips this module where Chromium cannot run
+from test_browser import headless_chromium, open_ready_page  # skips this module where Chromium cannot run
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,6 @@ CATEGORIES = ["ambient", "chiptune", "orchestral", "rock", "soundscape"]
 OUTLIERS = [(-40.0, -40.0), (40.0, -40.0), (-40.0, 40.0), (40.0, 40.0)]   # one per category, far out
 N = N_BLOB_TRACKS + len(OUTLIERS)
 K = 10
-VIEWPORT = {"width": 1280, "height": 800}
 # Bytes per track of the numbers, before base64: x, y, duration (float64), cluster (int32),
 # trustworthiness and continuity (uint16), category (uint16), K neighbours (int32) and K
 # distances (float32).
@@ -88,20 +87,12 @@ def big(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 def open_page(browser, path: Path):
-    page = browser.new_context(viewport=VIEWPORT).new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(path.as_uri())
-    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-    page.errors = errors
-    return page
+    return open_ready_page(browser, path.as_uri(), timeout_ms=60_000)  # 100 000 points take a while to load
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,10 @@ from songmap.evaluation.listening import find_path, neighbour_k
 from songmap.report.palette import category_colours
 from songmap.report.playlists import PLAYLIST_COLUMNS, m3u8_text, read_m3u8
 from songmap.web.page import write_map_page
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PageSession, _free_port, _wait_for_port, rgb
+from test_browser import PageSession, _free_port, _wait_for_port, headless_chromium, rgb  # skips the module first
 
 pytestmark = pytest.mark.browser
 
-from playwright.sync_api import sync_playwright  # noqa: E402  (test_browser skips the module first)
 
 SAMPLE_RATE = 22050
 SECONDS = 1.2
@@ -115,10 +114,8 @@ def listening_dirs(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with headless_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

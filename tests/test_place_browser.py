@@ -28,7 +28,7 @@ from songmap.io.audio import load, load_windows, probe
 from songmap.mapper.estimator import SongMapper
 
 # test_browser skips (or, in CI, fails) when Playwright or Chromium is missing, before importing Playwright.
-from test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_for_port, sync_playwright
+from test_browser import _free_port, _wait_for_port, headless_chromium, open_ready_page
 
 pytestmark = pytest.mark.browser
 
@@ -93,34 +93,26 @@ def songwise_map(families, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 def _open(browser, map_dir: Path):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto((map_dir / "map.html").as_uri())
-    page.wait_for_function("() => document.body.dataset.ready === '1'")
-    page.errors = errors
-    return page
+    return open_ready_page(browser, (map_dir / "map.html").as_uri())
 
 
 @pytest.fixture(scope="module")
 def page(browser, placed_map):
     page = _open(browser, placed_map["out"])
     yield page
-    page.close()
+    page.context.close()
 
 
 @pytest.fixture(scope="module")
 def songwise_page(browser, songwise_map):
     page = _open(browser, songwise_map["out"])
     yield page
-    page.close()
+    page.context.close()
 
 
 def _mapped(out: Path) -> tuple[np.ndarray, list[str], float]:
@@ -179,7 +171,7 @@ def test_seed_map_places_dropped_files_where_songmap_embed_puts_them(browser, fa
         assert model["representation"] == "pooled"
         _assert_placed_like_embed(seed_page, seed_map)
     finally:
-        seed_page.close()
+        seed_page.context.close()
 
 
 def test_undecodable_file_gives_a_message_in_the_panel(page, placed_map, tmp_path):
@@ -296,12 +288,10 @@ def test_browser_resampling_is_close_to_soxr(page, placed_map):
 def test_page_without_a_model_says_why(page, out_dir):
     from songmap.web.page import write_map_page
 
-    other = page.context.browser.new_page()
-    other.goto(write_map_page(out_dir).as_uri())
-    other.wait_for_function("() => document.body.dataset.ready === '1'")
+    other = open_ready_page(page.context.browser, write_map_page(out_dir).as_uri())
     assert other.locator("#place-button").is_disabled()
     assert "model.safetensors" in other.locator("#place-note").inner_text()
-    other.close()
+    other.context.close()
 
 
 def test_served_page_places_a_song_and_plays_it(page, placed_map):
@@ -311,9 +301,7 @@ def test_served_page_places_a_song_and_plays_it(page, placed_map):
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for_port(port, process)
-        served = page.context.browser.new_page()
-        served.goto(f"http://127.0.0.1:{port}/")
-        served.wait_for_function("() => document.body.dataset.ready === '1'")
+        served = open_ready_page(page.context.browser, f"http://127.0.0.1:{port}/")
         _place(served, [placed_map["drops"]["drone 0.wav"]])
         entry = served.locator('#placed-list .placed-item[data-file="drone 0.wav"]')
         x, y = float(entry.get_attribute("data-x")), float(entry.get_attribute("data-y"))
@@ -321,7 +309,7 @@ def test_served_page_places_a_song_and_plays_it(page, placed_map):
         assert np.hypot(x - ex, y - ey) / _mapped(placed_map["out"])[2] < TOLERANCE
         served.eval_on_selector('#placed-list .placed-item audio', "a => a.play()")
         served.wait_for_function("() => document.querySelector('#placed-list audio').currentTime > 0.1")
-        served.close()
+        served.context.close()
     finally:
         process.terminate()
         process.wait(timeout=10)
