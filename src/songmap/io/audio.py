@@ -436,7 +436,7 @@ def _decode_threads(stretches: int) -> int:
 
 
 def _read_frames_sf(name: str | bytes, first: int, count: int) -> np.ndarray:
-    """Frames ``first`` to ``first + count`` of a file, through a handle of its own (see :func:`_decode_windows_sf`)."""
+    """Frames ``first`` to ``first + count`` of a file, through a handle of its own (see :func:`_decode_stretches`)."""
     with sf.SoundFile(name) as f:
         f.seek(first)
         return f.read(frames=count, dtype="float32", always_2d=True)
@@ -463,21 +463,22 @@ def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.n
             rate, total = int(f.samplerate), int(f.frames)
         count = int(np.ceil(length_s * rate))
         firsts = [min(max(int(round(start * rate)), 0), total) for start in starts_s]
-        decoded, stretches = _decode_stretches(name, firsts, count, total)
+        # A 72-s track's three 30-s windows overlap: each stretch of the file is decoded once.
+        stretches = _stretches(sorted(firsts), count, total)
+        decoded = _decode_stretches(name, stretches)
+    stretch_firsts = [first for first, _ in stretches]
     windows = []
     for first in firsts:
-        k = bisect.bisect_right([start for start, _ in stretches], first) - 1  # the stretch holding this window
-        offset = first - stretches[k][0]
+        k = bisect.bisect_right(stretch_firsts, first) - 1  # the stretch holding this window
+        offset = first - stretch_firsts[k]
         windows.append(decoded[k][offset : offset + min(count, total - first)])
     return windows, rate, total / rate if rate else 0.0
 
 
-def _decode_stretches(name: str | bytes, firsts: list[int], count: int, total: int):
-    """The frames of each stretch the windows cover (:func:`_stretches`), and the stretches."""
-    # A 72-s track's three 30-s windows overlap: each stretch of the file is decoded once. Each
-    # stretch has a handle of its own: libsndfile 1.2.2 lands a Vorbis seek made after a read up to
-    # ~10 ms off (448 frames on etr__credits1-cp.ogg), where a fresh handle's first seek lands on the frame.
-    stretches = _stretches(sorted(firsts), count, total)
+def _decode_stretches(name: str | bytes, stretches: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The frames of each stretch ``(first, end)`` of a file (see :func:`_stretches`)."""
+    # Each stretch has a handle of its own: libsndfile 1.2.2 lands a Vorbis seek made after a read up
+    # to ~10 ms off (448 frames on etr__credits1-cp.ogg), where a fresh handle's first seek lands on the frame.
     threads = _decode_threads(len(stretches))
     if threads == 1:
         decoded = [_read_frames_sf(name, first, end - first) for first, end in stretches]
@@ -488,7 +489,7 @@ def _decode_stretches(name: str | bytes, firsts: list[int], count: int, total: i
 
         with ThreadPoolExecutor(threads) as pool:
             decoded = list(pool.map(lambda stretch: _read_frames_sf(name, stretch[0], stretch[1] - stretch[0]), stretches))
-    return decoded, stretches
+    return decoded
 
 
 #: Seconds decoded (and dropped) before each window that FFmpeg seeks to: lossy decoders' warm-up.
