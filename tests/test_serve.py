@@ -19,7 +19,7 @@ import pytest
 
 from conftest import make_doc, track
 from songmap.io.discovery import AUDIO_CONTENT_TYPES
-from songmap.web.page import unpack_page_tracks
+from songmap.web.page_wire import unpack_page_tracks
 from songmap.web.serve import RangeNotSatisfiable, make_server, parse_range_header
 
 
