@@ -341,7 +341,7 @@ def _is_number(text: str) -> bool:
 def test_damaged_mp3_does_not_print_decoder_noise(tmp_path: Path, capfd, monkeypatch) -> None:
     if "MP3" not in sf.available_formats():
         pytest.skip("this libsndfile has no MP3 encoder to make a damaged MP3 with")
-    from songmap.io.audio import load, probe
+    from songmap.io.decode import load, probe
 
     monkeypatch.delenv("SONGMAP_DEBUG", raising=False)  # which would show the decoder's own messages
     path = tmp_path / "half.mp3"

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from conftest import noise_burst, tone, write_audio
 from songmap.app.cli import app, map_command
 from songmap.report.outdir import STAGING_PREFIX, recover_output_folder
-from songmap.web.page import unpack_page_tracks
+from songmap.web.page_wire import unpack_page_tracks
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and process groups are POSIX")
 

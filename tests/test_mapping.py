@@ -166,7 +166,7 @@ def test_fit_with_a_failed_file_first_keeps_rows_in_file_order(small_collection:
     xy = mapper.fit_transform([broken] + paths)
     assert np.isnan(xy[0]).all() and np.isfinite(xy[1:]).all()
     np.testing.assert_allclose(mapper.transform(paths), xy[1:], atol=1e-5)
-    from songmap.io.audio import probe
+    from songmap.io.decode import probe
 
     assert mapper.durations_[1:] == pytest.approx([probe(p).duration_s for p in paths], abs=0.05)
     # Only feature-cache entries are left in the cache folder: the input rows' file is gone.

@@ -24,7 +24,8 @@ from songmap.app.jobs.mapping import map_folder
 from songmap.features.shaping import model_input
 from songmap.features.spectrogram import extract_features, frames_for_seconds
 from songmap.features.windows import extract_windows, window_starts
-from songmap.io.audio import load, load_windows, probe
+from songmap.io.decode import load, probe
+from songmap.io.windowed import load_windows
 from songmap.mapper.estimator import SongMapper
 
 # test_browser skips (or, in CI, fails) when Playwright or Chromium is missing, before importing Playwright.

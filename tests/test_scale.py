@@ -18,7 +18,7 @@ from songmap.app.cli import app
 from songmap.features.cache import FeatureCache
 from songmap.features.parallel import extract_collection
 from songmap.features.spectrogram import FeatureParams
-from songmap.io.audio import find_audio_files
+from songmap.io.discovery import find_audio_files
 
 PARAMS = FeatureParams(n_mels=64)
 
