@@ -112,6 +112,33 @@ class PageSession:
         )
 
 
+def pixel(page, x: float, y: float) -> list[int]:
+    """RGBA of the map's canvas at page position (x, y)."""
+    return page.evaluate(
+        """([x, y]) => {
+            const canvas = document.getElementById("map");
+            const rect = canvas.getBoundingClientRect();
+            const scale = canvas.width / rect.width;
+            const px = Math.round((x - window.scrollX - rect.left) * scale), py = Math.round((y - window.scrollY - rect.top) * scale);
+            return Array.from(canvas.getContext("2d").getImageData(px, py, 1, 1).data);
+        }""",
+        [x, y],
+    )
+
+
+def list_titles(page, selector: str) -> list[str]:
+    """The track names of the list at ``selector``, in order."""
+    return page.eval_on_selector_all(f"{selector} .track-btn .name", "nodes => nodes.map(n => n.textContent)")
+
+
+def download_text(page, button: str) -> tuple[str, str]:
+    """Click ``button`` and return the download it starts: (suggested file name, text)."""
+    with page.expect_download() as info:
+        page.click(button)
+    download = info.value
+    return download.suggested_filename, Path(download.path()).read_text(encoding="utf-8")
+
+
 def rgb(colour: str) -> tuple[int, int, int]:
     """``(r, g, b)`` of ``"#rrggbb"``."""
     return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from browsing import VIEWPORT, PageSession, rgb, songmap_serve
+from browsing import VIEWPORT, PageSession, pixel, rgb, songmap_serve
 from songmap.report.palette import category_colours
 from songmap.web.page import write_map_page
 
@@ -325,20 +325,10 @@ def test_page_colours_each_category_like_map_png(browser, many_categories_page):
         names = [*MANY_CATEGORIES, None]
         for index, name in enumerate(names):
             # The point itself: the canvas pixel at its centre.
-            pixel = page.evaluate(
-                """i => {
-                    const canvas = document.getElementById("map");
-                    const rect = canvas.getBoundingClientRect();
-                    const p = window.songmap.screenPosition(i);
-                    const scale = canvas.width / rect.width;
-                    const x = Math.round((p.x - window.scrollX - rect.left) * scale);
-                    const y = Math.round((p.y - window.scrollY - rect.top) * scale);
-                    return Array.from(canvas.getContext("2d").getImageData(x, y, 1, 1).data);
-                }""",
-                index,
-            )
-            assert pixel[3] == pytest.approx(255 * POINT_ALPHA, abs=2)
-            assert np.abs(np.array(pixel[:3]) - rgb(expected[name])).max() <= 2, (name, pixel)
+            centre = session.position(index)
+            rgba = pixel(page, centre["x"], centre["y"])
+            assert rgba[3] == pytest.approx(255 * POINT_ALPHA, abs=2)
+            assert np.abs(np.array(rgba[:3]) - rgb(expected[name])).max() <= 2, (name, rgba)
             # The tooltip's dot when the point is hovered.
             session.hover(index)
             dot = page.evaluate("getComputedStyle(document.querySelector('#tooltip .dot')).backgroundColor")

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from browsing import PageSession, rgb, songmap_serve
+from browsing import PageSession, download_text, list_titles, pixel, rgb, songmap_serve
 from conftest import make_doc, track
 from songmap.evaluation.listening import feature_neighbours as feature_neighbours_of
 from songmap.evaluation.listening import find_path, neighbour_k
@@ -149,31 +149,6 @@ def python_path(doc: dict, start: int, end: int, length: int | None = None) -> l
         neighbours, distances = feature_neighbours_of(points, k=neighbour_k(len(points)))
     result = find_path(neighbours=neighbours, distances=distances, points=points, start=start, end=end, length=length)
     return result.tracks
-
-
-def list_titles(page, selector: str) -> list[str]:
-    return page.eval_on_selector_all(f"{selector} .track-btn .name", "nodes => nodes.map(n => n.textContent)")
-
-
-def pixel(page, x: float, y: float) -> list[int]:
-    """RGBA of the canvas at page position (x, y)."""
-    return page.evaluate(
-        """([x, y]) => {
-            const canvas = document.getElementById("map");
-            const rect = canvas.getBoundingClientRect();
-            const scale = canvas.width / rect.width;
-            const px = Math.round((x - window.scrollX - rect.left) * scale), py = Math.round((y - window.scrollY - rect.top) * scale);
-            return Array.from(canvas.getContext("2d").getImageData(px, py, 1, 1).data);
-        }""",
-        [x, y],
-    )
-
-
-def download_text(page, button: str) -> tuple[str, str]:
-    with page.expect_download() as info:
-        page.click(button)
-    download = info.value
-    return download.suggested_filename, Path(download.path()).read_text(encoding="utf-8")
 
 
 def _saved(folder: Path, text: str) -> Path:
