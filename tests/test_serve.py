@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from browsing import free_port
 from conftest import make_doc, track
 from songmap.io.discovery import AUDIO_CONTENT_TYPES
 from songmap.web.page_wire import unpack_page_tracks
@@ -296,12 +296,6 @@ def test_server_is_quiet(site, capfd):
 def test_make_server_without_embeddings_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="embeddings.json not found"):
         make_server(tmp_path, port=0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_run_server_stops_cleanly_on_ctrl_c(out_dir):
