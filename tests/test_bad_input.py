@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 
 from badcorpus import MAPPED, SKIPPED, build_corpus
 from conftest import checksums, tone, write_audio
-from songmap.app.cli import app, map_command
+from songmap.app.cli import app
+from songmap.app.cli.commands import map_command
 
 FAST = ["--epochs", "5", "--n-mels", "32", "--filters", "4,8"]
 # In one process, so that the simulated permission errors below reach the code reading the files.
