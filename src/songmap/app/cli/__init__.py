@@ -1,8 +1,8 @@
 """Command-line interface: a thin Typer layer over the jobs API (:mod:`songmap.app.jobs`).
 
-It only parses options (:mod:`.options`), shows progress and errors (:mod:`.console`) and
-prints results (:mod:`.rendering`); every job is a function there, every command a few
-lines in :mod:`.commands`.
+Each command in :mod:`.commands` parses its options (the shared ones are in :mod:`.options`),
+runs one job, shows its progress and errors (:mod:`.console`) and prints its result
+(:mod:`.rendering`); the work itself is done by the job.
 """
 
 from songmap.app.cli.commands import app
