@@ -24,7 +24,8 @@ from typer.testing import CliRunner
 
 from badcorpus import MAPPED, SKIPPED, build_corpus
 from conftest import FAST_ARGS, checksums, tone, write_audio
-from songmap.app.cli import app, map_command
+from songmap.app.cli import app
+from songmap.app.cli.commands import map_command
 
 # In one process, so that the simulated permission errors below reach the code reading the files.
 JOBS1 = ["--jobs", "1"] if "jobs" in inspect.signature(map_command).parameters else []

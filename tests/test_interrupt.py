@@ -25,7 +25,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import FAST_ARGS, noise_burst, tone, write_audio
-from songmap.app.cli import app, map_command
+from songmap.app.cli import app
+from songmap.app.cli.commands import map_command
 from songmap.report.outdir import STAGING_PREFIX, recover_output_folder
 from songmap.web.page_wire import unpack_page_tracks
 
