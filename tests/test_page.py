@@ -86,8 +86,8 @@ def test_untrusted_title_stays_inside_the_json_block(tmp_path, title):
     html = render_map_page(doc, ["a.ogg", "b.ogg"])
 
     parsed = parse_page(html)
-    # Exactly the data and model blocks and the page's own two scripts: nothing broke out.
-    assert [attrs.get("type") for attrs, _ in parsed.scripts] == ["application/json", "application/json", None, None]
+    # Exactly the data and model blocks and the page's own script: nothing broke out.
+    assert [attrs.get("type") for attrs, _ in parsed.scripts] == ["application/json", "application/json", None]
     data_attrs, data_text = parsed.scripts[0]
     assert data_attrs["id"] == "songmap-data"
     assert "<" not in data_text and ">" not in data_text
