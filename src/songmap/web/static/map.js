@@ -54,6 +54,22 @@
       has
     };
   }
+  function neighboursIn(lists, i) {
+    const { index, distance, start, has } = lists;
+    return has[i] ? [index.subarray(start[i], start[i + 1]), distance.subarray(start[i], start[i + 1])] : null;
+  }
+  function trackAt(tracks2, i) {
+    const code = tracks2.categoryCode[i];
+    const duration = tracks2.durations[i];
+    return {
+      title: tracks2.titles[i],
+      file: tracks2.files[i],
+      category: code === NO_CATEGORY ? null : tracks2.categoryNames[code],
+      duration: Number.isNaN(duration) ? null : duration,
+      x: tracks2.x[i],
+      y: tracks2.y[i]
+    };
+  }
   function hasFeatureGraph(data2, count2) {
     return count2 > 0 && data2.nb !== void 0 && (data2.nbMissing || []).length === 0;
   }
@@ -180,6 +196,9 @@
     }
     return lower.slice(0, -1).concat(upper.slice(0, -1));
   }
+  function clusterNameOf(clusterList2, clusterOf2, index) {
+    return clusterList2.length > 0 && clusterList2[clusterOf2[index]].id >= 0 ? clusterList2[clusterOf2[index]].name : null;
+  }
 
   // src/songmap/web/static/src/map/page-data.js
   var data = JSON.parse(document.getElementById("songmap-data").textContent);
@@ -196,31 +215,12 @@
     return titleLower[i];
   }
   var featureLists = null;
-  function lists() {
-    if (featureLists === null) featureLists = featureNeighbourLists(data, count);
-    return featureLists;
-  }
   function featureNeighboursOf(i) {
-    const { index, start, has } = lists();
-    return has[i] ? index.subarray(start[i], start[i + 1]) : null;
-  }
-  function featureDistancesOf(i) {
-    const { distance, start, has } = lists();
-    return has[i] ? distance.subarray(start[i], start[i + 1]) : null;
+    if (featureLists === null) featureLists = featureNeighbourLists(data, count);
+    return neighboursIn(featureLists, i);
   }
   var audioUrl = (i) => audioUrlOf(data.audio, files, i);
-  function trackOf(i) {
-    const code = tracks.categoryCode[i];
-    const duration = tracks.durations[i];
-    return {
-      title: titles[i],
-      file: files[i],
-      category: code === NO_CATEGORY ? null : tracks.categoryNames[code],
-      duration: Number.isNaN(duration) ? null : duration,
-      x: worldX[i],
-      y: worldY[i]
-    };
-  }
+  var trackOf = (i) => trackAt(tracks, i);
   function categoryOfTrack(index) {
     return categories[categoryOf[index]];
   }
@@ -1071,18 +1071,18 @@
   var PATH_TOLERANCE = 1e-6;
   function buildPathGraph(tracks2, neighbourLists, grid) {
     const { count: count2 } = tracks2;
-    const lists2 = new Array(count2);
+    const lists = new Array(count2);
     if (neighbourLists !== null) {
-      for (let i = 0; i < count2; i++) lists2[i] = neighbourLists(i);
+      for (let i = 0; i < count2; i++) lists[i] = neighbourLists(i);
     } else {
       const cells = grid || buildGrid(tracks2.x, tracks2.y, count2);
       const k = Math.min(GRAPH_K, count2 - 1);
-      for (let i = 0; i < count2; i++) lists2[i] = mapNeighbours(tracks2, cells, i, k);
+      for (let i = 0; i < count2; i++) lists[i] = mapNeighbours(tracks2, cells, i, k);
     }
     const joined = Array.from({ length: count2 }, () => /* @__PURE__ */ new Map());
     let widest = -Infinity;
     for (let i = 0; i < count2; i++) {
-      const [nb, nd] = lists2[i];
+      const [nb, nd] = lists[i];
       for (let m = 0; m < nb.length; m++) {
         const j = nb[m], w = nd[m];
         if (j === i || !(j >= 0 && j < count2)) continue;
@@ -1357,14 +1357,11 @@
   }
 
   // src/songmap/web/static/src/map/downloads.js
-  function clusterNameOf(index) {
-    return clusterList.length > 0 && clusterList[clusterOf[index]].id >= 0 ? clusterList[clusterOf[index]].name : null;
-  }
   function m3u8Of(indices, name) {
     const locations = indices.map((index) => playlistLocation(audioUrl(index), document.baseURI));
     return m3u8(indices.map(trackOf), locations, name, data.version);
   }
-  var csvOf = (indices) => csv(indices.map((index) => ({ ...trackOf(index), cluster: clusterNameOf(index) })));
+  var csvOf = (indices) => csv(indices.map((index) => ({ ...trackOf(index), cluster: clusterNameOf(clusterList, clusterOf, index) })));
   var filePathsOf = (indices) => filePaths(data.inputDir, indices.map((index) => files[index]));
   function playlistName(kind) {
     if (kind === "path") return `Path from ${titles[state.pathStart]} to ${titles[state.pathEnd]}`;
@@ -1411,8 +1408,7 @@
   var CHAIN_LIMIT = 2e3;
   function pathGraph() {
     if (!state.graph) {
-      const lists2 = featureGraph ? (i) => [featureNeighboursOf(i), featureDistancesOf(i)] : null;
-      state.graph = buildPathGraph(tracks, lists2, featureGraph ? null : theGrid());
+      state.graph = featureGraph ? buildPathGraph(tracks, featureNeighboursOf) : buildPathGraph(tracks, null, theGrid());
     }
     return state.graph;
   }
@@ -1556,7 +1552,7 @@
     state.neighbours = current >= 0 ? nearestNeighbours(current, NEIGHBOUR_COUNT, false) : [];
     dom.neighbours.textContent = "";
     const listed = current >= 0 ? featureNeighboursOf(current) : null;
-    const featureNeighbours = listed !== null ? new Set(listed) : null;
+    const featureNeighbours = listed !== null ? new Set(listed[0]) : null;
     for (const index of state.neighbours) {
       const mapOnly = featureNeighbours !== null && !featureNeighbours.has(index);
       dom.neighbours.append(trackItem(index, mapOnly ? { mark: "map-only", markTitle: MAP_ONLY_TITLE } : {}));

@@ -130,3 +130,8 @@ export function convexHull(points) {
   }
   return lower.slice(0, -1).concat(upper.slice(0, -1));
 }
+
+// The name of track `index`'s cluster, or null in none (as the playlists' cluster_name).
+export function clusterNameOf(clusterList, clusterOf, index) {
+  return clusterList.length > 0 && clusterList[clusterOf[index]].id >= 0 ? clusterList[clusterOf[index]].name : null;
+}

@@ -63,6 +63,26 @@ export function featureNeighbourLists(data, count) {
   };
 }
 
+// Track i's [neighbours, distances] in the lists of featureNeighbourLists, or null without them.
+export function neighboursIn(lists, i) {
+  const { index, distance, start, has } = lists;
+  return has[i] ? [index.subarray(start[i], start[i + 1]), distance.subarray(start[i], start[i + 1])] : null;
+}
+
+// One track as the UI shows it (made on demand; hot loops use the columns).
+export function trackAt(tracks, i) {
+  const code = tracks.categoryCode[i];
+  const duration = tracks.durations[i];
+  return {
+    title: tracks.titles[i],
+    file: tracks.files[i],
+    category: code === NO_CATEGORY ? null : tracks.categoryNames[code],
+    duration: Number.isNaN(duration) ? null : duration,
+    x: tracks.x[i],
+    y: tracks.y[i],
+  };
+}
+
 // Paths run over feature-space neighbours when the document has them for every track; otherwise
 // over map-coordinate neighbours.
 export function hasFeatureGraph(data, count) {

@@ -1,19 +1,16 @@
 // The path and the selection saved as playlists (exports.js) or copied as file paths.
 import { csv, filePaths, m3u8, playlistLocation } from "../exports.js";
+import { clusterNameOf } from "../groups.js";
 import { audioUrl, clusterList, clusterOf, data, files, titles, trackOf } from "./page-data.js";
 import { state } from "./state.js";
 import { el, setStatus } from "./dom.js";
-
-function clusterNameOf(index) {
-  return clusterList.length > 0 && clusterList[clusterOf[index]].id >= 0 ? clusterList[clusterOf[index]].name : null;
-}
 
 export function m3u8Of(indices, name) {
   const locations = indices.map((index) => playlistLocation(audioUrl(index), document.baseURI));
   return m3u8(indices.map(trackOf), locations, name, data.version);
 }
 
-export const csvOf = (indices) => csv(indices.map((index) => ({ ...trackOf(index), cluster: clusterNameOf(index) })));
+export const csvOf = (indices) => csv(indices.map((index) => ({ ...trackOf(index), cluster: clusterNameOf(clusterList, clusterOf, index) })));
 
 export const filePathsOf = (indices) => filePaths(data.inputDir, indices.map((index) => files[index]));
 

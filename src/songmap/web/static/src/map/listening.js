@@ -1,7 +1,7 @@
 // The listening tools on the map: the path between two tracks (paths.js) and the selection
 // (lasso or "select in view"), in listening order.
 import { buildPathGraph, findPath } from "../paths.js";
-import { count, featureDistancesOf, featureGraph, featureNeighboursOf, tracks, worldX, worldY } from "./page-data.js";
+import { count, featureGraph, featureNeighboursOf, tracks, worldX, worldY } from "./page-data.js";
 import { state } from "./state.js";
 import { byId, dom, setStatus } from "./dom.js";
 import { requestDraw } from "./draw.js";
@@ -16,8 +16,7 @@ const CHAIN_LIMIT = 2000;     // a selection up to this size is ordered as a nea
 // The path graph of this map, built on first use.
 export function pathGraph() {
   if (!state.graph) {
-    const lists = featureGraph ? (i) => [featureNeighboursOf(i), featureDistancesOf(i)] : null;
-    state.graph = buildPathGraph(tracks, lists, featureGraph ? null : theGrid());
+    state.graph = featureGraph ? buildPathGraph(tracks, featureNeighboursOf) : buildPathGraph(tracks, null, theGrid());
   }
   return state.graph;
 }

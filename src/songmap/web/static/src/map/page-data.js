@@ -1,5 +1,5 @@
 // The page's tracks, read once from its data block (read-only after start-up).
-import { audioUrlOf, featureNeighbourLists, hasFeatureGraph, NO_CATEGORY, readTracks } from "../wire.js";
+import { audioUrlOf, featureNeighbourLists, hasFeatureGraph, neighboursIn, readTracks, trackAt } from "../wire.js";
 import { colourOfCategory, groupByCategory, groupByCluster } from "../groups.js";
 
 export const data = JSON.parse(document.getElementById("songmap-data").textContent);
@@ -22,35 +22,14 @@ export function lowerTitle(i) {
 // Feature-space neighbours are decoded on first use (a play or a path), not before the first draw.
 let featureLists = null;
 
-function lists() {
-  if (featureLists === null) featureLists = featureNeighbourLists(data, count);
-  return featureLists;
-}
-
+// Track i's [neighbours, distances] in the features (nearest first), or null without them.
 export function featureNeighboursOf(i) {
-  const { index, start, has } = lists();
-  return has[i] ? index.subarray(start[i], start[i + 1]) : null;
-}
-
-export function featureDistancesOf(i) {
-  const { distance, start, has } = lists();
-  return has[i] ? distance.subarray(start[i], start[i + 1]) : null;
+  if (featureLists === null) featureLists = featureNeighbourLists(data, count);
+  return neighboursIn(featureLists, i);
 }
 
 export const audioUrl = (i) => audioUrlOf(data.audio, files, i);
 
-// One track as the UI shows it (made on demand; hot loops use the columns above).
-export function trackOf(i) {
-  const code = tracks.categoryCode[i];
-  const duration = tracks.durations[i];
-  return {
-    title: titles[i],
-    file: files[i],
-    category: code === NO_CATEGORY ? null : tracks.categoryNames[code],
-    duration: Number.isNaN(duration) ? null : duration,
-    x: worldX[i],
-    y: worldY[i],
-  };
-}
+export const trackOf = (i) => trackAt(tracks, i);
 
 export function categoryOfTrack(index) { return categories[categoryOf[index]]; }

@@ -18,7 +18,7 @@ export function updateNeighbours() {
   state.neighbours = current >= 0 ? nearestNeighbours(current, NEIGHBOUR_COUNT, false) : [];
   dom.neighbours.textContent = "";
   const listed = current >= 0 ? featureNeighboursOf(current) : null;
-  const featureNeighbours = listed !== null ? new Set(listed) : null;
+  const featureNeighbours = listed !== null ? new Set(listed[0]) : null;
   for (const index of state.neighbours) {
     const mapOnly = featureNeighbours !== null && !featureNeighbours.has(index);
     dom.neighbours.append(trackItem(index, mapOnly ? { mark: "map-only", markTitle: MAP_ONLY_TITLE } : {}));
