@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 
 from conftest import make_doc, track
+from songmap import SongMapper
 from songmap.evaluation.listening import feature_neighbours, find_path, neighbour_k
+from songmap.features.shaping import model_input
 from songmap.features.spectrogram import (
     extract_features,
     frames_for_seconds,
@@ -28,10 +30,8 @@ from songmap.features.spectrogram import (
     mel_filterbank,
     power_spectrogram,
 )
-from songmap.features.shaping import model_input
 from songmap.features.windows import extract_windows, window_starts
 from songmap.io.audio import load, load_windows, resample
-from songmap.mapper.estimator import SongMapper
 from songmap.model.numpy_encoder import encode_numpy
 from songmap.report.playlists import m3u8_text, write_playlist_csv
 from songmap.web.page import local_audio_urls, render_map_page, unpack_page_tracks
