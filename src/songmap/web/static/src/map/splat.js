@@ -1,13 +1,13 @@
-import { state } from "./state.js";
-import { ctx, dom } from "./dom.js";
-import { screenX, screenY } from "./draw.js";
-import { TRUST_RGB, trustBuckets } from "./layers.js";
-
 // Many points (a map of 100 000 tracks): instead of one circle path per point, which the
 // software rasteriser of a headless or GPU-less browser fills at ~1 µs per pixel edge, each
 // point is stamped into an RGBA pixel buffer with an anti-aliased disc (or ring) mask, blended
 // "source-over" as the canvas would, and the buffer is drawn onto the map in one drawImage.
 // Masks are made per radius for 4 x 4 sub-pixel offsets, so a stamp is a table walk.
+import { state } from "./state.js";
+import { ctx, dom } from "./dom.js";
+import { screenX, screenY } from "./draw.js";
+import { TRUST_RGB, trustBuckets } from "./layers.js";
+
 export function splatLayer() {
   const width = dom.canvas.width, height = dom.canvas.height;
   let layer = state.splat;
