@@ -31,7 +31,8 @@ from songmap.features.cache import FeatureCache
 from songmap.features.parallel import extract_collection
 from songmap.features.shaping import crop_seconds
 from songmap.features.spectrogram import FeatureParams
-from songmap.io.audio import decode, find_audio_files, probe
+from songmap.io.decode import decode, probe
+from songmap.io.discovery import find_audio_files
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -111,7 +111,8 @@ def run_features(args) -> None:
     import torch
 
     from songmap.features import FeatureParams, crop_seconds, extract_collection
-    from songmap.io.audio import decode, find_audio_files, probe
+    from songmap.io.decode import decode, probe
+    from songmap.io.discovery import find_audio_files
 
     warnings.filterwarnings("ignore", message="n_fft=.*is too large")
     folder = args.folder or long_tracks(40, 8)

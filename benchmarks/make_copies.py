@@ -49,7 +49,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from songmap.io.audio import find_audio_files  # noqa: E402
+from songmap.io.discovery import find_audio_files  # noqa: E402
 from songmap.io.tables import MetadataError, read_metadata, read_pairs  # noqa: E402
 
 #: Every kind of copy, in the order they are written.

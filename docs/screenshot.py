@@ -1,4 +1,4 @@
-"""Make the README's pictures of the map page from a `songmap demo` output folder.
+"""Make the pictures of the map page in README.md and docs/reference.md from a `songmap demo` output folder.
 
 docs/map-page.png: a theme playing, its Storm variant hovered. docs/map-path.png: a path from one
 family of the soundtrack to another, drawn and listed. docs/map-clusters.png: the named clusters,

@@ -1,4 +1,4 @@
-"""Make docs/map-placed.png, the README's picture of songs placed in the map page, from a `songmap demo` folder.
+"""Make docs/map-placed.png, docs/reference.md's picture of songs placed in the map page, from a `songmap demo` folder.
 
 Usage: python docs/screenshot_placed.py DEMO_OUT_DIR FILE [FILE ...]
 The files are given to the page's "Place a song…" input, as a user picking them would; the page

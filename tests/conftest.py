@@ -1,4 +1,5 @@
-"""Shared fixtures: generated audio, and the real game audio in ../shared/audio/games."""
+"""Shared fixtures: generated audio, the real game audio in ../shared/audio/games, the fast training
+settings, and headless Chromium for the browser tests."""
 
 from __future__ import annotations
 
@@ -10,10 +11,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from browsing import chromium_missing, headless_chromium
 from songmap.io.atomic import write_sound
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_GAMES = REPO_ROOT.parent / "shared" / "audio" / "games"
+
+#: Training settings small enough for a test and large enough that a noisy copy lands next to its
+#: original, as SongMapper keywords; FAST_ARGS are the same as `songmap map` options.
+FAST = {"epochs": 40, "n_mels": 64, "filters": (8, 16)}
+
+
+def map_options(params: dict) -> list[str]:
+    """``params`` (SongMapper keywords) as `songmap map` options: ``n_mels=64`` -> ``--n-mels 64``."""
+    options = []
+    for name, value in params.items():
+        text = ",".join(str(v) for v in value) if isinstance(value, (tuple, list)) else str(value)
+        options += ["--" + name.replace("_", "-"), text]
+    return options
+
+
+FAST_ARGS = map_options(FAST)
 
 
 def write_audio(path: Path, y: np.ndarray, sample_rate: int, fmt: str | None = None, subtype: str | None = None) -> Path:
@@ -49,14 +67,12 @@ def noise_burst(seconds: float, sample_rate: int = 22050, seed: int = 0) -> np.n
     return (0.5 * rng.standard_normal(n) * np.exp(-np.linspace(0, 6, n))).astype(np.float32)
 
 
-@pytest.fixture
-def small_collection(tmp_path: Path) -> Path:
-    """Eight short generated tracks in two categories, with a metadata.csv and a pairs.csv.
+def write_small_collection(root: Path) -> Path:
+    """Eight short generated tracks in two categories under ``root``, with a metadata.csv and a pairs.csv.
 
     Includes names with spaces and non-ASCII characters, a subfolder, mixed formats
     and rates, a stereo file and a noisy copy of one tone.
     """
-    root = tmp_path / "my songs"
     tracks = [
         ("Low Drone.wav", tone(110, 3.0), 22050, "soundscape"),
         ("Low Drone (Storm).wav", tone(110, 3.0, noise=0.01), 22050, "soundscape"),
@@ -77,6 +93,12 @@ def small_collection(tmp_path: Path) -> Path:
     with open(root / "pairs.csv", "w", newline="", encoding="utf-8") as f:
         f.write("a,b,kind\nLow Drone.wav,Low Drone (Storm).wav,storm\n")
     return root
+
+
+@pytest.fixture
+def small_collection(tmp_path: Path) -> Path:
+    """The small collection (:func:`write_small_collection`) in a folder of this test's own."""
+    return write_small_collection(tmp_path / "my songs")
 
 
 @pytest.fixture(scope="session")
@@ -182,3 +204,27 @@ def out_dir(tmp_path: Path) -> Path:
     out.mkdir()
     (out / "embeddings.json").write_text(json.dumps(make_doc(tmp_path / "in", [track("a.ogg")])))
     return out
+
+
+# -- headless Chromium for the tests marked "browser" -----------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Skip the selected browser tests where Chromium cannot run; where it must (CI), stop instead."""
+    browser_tests = [item for item in items if item.get_closest_marker("browser")]
+    reason = chromium_missing() if browser_tests else None
+    if reason is None:
+        return
+    if os.environ.get("SONGMAP_REQUIRE_BROWSER"):
+        # CI sets this: a browser test that silently skips there would prove nothing.
+        raise pytest.UsageError(f"browser tests are required here but cannot run: {reason}")
+    for item in browser_tests:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (:func:`browsing.headless_chromium`), one per test module."""
+    with headless_chromium() as chromium:
+        yield chromium

@@ -10,7 +10,9 @@ import pytest
 import soundfile as sf
 
 from conftest import tone, write_audio
-from songmap.io.audio import DecodeError, decode, find_audio_files, load, looks_like_audio, probe
+from songmap.io.decode import decode, load, probe
+from songmap.io.decode_errors import DecodeError
+from songmap.io.discovery import find_audio_files, looks_like_audio
 
 
 def test_find_audio_files_by_extension_and_content(tmp_path: Path) -> None:

@@ -23,10 +23,9 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from badcorpus import MAPPED, SKIPPED, build_corpus
-from conftest import checksums, tone, write_audio
+from conftest import FAST_ARGS, checksums, tone, write_audio
 from songmap.app.cli import app, map_command
 
-FAST = ["--epochs", "5", "--n-mels", "32", "--filters", "4,8"]
 # In one process, so that the simulated permission errors below reach the code reading the files.
 JOBS1 = ["--jobs", "1"] if "jobs" in inspect.signature(map_command).parameters else []
 OUTPUTS = ("model.safetensors", "embeddings.csv", "map.png", "map.html", "embeddings.json")
@@ -142,7 +141,7 @@ def run(tmp_path_factory) -> _Run:
             mp.setattr(mapping, "probe", probe)
             mp.setattr(sf.SoundFile, "__init__", soundfile_init)
             _simulate_permissions(mp)
-            result = CliRunner().invoke(app, ["map", str(root), "--out", str(out), "--ignore-case", *FAST, *JOBS1])
+            result = CliRunner().invoke(app, ["map", str(root), "--out", str(out), "--ignore-case", *FAST_ARGS, *JOBS1])
     finally:
         _AUDIT_LISTENERS.remove(on_open)
         (root / "locked folder").chmod(0o555)
@@ -297,7 +296,7 @@ def test_untrusted_names_are_escaped_in_html_and_neutralised_in_csv(tmp_path: Pa
         write_audio(target, tone(200 + 120 * i, 1.0), 22050)
     (root / "metadata.csv").write_text('filename,title\n-1.wav,"<b onmouseover=alert(2)>bold</b>"\n', encoding="utf-8")
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["map", str(root), "--out", str(out), *FAST, *JOBS1])
+    result = CliRunner().invoke(app, ["map", str(root), "--out", str(out), *FAST_ARGS, *JOBS1])
     assert result.exit_code == 0, result.output
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     files = {t["file"] for t in doc["tracks"]}
@@ -341,7 +340,7 @@ def _is_number(text: str) -> bool:
 def test_damaged_mp3_does_not_print_decoder_noise(tmp_path: Path, capfd, monkeypatch) -> None:
     if "MP3" not in sf.available_formats():
         pytest.skip("this libsndfile has no MP3 encoder to make a damaged MP3 with")
-    from songmap.io.audio import load, probe
+    from songmap.io.decode import load, probe
 
     monkeypatch.delenv("SONGMAP_DEBUG", raising=False)  # which would show the decoder's own messages
     path = tmp_path / "half.mp3"
@@ -387,7 +386,7 @@ def test_unreadable_input_folder_is_one_clear_line(tmp_path: Path) -> None:
     try:
         with pytest.MonkeyPatch.context() as mp:
             _simulate_permissions(mp)
-            result = CliRunner().invoke(app, ["map", str(root), "--out", str(tmp_path / "out"), *FAST])
+            result = CliRunner().invoke(app, ["map", str(root), "--out", str(tmp_path / "out"), *FAST_ARGS])
             with pytest.raises(ValueError, match="cannot read the input folder .* [(]Permission denied[)]"):
                 scan_collection(root)
     finally:

@@ -7,38 +7,21 @@ and the server without depending on the model.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from browsing import VIEWPORT, PageSession, pixel, rgb, songmap_serve
 from songmap.report.palette import category_colours
 from songmap.web.page import write_map_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Headless Chromium has no user to click "allow", and our clicks are
-    # synthetic; without this, play() may be refused.
-    "--autoplay-policy=no-user-gesture-required",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO_ROOT / "artifacts" / "map-page.png"
 
@@ -70,25 +53,6 @@ def track_duration(index: int) -> float:
     """Seconds of audio of track ``index``: 2.0 to 3.2."""
     return 2.0 + 0.2 * index
 
-
-def _chromium_skip_reason() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install playwright)"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (install it with: apt-get install chromium)"
-    return None
-
-
-_SKIP_REASON = _chromium_skip_reason()
-if _SKIP_REASON:
-    if os.environ.get("SONGMAP_REQUIRE_BROWSER"):
-        # CI sets this: a browser test that silently skips there would prove nothing.
-        raise RuntimeError(f"browser tests are required here but cannot run: {_SKIP_REASON}")
-    pytest.skip(_SKIP_REASON, allow_module_level=True)
-
-from playwright.sync_api import sync_playwright  # noqa: E402
 
 # ------------------------------------------------------------------ fixtures --
 
@@ -122,116 +86,11 @@ def collection(tmp_path_factory) -> Path:
     return out_dir
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early: {process.stderr.read()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"server did not listen on port {port} within {timeout_s} s")
-
-
 @pytest.fixture(scope="module")
 def server(collection):
-    """`songmap serve` on a free port, in a subprocess like a user would run it."""
-    port = _free_port()
-    command = [sys.executable, "-m", "songmap", "serve", str(collection), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_port(port, process)
-        yield {"url": f"http://127.0.0.1:{port}/", "port": port}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextlib.contextmanager
-def headless_chromium():
-    """Debian's Chromium, headless, as every browser test module launches it."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def open_ready_page(browser, url: str, *, viewport: dict | None = None, timeout_ms: float = 30_000):
-    """A page, in a context of its own, on ``url`` once map.js has marked it ready.
-
-    Its uncaught errors collect in ``page.errors``; close it with ``page.context.close()``.
-    """
-    page = browser.new_context(viewport=viewport or VIEWPORT).new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url)
-    page.wait_for_selector("body[data-ready='1']", timeout=timeout_ms)
-    page.errors = errors
-    return page
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium() as chromium:
-        yield chromium
-
-
-class PageSession:
-    """A page plus everything it reported that a test may want to assert on."""
-
-    def __init__(self, page):
-        self.page = page
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        page.on("dialog", self._on_dialog)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-
-    def _on_dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def open(self, url: str) -> None:
-        self.page.goto(url)
-        self.page.wait_for_selector("body[data-ready='1']", timeout=15_000)
-
-    def position(self, index: int) -> dict:
-        return self.page.evaluate("i => window.songmap.screenPosition(i)", index)
-
-    def hover(self, index: int, expect_hit: bool = True) -> None:
-        point = self.position(index)
-        self.page.mouse.move(point["x"], point["y"])
-        if expect_hit:
-            # Hit testing runs on the next animation frame.
-            self.page.wait_for_function("i => window.songmap.hovered() === i", arg=index, timeout=5_000)
-
-    def click(self, index: int) -> None:
-        point = self.position(index)
-        self.page.mouse.click(point["x"], point["y"])
-
-    def tooltip_title(self) -> str:
-        self.page.wait_for_selector("#tooltip:not([hidden])", timeout=5_000)
-        return self.page.text_content("#tooltip .tt-title")
-
-    def wait_until_playing(self, index: int) -> None:
-        self.page.wait_for_function(
-            """i => window.songmap.current() === i && !document.getElementById('player').paused
-                   && document.getElementById('player').currentTime > 0.25""",
-            arg=index,
-            timeout=10_000,
-        )
+    """`songmap serve` of the collection's output folder; yields its URL."""
+    with songmap_serve(collection) as url:
+        yield url
 
 
 @pytest.fixture
@@ -239,14 +98,9 @@ def session(browser, server):
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page_session = PageSession(page)
-    page_session.open(server["url"])
+    page_session.open(server)
     yield page_session
     context.close()
-
-
-def rgb(colour: str) -> tuple[int, int, int]:
-    """``(r, g, b)`` of ``"#rrggbb"``."""
-    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
 
 def on_background(colour: str, alpha: float = POINT_ALPHA) -> np.ndarray:
@@ -428,8 +282,8 @@ def test_pan_zoom_and_reset(session):
 
 def test_server_refuses_traversal(session, server):
     for path in ["/audio/..%2f..%2fetc%2fpasswd", "/%2e%2e/%2e%2e/etc/passwd", "/audio/99999"]:
-        assert session.page.request.get(server["url"].rstrip("/") + path).status == 404
-    connection = http.client.HTTPConnection("127.0.0.1", server["port"], timeout=10)
+        assert session.page.request.get(server.rstrip("/") + path).status == 404
+    connection = http.client.HTTPConnection("127.0.0.1", urlsplit(server).port, timeout=10)
     connection.request("GET", "/../../etc/passwd")
     assert connection.getresponse().status == 404
     connection.close()
@@ -471,20 +325,10 @@ def test_page_colours_each_category_like_map_png(browser, many_categories_page):
         names = [*MANY_CATEGORIES, None]
         for index, name in enumerate(names):
             # The point itself: the canvas pixel at its centre.
-            pixel = page.evaluate(
-                """i => {
-                    const canvas = document.getElementById("map");
-                    const rect = canvas.getBoundingClientRect();
-                    const p = window.songmap.screenPosition(i);
-                    const scale = canvas.width / rect.width;
-                    const x = Math.round((p.x - window.scrollX - rect.left) * scale);
-                    const y = Math.round((p.y - window.scrollY - rect.top) * scale);
-                    return Array.from(canvas.getContext("2d").getImageData(x, y, 1, 1).data);
-                }""",
-                index,
-            )
-            assert pixel[3] == pytest.approx(255 * POINT_ALPHA, abs=2)
-            assert np.abs(np.array(pixel[:3]) - rgb(expected[name])).max() <= 2, (name, pixel)
+            centre = session.position(index)
+            rgba = pixel(page, centre["x"], centre["y"])
+            assert rgba[3] == pytest.approx(255 * POINT_ALPHA, abs=2)
+            assert np.abs(np.array(rgba[:3]) - rgb(expected[name])).max() <= 2, (name, rgba)
             # The tooltip's dot when the point is hovered.
             session.hover(index)
             dot = page.evaluate("getComputedStyle(document.querySelector('#tooltip .dot')).backgroundColor")

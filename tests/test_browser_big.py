@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
+from browsing import open_ready_page
 from songmap.evaluation.listening import feature_neighbours, find_path, neighbour_k
 from songmap.web.page import write_map_page
-from test_browser import headless_chromium, open_ready_page  # skips this module where Chromium cannot run
 
 pytestmark = pytest.mark.browser
 
@@ -83,12 +83,6 @@ def big(tmp_path_factory) -> dict:
     one_path = write_map_page(one_dir, one)
     xy = np.array([[t["x"], t["y"]] for t in doc["tracks"]])
     return {"doc": doc, "page": page_path, "one": one_path, "xy": xy}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium() as chromium:
-        yield chromium
 
 
 def open_page(browser, path: Path):

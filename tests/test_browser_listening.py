@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from browsing import PageSession, download_text, list_titles, pixel, rgb, songmap_serve
 from conftest import make_doc, track
 from songmap.evaluation.listening import feature_neighbours as feature_neighbours_of
 from songmap.evaluation.listening import find_path, neighbour_k
 from songmap.report.palette import category_colours
 from songmap.report.playlists import PLAYLIST_COLUMNS, m3u8_text, read_m3u8
 from songmap.web.page import write_map_page
-from test_browser import PageSession, _free_port, _wait_for_port, headless_chromium, rgb  # skips the module first
 
 pytestmark = pytest.mark.browser
 
@@ -112,12 +112,6 @@ def listening_dirs(tmp_path_factory) -> dict[str, Path]:
     return dirs
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium() as chromium:
-        yield chromium
-
-
 @pytest.fixture
 def open_page(browser):
     """open_page(url) -> PageSession in a fresh 1280×900 context that accepts downloads."""
@@ -137,19 +131,9 @@ def open_page(browser):
 
 @pytest.fixture(scope="module")
 def served(listening_dirs):
-    """`songmap serve` of the ``new`` folder."""
-    import subprocess
-    import sys
-
-    port = _free_port()
-    command = [sys.executable, "-m", "songmap", "serve", str(listening_dirs["new"]), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """`songmap serve` of the ``new`` folder; yields its URL."""
+    with songmap_serve(listening_dirs["new"]) as url:
+        yield url
 
 
 def python_path(doc: dict, start: int, end: int, length: int | None = None) -> list[int]:
@@ -165,31 +149,6 @@ def python_path(doc: dict, start: int, end: int, length: int | None = None) -> l
         neighbours, distances = feature_neighbours_of(points, k=neighbour_k(len(points)))
     result = find_path(neighbours=neighbours, distances=distances, points=points, start=start, end=end, length=length)
     return result.tracks
-
-
-def list_titles(page, selector: str) -> list[str]:
-    return page.eval_on_selector_all(f"{selector} .track-btn .name", "nodes => nodes.map(n => n.textContent)")
-
-
-def pixel(page, x: float, y: float) -> list[int]:
-    """RGBA of the canvas at page position (x, y)."""
-    return page.evaluate(
-        """([x, y]) => {
-            const canvas = document.getElementById("map");
-            const rect = canvas.getBoundingClientRect();
-            const scale = canvas.width / rect.width;
-            const px = Math.round((x - window.scrollX - rect.left) * scale), py = Math.round((y - window.scrollY - rect.top) * scale);
-            return Array.from(canvas.getContext("2d").getImageData(px, py, 1, 1).data);
-        }""",
-        [x, y],
-    )
-
-
-def download_text(page, button: str) -> tuple[str, str]:
-    with page.expect_download() as info:
-        page.click(button)
-    download = info.value
-    return download.suggested_filename, Path(download.path()).read_text(encoding="utf-8")
 
 
 def _saved(folder: Path, text: str) -> Path:

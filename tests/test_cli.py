@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +15,9 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from conftest import checksums, tone, write_audio
+from conftest import FAST, FAST_ARGS, checksums, tone, write_audio, write_small_collection
 from songmap.app.cli import app
 
-FAST = ["--epochs", "40", "--n-mels", "64", "--filters", "8,16"]
 runner = CliRunner()
 
 
@@ -26,14 +26,25 @@ def songmap(*args: str | os.PathLike):
     return result
 
 
-@pytest.fixture
-def mapped(small_collection: Path, tmp_path: Path) -> tuple[Path, Path, object]:
-    out = tmp_path / "out"
-    before = checksums(small_collection)
-    result = songmap("map", small_collection, "--out", out, *FAST)
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory) -> tuple[Path, Path, object]:
+    """The small collection and its output folder, mapped once for the tests that only read them."""
+    base = tmp_path_factory.mktemp("mapped")
+    root = write_small_collection(base / "my songs")
+    out = base / "out"
+    before = checksums(root)
+    result = songmap("map", root, "--out", out, *FAST_ARGS)
     assert result.exit_code == 0, result.output
-    assert checksums(small_collection) == before, "input files must never be modified"
-    return small_collection, out, result
+    assert checksums(root) == before, "input files must never be modified"
+    return root, out, result
+
+
+@pytest.fixture
+def mapped_copy(mapped, tmp_path: Path) -> tuple[Path, Path, object]:
+    """``mapped`` with a copy of its output folder (times kept) for a test that changes it."""
+    root, out, result = mapped
+    copy = shutil.copytree(out, tmp_path / "out")
+    return root, copy, result
 
 
 def test_map_writes_every_output(mapped) -> None:
@@ -50,7 +61,7 @@ def test_embeddings_json_format(mapped) -> None:
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     assert set(doc) >= {"songmap_version", "created", "params", "tracks", "skipped", "input_dir"}
     assert doc["input_dir"] == str(root.resolve())
-    assert doc["params"]["n_mels"] == 64 and doc["params"]["epochs"] == 40 and doc["params"]["seed"] == 0
+    assert doc["params"]["n_mels"] == FAST["n_mels"] and doc["params"]["epochs"] == FAST["epochs"] and doc["params"]["seed"] == 0
     # The default preset crops at the longest track (capped at 30 s); preset "seed" keeps the notebooks' 75.
     assert doc["params"]["crop_percentile"] == 100.0 and doc["params"]["sample_rate"] == 22050
     assert doc["params"]["preset"] == "default" and doc["params"]["representation"] == "songwise"
@@ -88,18 +99,18 @@ def test_embeddings_csv_has_the_same_rows(mapped) -> None:
     assert [float(r["x"]) for r in rows] == pytest.approx([t["x"] for t in doc["tracks"]])
 
 
-def test_same_seed_same_map_and_second_run_uses_cache(mapped, tmp_path: Path) -> None:
-    root, out, _ = mapped
+def test_same_seed_same_map_and_second_run_uses_cache(mapped_copy, tmp_path: Path) -> None:
+    root, out, _ = mapped_copy
     first = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     cache_entries = {p.name: p.stat().st_mtime_ns for p in (out / "cache").iterdir()}
-    result = songmap("map", root, "--out", out, *FAST)
+    result = songmap("map", root, "--out", out, *FAST_ARGS)
     assert result.exit_code == 0, result.output
     second = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     assert [(t["x"], t["y"]) for t in first["tracks"]] == [(t["x"], t["y"]) for t in second["tracks"]]
     # Every entry was reused, none rewritten: the second run decoded nothing.
     assert {p.name: p.stat().st_mtime_ns for p in (out / "cache").iterdir()} == cache_entries
 
-    other = songmap("map", root, "--out", tmp_path / "other", "--seed", "1", *FAST)
+    other = songmap("map", root, "--out", tmp_path / "other", "--seed", "1", *FAST_ARGS)
     assert other.exit_code == 0
     third = json.loads((tmp_path / "other" / "embeddings.json").read_text(encoding="utf-8"))
     assert [(t["x"], t["y"]) for t in first["tracks"]] != [(t["x"], t["y"]) for t in third["tracks"]]
@@ -139,12 +150,12 @@ def test_embed_command_does_not_import_pytorch(mapped, tmp_path: Path) -> None:
     assert "torch imported: False" in result.stdout
 
 
-def test_embed_uses_the_model_pt_of_a_map_made_before_model_format_3(mapped, tmp_path: Path) -> None:
+def test_embed_uses_the_model_pt_of_a_map_made_before_model_format_3(mapped_copy, tmp_path: Path) -> None:
     import torch
 
     from songmap.mapper import SongMapper
 
-    root, out, _ = mapped
+    root, out, _ = mapped_copy
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     mid_hum = next(t for t in doc["tracks"] if t["file"] == "Mid Hum.flac")
     mapper = SongMapper.load(out / "model.safetensors")
@@ -174,8 +185,8 @@ def test_embed_errors(mapped, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no model.safetensors" in result.output
 
 
-def test_page_rebuilds_map_html(mapped) -> None:
-    _, out, _ = mapped
+def test_page_rebuilds_map_html(mapped_copy) -> None:
+    _, out, _ = mapped_copy
     (out / "map.html").unlink()
     result = songmap("page", out)
     assert result.exit_code == 0, result.output
@@ -184,7 +195,7 @@ def test_page_rebuilds_map_html(mapped) -> None:
 
 
 def test_categories_filter(small_collection: Path, tmp_path: Path) -> None:
-    result = songmap("map", small_collection, "--out", tmp_path / "o", "--categories", "soundeffect", *FAST)
+    result = songmap("map", small_collection, "--out", tmp_path / "o", "--categories", "soundeffect", *FAST_ARGS)
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "o" / "embeddings.json").read_text(encoding="utf-8"))
     assert {t["category"] for t in doc["tracks"]} == {"soundeffect"} and len(doc["tracks"]) == 4
@@ -195,7 +206,7 @@ def test_bad_files_are_listed_as_skipped(small_collection: Path, tmp_path: Path)
     (small_collection / "broken.mp3").write_text("this is a text file")
     (small_collection / "empty.wav").write_bytes(b"")
     sf.write(str(small_collection / "silence.wav"), np.zeros(22050, np.float32), 22050)
-    result = songmap("map", small_collection, "--out", tmp_path / "o", *FAST)
+    result = songmap("map", small_collection, "--out", tmp_path / "o", *FAST_ARGS)
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "o" / "embeddings.json").read_text(encoding="utf-8"))
     skipped = {s["file"]: s["reason"] for s in doc["skipped"]}
@@ -210,7 +221,7 @@ def test_bad_files_are_listed_as_skipped(small_collection: Path, tmp_path: Path)
 def test_metadata_row_naming_missing_file_is_reported(small_collection: Path, tmp_path: Path) -> None:
     with open(small_collection / "metadata.csv", "a", encoding="utf-8") as f:
         f.write("ghost track.ogg,soundscape,generated\n")
-    result = songmap("map", small_collection, "--out", tmp_path / "o", *FAST)
+    result = songmap("map", small_collection, "--out", tmp_path / "o", *FAST_ARGS)
     assert result.exit_code == 0
     assert "not in the folder: ghost track.ogg" in result.output
 
@@ -218,7 +229,7 @@ def test_metadata_row_naming_missing_file_is_reported(small_collection: Path, tm
 def test_spreadsheet_metadata_is_understood(small_collection: Path, tmp_path: Path) -> None:
     meta = tmp_path / "sheet.csv"
     meta.write_bytes("\ufefffilename;Category\r\nMid Hum.flac;loops\r\n".encode("utf-8"))
-    result = songmap("map", small_collection, "--out", tmp_path / "o", "--metadata", meta, *FAST)
+    result = songmap("map", small_collection, "--out", tmp_path / "o", "--metadata", meta, *FAST_ARGS)
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "o" / "embeddings.json").read_text(encoding="utf-8"))
     cats = {t["file"]: t["category"] for t in doc["tracks"]}

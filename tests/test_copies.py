@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from songmap.app.cli import app
 from songmap.app.jobs import SongMapper, compare_folder
 from songmap.evaluation.quality import pair_kind_summary, pair_ranks
-from songmap.io.audio import decode
+from songmap.io.decode import decode
 from songmap.io.tables import read_pairs
 
 runner = CliRunner()

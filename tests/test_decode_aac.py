@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import write_audio
-from songmap.io.audio import decode, load_windows
+from songmap.io.decode import decode
+from songmap.io.windowed import load_windows
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is needed to make an m4a file")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 import soundfile as sf
 
 from conftest import noise_burst, tone, write_audio
-from songmap.io import audio
-from songmap.io.audio import load_windows
+from songmap.io import windowed
+from songmap.io.decode import to_mono
+from songmap.io.windowed import load_windows
 
 
 def _song(seconds: float, rate: int) -> np.ndarray:
@@ -28,9 +30,9 @@ def test_threaded_windows_equal_the_windows_of_one_handle(tmp_path: Path, monkey
     rate = 44100
     path = write_audio(tmp_path / name, _song(40.0, rate), rate, subtype=subtype)
     starts = np.linspace(0.0, 40.0 - 6.0, 7)
-    assert audio._decode_threads(len(starts)) == min(7, len(audio.os.sched_getaffinity(0)))
+    assert windowed._decode_threads(len(starts)) == min(7, len(os.sched_getaffinity(0)))
     threaded, duration = load_windows(path, starts, 6.0, sample_rate=22050)
-    monkeypatch.setattr(audio, "_decode_threads", lambda stretches: 1)
+    monkeypatch.setattr(windowed, "_decode_threads", lambda stretches: 1)
     one, one_duration = load_windows(path, starts, 6.0, sample_rate=22050)
     assert duration == one_duration == pytest.approx(40.0)
     assert [len(w) for w in threaded] == [len(w) for w in one] == [6 * 22050] * 7
@@ -41,9 +43,9 @@ def test_threaded_windows_equal_the_windows_of_one_handle(tmp_path: Path, monkey
 
 def test_one_window_and_worker_processes_decode_on_one_thread() -> None:
     """``map``'s process pool already keeps every core busy: its workers do not add threads."""
-    assert audio._decode_threads(1) == 1
+    assert windowed._decode_threads(1) == 1
     with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        assert pool.submit(audio._decode_threads, 8).result() == 1
+        assert pool.submit(windowed._decode_threads, 8).result() == 1
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -53,12 +55,12 @@ def test_every_window_holds_the_files_own_frames(tmp_path: Path, monkeypatch, th
     Vorbis seek can land some frames off)."""
     rate = 44100
     path = write_audio(tmp_path / "song.ogg", _song(40.0, rate), rate, subtype="VORBIS")
-    whole = audio.to_mono(sf.read(path, dtype="float32", always_2d=True)[0])
-    monkeypatch.setattr(audio, "_decode_threads", lambda stretches: threads)
+    whole = to_mono(sf.read(path, dtype="float32", always_2d=True)[0])
+    monkeypatch.setattr(windowed, "_decode_threads", lambda stretches: threads)
     # 0-14 s one stretch; 21-27 s and 27-33 s touch, two stretches; 34-40 s (the last window cut short).
     starts = [0.0, 4.0, 8.0, 21.0, 27.0, 34.0, 37.0]
     windows, _ = load_windows(path, starts, 6.0, sample_rate=rate)
-    assert audio._stretches([round(s * rate) for s in starts], 6 * rate, len(whole)) == [
+    assert windowed._stretches([round(s * rate) for s in starts], 6 * rate, len(whole)) == [
         (0, 14 * rate), (21 * rate, 27 * rate), (27 * rate, 33 * rate), (34 * rate, len(whole))]
     for start, window in zip(starts, windows):
         first = round(start * rate)

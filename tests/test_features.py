@@ -18,7 +18,7 @@ from songmap.features.spectrogram import (
     log_mel_spectrogram,
     mel_filterbank,
 )
-from songmap.io.audio import DecodeError
+from songmap.io.decode_errors import DecodeError
 
 
 def test_loop_pad_repeats_the_signal() -> None:

@@ -24,22 +24,21 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import noise_burst, tone, write_audio
+from conftest import FAST_ARGS, noise_burst, tone, write_audio
 from songmap.app.cli import app, map_command
 from songmap.report.outdir import STAGING_PREFIX, recover_output_folder
-from songmap.web.page import unpack_page_tracks
+from songmap.web.page_wire import unpack_page_tracks
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and process groups are POSIX")
 
 OUTPUTS = ("model.safetensors", "embeddings.csv", "map.png", "map.html", "embeddings.json")
-FAST = ["--epochs", "3", "--n-mels", "16", "--filters", "4"]
 # One process: worker start-up would dominate these tiny runs (Ctrl-C is tested with the default workers).
 JOBS1 = ["--jobs", "1"] if "jobs" in inspect.signature(map_command).parameters else []
 N_FILES = 6
 
 
 def _map_args(root: Path, out: Path, seed: int, one_process: bool = True) -> list[str]:
-    return ["map", str(root), "--out", str(out), "--seed", str(seed), *FAST, *(JOBS1 if one_process else [])]
+    return ["map", str(root), "--out", str(out), "--seed", str(seed), *FAST_ARGS, *(JOBS1 if one_process else [])]
 
 
 @pytest.fixture(scope="module")

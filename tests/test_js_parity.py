@@ -31,10 +31,12 @@ from songmap.features.spectrogram import (
     power_spectrogram,
 )
 from songmap.features.windows import extract_windows, window_starts
-from songmap.io.audio import load, load_windows, resample
+from songmap.io.decode import load, resample
+from songmap.io.windowed import load_windows
 from songmap.model.numpy_encoder import encode_numpy
 from songmap.report.playlists import m3u8_text, write_playlist_csv
-from songmap.web.page import local_audio_urls, render_map_page, unpack_page_tracks
+from songmap.web.page import local_audio_urls, render_map_page
+from songmap.web.page_wire import unpack_page_tracks
 from songmap.web.placing import page_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from scipy.sparse.csgraph import dijkstra
 from sklearn.metrics import adjusted_rand_score
 from typer.testing import CliRunner
 
-from conftest import make_doc, tone, track, write_audio
+from conftest import FAST_ARGS, make_doc, tone, track, write_audio
 from songmap.app.cli import app
 from songmap.evaluation.clusters import find_clusters, name_clusters
 from songmap.evaluation.listening import (
@@ -39,7 +39,6 @@ from songmap.report.playlists import (
 )
 
 runner = CliRunner()
-FAST = ["--epochs", "40", "--n-mels", "64", "--filters", "8,16"]
 
 
 def songmap(*args):
@@ -306,7 +305,7 @@ def test_playlist_csv_columns_and_rows(odd_names, tmp_path: Path) -> None:
 
 def test_path_and_playlist_commands_on_a_mapped_collection(small_collection: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert songmap("map", small_collection, "--out", out, *FAST).exit_code == 0
+    assert songmap("map", small_collection, "--out", out, *FAST_ARGS).exit_code == 0
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     n = len(doc["tracks"])
     for i, t in enumerate(doc["tracks"]):

@@ -7,20 +7,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import write_audio
+from conftest import FAST, write_audio, write_small_collection
 from songmap.mapper import PRESETS, NotFittedError, SongMapper
-
-FAST = dict(epochs=60, n_mels=64, time_bins=32, filters=(8, 16), patience=15)
 
 
 def _paths(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
 
 
-def test_fit_transform_gives_one_finite_row_per_file(small_collection: Path) -> None:
-    paths = _paths(small_collection)
-    mapper = SongMapper(seed=0, **FAST)
-    xy = mapper.fit_transform(paths)
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory) -> tuple[list[Path], SongMapper, np.ndarray]:
+    """The small collection's files, a SongMapper fitted on them (seed 0) and what fit_transform returned."""
+    base = tmp_path_factory.mktemp("fitted")
+    paths = _paths(write_small_collection(base / "my songs"))
+    mapper = SongMapper(seed=0, cache_dir=base / "cache", **FAST)
+    return paths, mapper, mapper.fit_transform(paths)
+
+
+def test_fit_transform_gives_one_finite_row_per_file(fitted) -> None:
+    paths, mapper, xy = fitted
     assert xy.shape == (len(paths), 2)
     assert np.isfinite(xy).all()
     assert mapper.skipped_ == []
@@ -37,9 +42,8 @@ def test_same_seed_same_map_other_seed_other_map(small_collection: Path) -> None
     assert not np.allclose(a, c)
 
 
-def test_transform_places_fitted_files_where_fit_put_them(small_collection: Path, tmp_path: Path) -> None:
-    paths = _paths(small_collection)
-    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **FAST).fit(paths)
+def test_transform_places_fitted_files_where_fit_put_them(fitted, tmp_path: Path) -> None:
+    paths, mapper, _ = fitted
     np.testing.assert_allclose(mapper.transform(paths), mapper.embedding_, atol=1e-5)
 
     mapper.save(tmp_path / "model.safetensors")
@@ -108,9 +112,8 @@ def test_load_rejects_other_files(tmp_path: Path) -> None:
         SongMapper.load(tmp_path / "missing.pt")
 
 
-def test_noisy_copy_lands_next_to_its_original(small_collection: Path) -> None:
-    paths = _paths(small_collection)
-    xy = SongMapper(seed=0, **FAST).fit_transform(paths)
+def test_noisy_copy_lands_next_to_its_original(fitted) -> None:
+    paths, _, xy = fitted
     names = [p.name for p in paths]
     a, b = names.index("Low Drone.wav"), names.index("Low Drone (Storm).wav")
     d = np.linalg.norm(xy - xy[a], axis=1)
@@ -166,7 +169,7 @@ def test_fit_with_a_failed_file_first_keeps_rows_in_file_order(small_collection:
     xy = mapper.fit_transform([broken] + paths)
     assert np.isnan(xy[0]).all() and np.isfinite(xy[1:]).all()
     np.testing.assert_allclose(mapper.transform(paths), xy[1:], atol=1e-5)
-    from songmap.io.audio import probe
+    from songmap.io.decode import probe
 
     assert mapper.durations_[1:] == pytest.approx([probe(p).duration_s for p in paths], abs=0.05)
     # Only feature-cache entries are left in the cache folder: the input rows' file is gone.
@@ -212,13 +215,13 @@ def test_scikit_learn_estimator_conventions() -> None:
 
 # -- presets and saved models (on the families of conftest) ---------------------------------------
 
-PRESET_FAST = dict(epochs=80, n_mels=64, filters=(8, 16), patience=20)
+# These tests check what a fit keeps and saves, not the map: one epoch, or a few, is enough.
 
 
 def test_presets_fill_in_what_was_not_given_when_fitting(families: Path, tmp_path: Path) -> None:
     paths = sorted(families.glob("*.wav"))[:3]
     # The encoder's channels come from the preset too: (8, 16, 32) for the default, the seed's (16, 32, 64).
-    one_epoch = {**{k: v for k, v in PRESET_FAST.items() if k != "filters"}, "epochs": 1, "cache_dir": tmp_path / "cache"}
+    one_epoch = {**{k: v for k, v in FAST.items() if k != "filters"}, "epochs": 1, "cache_dir": tmp_path / "cache"}
     seed = SongMapper(preset="seed", **one_epoch).fit(paths)
     assert {k: seed.params_[k] for k in PRESETS["seed"]} == PRESETS["seed"]
     assert seed.model_config_["filters"] == PRESETS["seed"]["filters"] == [16, 32, 64]
@@ -234,7 +237,7 @@ def test_presets_fill_in_what_was_not_given_when_fitting(families: Path, tmp_pat
 def test_set_params_preset_changes_the_representation(families: Path, tmp_path: Path) -> None:
     """A preset set after construction takes effect: presets are resolved in fit, not in __init__."""
     paths = sorted(families.glob("*.wav"))[:3]
-    mapper = SongMapper(preset="seed", **{**PRESET_FAST, "epochs": 1, "cache_dir": tmp_path / "cache"}).fit(paths)
+    mapper = SongMapper(preset="seed", **{**FAST, "epochs": 1, "cache_dir": tmp_path / "cache"}).fit(paths)
     assert mapper.representation_ == "pooled"
     mapper.set_params(preset="default").fit(paths)
     assert mapper.representation_ == PRESETS["default"]["representation"] == "songwise"
@@ -254,7 +257,7 @@ def test_save_load_keeps_the_representation_and_old_models_load_as_seed(families
     import torch
 
     paths = sorted(families.glob("*.wav"))[:4]
-    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**PRESET_FAST, "epochs": 5}).fit(paths)
+    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**FAST, "epochs": 5}).fit(paths)
     mapper.save(tmp_path / "model.safetensors")
     loaded = SongMapper.load(tmp_path / "model.safetensors")
     assert loaded.params_ == mapper.params_
@@ -263,7 +266,7 @@ def test_save_load_keeps_the_representation_and_old_models_load_as_seed(families
 
     # Files songmap wrote before model format 3 are torch.save dictionaries (model.pt); they still load.
     # Version 1, written before presets existed (no preset/representation), is the seed model.
-    old = SongMapper(preset="seed", seed=0, **{**PRESET_FAST, "epochs": 5}).fit(paths)
+    old = SongMapper(preset="seed", seed=0, **{**FAST, "epochs": 5}).fit(paths)
     for version in (1, 2):
         state = _legacy_model_pt(old, version)
         torch.save(state, tmp_path / f"old{version}.pt")
@@ -298,7 +301,7 @@ def test_a_model_of_the_previous_default_keeps_its_representation(families: Path
     from songmap.app.jobs import embed_files
 
     paths = sorted(families.glob("*.wav"))[:4]
-    old = SongMapper(preset="modulation", seed=0, **{**PRESET_FAST, "epochs": 5}).fit(paths)
+    old = SongMapper(preset="modulation", seed=0, **{**FAST, "epochs": 5}).fit(paths)
     # What songmap wrote then: preset "default" with its representation resolved, no tonal_weight.
     old.params_ = {k: v for k, v in old.params_.items() if k != "tonal_weight"} | {"preset": "default"}
     (tmp_path / "out").mkdir()
@@ -321,7 +324,7 @@ def test_saved_model_is_safetensors_readable_without_pytorch(families: Path, tmp
     from safetensors import safe_open
 
     paths = sorted(families.glob("*.wav"))[:4]
-    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**PRESET_FAST, "epochs": 5}).fit(paths)
+    mapper = SongMapper(seed=0, cache_dir=tmp_path / "cache", **{**FAST, "epochs": 5}).fit(paths)
     mapper.save(tmp_path / "model.safetensors")
     with safe_open(str(tmp_path / "model.safetensors"), framework="numpy") as f:
         header = json.loads(f.metadata()["songmap"])

@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import checksums, noise_burst, tone, write_audio
+from conftest import FAST_ARGS, checksums, noise_burst, tone, write_audio
 from songmap.app.cli import app
 from songmap.io.collection import scan_collection
 from songmap.io.tables import MetadataError, read_metadata
 from songmap.report.exports import notebooks_embeddings, notebooks_key
 
-FAST = ["--epochs", "30", "--n-mels", "32", "--filters", "8,16", "--jobs", "1"]
+JOBS1 = ["--jobs", "1"]  # tiny runs: worker start-up would take longer than the work
 runner = CliRunner()
 
 #: (mp3 in the folder, sound-type in the notebooks' metadata.csv, samples)
@@ -78,7 +78,7 @@ def test_inspect_map_export_on_the_notebooks_files(notebooks_folder: Path, tmp_p
     assert "soundscape" in inspected.output and "soundeffect" in inspected.output
 
     out = tmp_path / "map"
-    mapped = songmap("map", notebooks_folder, "--out", out, "--categories", "soundscape", *FAST)
+    mapped = songmap("map", notebooks_folder, "--out", out, "--categories", "soundscape", *FAST_ARGS, *JOBS1)
     assert mapped.exit_code == 0, mapped.output
     assert mapped.output.count(columns_line) == 1 and mapped.output.count(matched_line) == 1
     assert "2 file(s) left out by --categories" in mapped.output
@@ -111,7 +111,7 @@ def test_inspect_map_export_on_the_notebooks_files(notebooks_folder: Path, tmp_p
 
 def test_export_tsv_and_where_it_may_write(notebooks_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "map"
-    assert songmap("map", notebooks_folder, "--out", out, *FAST).exit_code == 0
+    assert songmap("map", notebooks_folder, "--out", out, *FAST_ARGS, *JOBS1).exit_code == 0
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
 
     result = songmap("export", out, "--format", "tsv")

@@ -19,8 +19,9 @@ from conftest import make_doc, track
 from songmap.io import atomic as atomic_module
 from songmap.report.documents import read_embeddings as load_embeddings
 from songmap.report.palette import PALETTE, UNCATEGORISED_COLOUR, category_colours
-from songmap.web import page as page_module
-from songmap.web.page import embed_json, local_audio_urls, render_map_page, unpack_page_tracks, write_map_page
+from songmap.web import page_template
+from songmap.web.page import local_audio_urls, render_map_page, write_map_page
+from songmap.web.page_wire import embed_json, unpack_page_tracks
 
 SCRIPT_BREAKER = "</script><script>alert(1)</script>"
 ATTRIBUTE_BREAKER = '"onerror=alert(1) x="'
@@ -163,10 +164,10 @@ def test_page_script_has_no_palette_of_its_own():
     ],
 )
 def test_inlined_source_that_could_leave_its_element_is_refused(monkeypatch, name, text):
-    real = page_module._static_text
-    monkeypatch.setattr(page_module, "_static_text", lambda path: text if path == name else real(path))
+    real = page_template._static_text
+    monkeypatch.setattr(page_template, "_static_text", lambda path: text if path == name else real(path))
     with pytest.raises(RuntimeError, match="must not contain"):
-        page_module._template_with_csp.__wrapped__()
+        page_template._template_with_csp.__wrapped__()
 
 
 def test_page_data_normalises_missing_fields(tmp_path):

@@ -6,7 +6,8 @@ import json
 import re
 
 from conftest import make_doc, track
-from songmap.web.page import render_map_page, unpack_page_tracks
+from songmap.web.page import render_map_page
+from songmap.web.page_wire import unpack_page_tracks
 
 
 def payload(doc: dict) -> dict:

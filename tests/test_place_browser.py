@@ -19,16 +19,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from browsing import open_ready_page, songmap_serve
 from conftest import noise_burst, tone, write_audio
 from songmap.app.jobs.mapping import map_folder
 from songmap.features.shaping import model_input
 from songmap.features.spectrogram import extract_features, frames_for_seconds
 from songmap.features.windows import extract_windows, window_starts
-from songmap.io.audio import load, load_windows, probe
+from songmap.io.decode import load, probe
+from songmap.io.windowed import load_windows
 from songmap.mapper.estimator import SongMapper
-
-# test_browser skips (or, in CI, fails) when Playwright or Chromium is missing, before importing Playwright.
-from test_browser import _free_port, _wait_for_port, headless_chromium, open_ready_page
 
 pytestmark = pytest.mark.browser
 
@@ -89,12 +88,6 @@ def songwise_map(families, tmp_path_factory):
     """A map of the songwise representation: whole songs through windows, with the tonal view."""
     root = tmp_path_factory.mktemp("place-songwise")
     return _placed_map(families, root, "songwise", _long_songs(root / "drops"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with headless_chromium() as chromium:
-        yield chromium
 
 
 def _open(browser, map_dir: Path):
@@ -296,12 +289,8 @@ def test_page_without_a_model_says_why(page, out_dir):
 
 def test_served_page_places_a_song_and_plays_it(page, placed_map):
     """Through `songmap serve` too (the same CSP, another origin); the placed song plays from the file."""
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "songmap", "serve", str(placed_map["out"]), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_port(port, process)
-        served = open_ready_page(page.context.browser, f"http://127.0.0.1:{port}/")
+    with songmap_serve(placed_map["out"]) as url:
+        served = open_ready_page(page.context.browser, url)
         _place(served, [placed_map["drops"]["drone 0.wav"]])
         entry = served.locator('#placed-list .placed-item[data-file="drone 0.wav"]')
         x, y = float(entry.get_attribute("data-x")), float(entry.get_attribute("data-y"))
@@ -310,9 +299,6 @@ def test_served_page_places_a_song_and_plays_it(page, placed_map):
         served.eval_on_selector('#placed-list .placed-item audio', "a => a.play()")
         served.wait_for_function("() => document.querySelector('#placed-list audio').currentTime > 0.1")
         served.context.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # What Chromium's decodeAudioData decodes (the README's list); each compressed by ffmpeg from one wav.

@@ -3,7 +3,7 @@
 Random WAV files (0..N frames, 8..96 kHz, 1..6 channels, int16/int32/float32/float64, with
 silence, near silence, single spikes, NaN and inf) must give a finite float32 log-mel
 spectrogram of the documented shape, ``(n_mels, 1 + resampled_length // hop_length)`` with its
-peak at 0 dB, or a :class:`~songmap.io.audio.DecodeError` whose reason is one of the documented ones.
+peak at 0 dB, or a :class:`~songmap.io.decode_errors.DecodeError` whose reason is one of the documented ones.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from songmap.features.spectrogram import MIN_SECONDS, SILENCE_DBFS, FeatureParams, extract_features, log_mel_spectrogram
-from songmap.io.audio import DecodeError, load
+from songmap.io.decode import load
+from songmap.io.decode_errors import DecodeError
 
 PARAMS = FeatureParams(n_mels=32)
 MAX_FRAMES = 6000

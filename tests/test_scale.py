@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tone, write_audio
+from conftest import FAST_ARGS, tone, write_audio
 from songmap.app.cli import app
 from songmap.features.cache import FeatureCache
 from songmap.features.parallel import extract_collection
 from songmap.features.spectrogram import FeatureParams
-from songmap.io.audio import find_audio_files
+from songmap.io.discovery import find_audio_files
 
 PARAMS = FeatureParams(n_mels=64)
 
@@ -75,11 +75,10 @@ def test_unreachable_scheduler_is_a_clear_error(mixed_files: list[Path]) -> None
 
 def test_map_with_jobs_gives_the_same_map(small_collection: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    fast = ["--epochs", "5", "--n-mels", "64", "--filters", "8,16"]
     docs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}"
-        result = runner.invoke(app, ["map", str(small_collection), "--out", str(out), "--jobs", jobs, *fast])
+        result = runner.invoke(app, ["map", str(small_collection), "--out", str(out), "--jobs", jobs, *FAST_ARGS])
         assert result.exit_code == 0, result.output
         docs.append(json.loads((out / "embeddings.json").read_text(encoding="utf-8")))
     assert [(t["file"], t["x"], t["y"]) for t in docs[0]["tracks"]] == [(t["file"], t["x"], t["y"]) for t in docs[1]["tracks"]]

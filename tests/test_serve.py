@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from browsing import free_port
 from conftest import make_doc, track
-from songmap.io.audio import AUDIO_CONTENT_TYPES
-from songmap.web.page import unpack_page_tracks
+from songmap.io.discovery import AUDIO_CONTENT_TYPES
+from songmap.web.page_wire import unpack_page_tracks
 from songmap.web.serve import RangeNotSatisfiable, make_server, parse_range_header
 
 
@@ -176,7 +176,7 @@ def test_server_serves_listed_audio_with_its_content_type(site, index, name):
 
 
 def test_every_audio_extension_is_served_as_audio(tmp_path):
-    """Every name that marks a file as audio (the one list, songmap.io.audio) is served as audio/*."""
+    """Every name that marks a file as audio (the one list, songmap.io.discovery) is served as audio/*."""
     assert {".wave", ".aifc", ".wma"} <= AUDIO_CONTENT_TYPES.keys()
     input_dir, out_dir = tmp_path / "in", tmp_path / "out"
     input_dir.mkdir()
@@ -296,12 +296,6 @@ def test_server_is_quiet(site, capfd):
 def test_make_server_without_embeddings_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match="embeddings.json not found"):
         make_server(tmp_path, port=0)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_run_server_stops_cleanly_on_ctrl_c(out_dir):

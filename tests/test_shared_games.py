@@ -126,7 +126,7 @@ def test_seek_decoded_windows_hold_each_files_own_frames(shared_games: Path) -> 
     import soundfile as sf
 
     from songmap.features.windows import window_starts
-    from songmap.io import audio
+    from songmap.io import decode, windowed
 
     checked = 0
     for name in _audio_files(shared_games):
@@ -135,10 +135,10 @@ def test_seek_decoded_windows_hold_each_files_own_frames(shared_games: Path) -> 
             whole, rate = sf.read(path, dtype="float32", always_2d=True)
         except sf.LibsndfileError:
             continue  # not libsndfile's to read: load_windows takes FFmpeg's way
-        whole = audio.to_mono(whole)
+        whole = decode.to_mono(whole)
         length = min(10.0, len(whole) / rate)
         starts = window_starts(len(whole) / rate, window_s=length, max_windows=6)
-        windows, _ = audio.load_windows(path, starts, length, sample_rate=rate)
+        windows, _ = windowed.load_windows(path, starts, length, sample_rate=rate)
         for start, window in zip(starts, windows):
             first = round(start * rate)
             np.testing.assert_allclose(window, whole[first : first + len(window)], atol=1e-6, err_msg=f"{name} at {start:.2f} s")

@@ -11,7 +11,8 @@ from conftest import tone, write_audio
 from songmap.features.cache import FeatureCache
 from songmap.features.spectrogram import FeatureParams
 from songmap.features.windows import WindowSpec, extract_windows, window_starts
-from songmap.io.audio import _decode_windows_pyav, decode, load_windows
+from songmap.io.decode import decode
+from songmap.io.windowed import _decode_windows_pyav, load_windows
 
 SR = 22050
 

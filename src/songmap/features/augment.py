@@ -1,4 +1,4 @@
-"""Random recording chains: the same music as another copy of it would sound (issue 11, part 4).
+"""Random recording chains: the same music as another copy of it would sound.
 
 A lo-fi rip, a radio or phone recording, a re-encode at a low bitrate: the
 music is the same, the recording is not. The autoencoder can learn to ignore
@@ -16,7 +16,7 @@ to the FFT), resampling to a lower rate removes everything above its Nyquist
 frequency, and independent noise adds its power, so working on the power
 spectrogram gives what the time-domain chain would, without a second STFT: a
 copy costs about a tenth of the window's decoding and STFT (measured in
-BENCHMARKS.md). A chain has:
+docs/benchmark-history.md, "After: recording-invariant training"). A chain has:
 
 * a **low cut** at 100–500 Hz (log-uniform): a Butterworth high-pass
   (:func:`scipy.signal.butter`, order 2, 4 or 8) or, one time in two, a brick wall
@@ -33,7 +33,7 @@ BENCHMARKS.md). A chain has:
 Gain is left out: every window's log-mel is relative to its own peak, so gain
 alone changes nothing. Pitch and tempo are left out too: the tonal view is
 invariant to the key and the modulation bands are log-spaced, and transposed and
-slower copies already land at rank 1 (BENCHMARKS.md).
+slower copies already land at rank 1 (BENCHMARKS.md, "Same music, same place").
 """
 
 from __future__ import annotations

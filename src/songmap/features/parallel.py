@@ -14,7 +14,7 @@ from pathlib import Path
 from songmap.features.cache import FeatureCache
 from songmap.features.spectrogram import FeatureParams, TrackFeatures, extract_features
 from songmap.features.windows import WindowedFeatures, WindowSpec, extract_windows
-from songmap.io.audio import DecodeError
+from songmap.io.decode_errors import DecodeError
 
 __all__ = ["iter_features", "extract_collection"]
 

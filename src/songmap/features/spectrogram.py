@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from songmap.features.shaping import loop_pad_or_crop
-from songmap.io.audio import DecodeError, load
+from songmap.io.decode import load
+from songmap.io.decode_errors import DecodeError
 
 __all__ = [
     "FeatureParams",

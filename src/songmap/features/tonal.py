@@ -57,7 +57,7 @@ PATCH_HOP = 32
 #: Frequencies the chroma is read from, Hz: the telephone band. The harmonics of bass notes
 #: there fold onto the same pitch classes as their fundamentals, so little of the harmony is
 #: lost, and a band-limited (lo-fi, radio, phone) copy of a song keeps its tonal view: measured on
-#: the copy benchmark (BENCHMARKS.md), 55–5000 Hz put lo-fi partners at rank 1 for 72 % of
+#: the copy benchmark (docs/benchmark-history.md, "After: whole songs + tonal view"), 55–5000 Hz put lo-fi partners at rank 1 for 72 % of
 #: directions (worst 54) in the tonal view alone, 300–3400 Hz for all of them.
 CHROMA_FMIN = 300.0
 CHROMA_FMAX = 3400.0

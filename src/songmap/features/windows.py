@@ -5,7 +5,7 @@ starts later, or a song whose intro sounds nothing like the rest, lands
 elsewhere than the song. Here a track is read through up to ``max_windows``
 windows of ``window_s`` seconds at evenly spaced offsets, first at 0 and last
 ending at the track's end (:func:`window_starts`), each decoded by seeking
-(:func:`songmap.io.audio.load_windows`), so an hour-long file costs its windows,
+(:func:`songmap.io.windowed.load_windows`), so an hour-long file costs its windows,
 not its hour. A track no longer than one window is one window, loop-padded as
 the crop is.
 
@@ -37,7 +37,8 @@ from songmap.features.spectrogram import (
     power_spectrogram,
 )
 from songmap.features.tonal import PITCH_CLASSES, tonal_view
-from songmap.io.audio import DecodeError, load_windows
+from songmap.io.decode_errors import DecodeError
+from songmap.io.windowed import load_windows
 
 __all__ = ["WindowSpec", "WindowedFeatures", "window_starts", "extract_windows", "SILENT_WINDOW_DB"]
 
@@ -187,7 +188,7 @@ def extract_windows(path: str | os.PathLike, params: FeatureParams, spec: Window
 
 def _extract_windows(path, params: FeatureParams, spec: WindowSpec, duration_s: float | None) -> WindowedFeatures:
     if duration_s is None or not duration_s > 0:
-        from songmap.io.audio import probe
+        from songmap.io.decode import probe
 
         duration_s = probe(path).duration_s
     starts = window_starts(duration_s, window_s=spec.window_s, max_windows=int(spec.max_windows))

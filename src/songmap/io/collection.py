@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from songmap.io.audio import AUDIO_EXTENSIONS, find_audio_files
+from songmap.io.discovery import AUDIO_EXTENSIONS, find_audio_files
 from songmap.io.tables import read_metadata
 from songmap.io.text import display_text
 

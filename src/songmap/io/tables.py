@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from songmap.io.audio import AUDIO_EXTENSIONS
+from songmap.io.discovery import AUDIO_EXTENSIONS
 
 __all__ = [
     "CATEGORY_COLUMNS",

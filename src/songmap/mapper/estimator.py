@@ -31,7 +31,8 @@ from songmap.features.shaping import REPRESENTATIONS, crop_seconds, model_input
 from songmap.features.spectrogram import FeatureParams, frames_for_seconds
 from songmap.features.tonal import PITCH_CLASSES
 from songmap.features.windows import WindowSpec
-from songmap.io.audio import DecodeError, probe
+from songmap.io.decode import probe
+from songmap.io.decode_errors import DecodeError
 from songmap.mapper.inputs import InputRows, block_normalisation, normalisation_statistics
 from songmap.mapper.persistence import read_model, write_model
 from songmap.model.numpy_encoder import encode_numpy

@@ -108,7 +108,7 @@ def quality_document(
     tracks: list[dict],
     skipped: list[dict],
 ) -> dict:
-    """Assemble ``quality.json`` of ``songmap compare`` (format in the README, "Map quality").
+    """Assemble ``quality.json`` of ``songmap compare`` (format in docs/outputs.md, "quality.json and compare.png").
 
     ``methods`` maps each method to its quality figures and ``seconds``;
     ``tracks`` holds ``file``, ``category`` and each method's ``[x, y]``.

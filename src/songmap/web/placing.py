@@ -11,7 +11,7 @@ batch-norm epsilon, leaky-ReLU slope), and for a ``songwise`` map the windows
 (:mod:`songmap.features.tonal`).
 
 Resampling: the page decodes a file at its own rate (read from the file's header) and
-resamples it to the model's rate with the filter of :func:`songmap.io.audio.resample`
+resamples it to the model's rate with the filter of :func:`songmap.io.decode.resample`
 (soxr's "HQ" recipe: a linear-phase Kaiser-windowed sinc, passband to
 :data:`RESAMPLE_PASSBAND_END` of the lower Nyquist frequency, stopband
 :data:`RESAMPLE_ATTENUATION_DB` down from it), rather than with the browser's own
@@ -46,7 +46,7 @@ __all__ = ["PAGE_MODEL_FORMAT", "page_model", "page_model_for", "RESAMPLE_PASSBA
 #: Version of the object below; place.js refuses one it does not know.
 PAGE_MODEL_FORMAT = 1
 
-#: soxr's "HQ" low-pass (songmap.io.audio.resample's quality): passband end as a fraction of the
+#: soxr's "HQ" low-pass (songmap.io.decode.resample's quality): passband end as a fraction of the
 #: lower of the two Nyquist frequencies (soxr's default rolloff), and stopband attenuation in dB
 #: (its 20-bit precision). place.js designs its Kaiser-windowed sinc from them: on white noise at
 #: 48 kHz its output is within 50 dB SNR of soxr's, on tones within 130 dB.

@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from songmap.io.audio import AUDIO_CONTENT_TYPES
+from songmap.io.discovery import AUDIO_CONTENT_TYPES
 from songmap.report.documents import EMBEDDINGS_FILENAME, read_embeddings
 from songmap.web.page import render_map_page, resolve_input_dir
 from songmap.web.placing import page_model_for

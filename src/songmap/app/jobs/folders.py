@@ -12,8 +12,9 @@ import numpy as np
 from songmap.app.jobs.common import excluded_output
 from songmap.features.shaping import crop_seconds
 from songmap.io.atomic import atomic_write_sound
-from songmap.io.audio import DecodeError, decode, probe, resample
 from songmap.io.collection import Collection, scan_collection
+from songmap.io.decode import decode, probe, resample
+from songmap.io.decode_errors import DecodeError
 from songmap.mapper import PRESETS
 from songmap.report.plots import plot_duration_histogram
 

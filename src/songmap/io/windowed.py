@@ -1,0 +1,188 @@
+"""Windowed decoding: only some windows of a file, each by seeking to its start.
+
+A long file costs the windows it is asked for, not its length. libsndfile decodes the
+stretches the windows cover, side by side in threads; FFmpeg (PyAV) seeks to the packet
+before each window.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from songmap.io.decode import (
+    probe_pyav,
+    pyav_audio_stream,
+    quiet_native_stderr,
+    resample,
+    soundfile_name,
+    to_mono,
+)
+from songmap.io.decode_errors import check_readable, pyav_errors, usable_samples
+
+__all__ = ["load_windows"]
+
+def _decode_threads(stretches: int) -> int:
+    """Threads that decode a file's windows: one per stretch of them, up to the cores this process may use.
+
+    One inside a worker process (``map``'s pool, Dask): the pool already keeps every core busy.
+    """
+    import multiprocessing  # here: only files of several windows need it
+
+    if stretches < 2 or multiprocessing.parent_process() is not None:
+        return 1
+    return min(stretches, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _read_frames_sf(name: str | bytes, first: int, count: int) -> np.ndarray:
+    """Frames ``first`` to ``first + count`` of a file, through a handle of its own (see :func:`_decode_stretches`)."""
+    with sf.SoundFile(name) as f:
+        f.seek(first)
+        return f.read(frames=count, dtype="float32", always_2d=True)
+
+
+def _stretches(firsts: list[int], count: int, total: int) -> list[tuple[int, int]]:
+    """The stretches ``(first, end)`` of frames that windows starting at ``firsts`` (sorted), ``count``
+    frames long, cover together: overlapping windows share one stretch, decoded once; windows that
+    only touch keep theirs, which decode side by side (a 3-minute song's six 30-s windows)."""
+    stretches: list[list[int]] = []
+    for first in firsts:
+        end = min(first + count, total)
+        if stretches and first < stretches[-1][1]:
+            stretches[-1][1] = max(stretches[-1][1], end)
+        else:
+            stretches.append([first, end])
+    return [(first, end) for first, end in stretches]
+
+
+def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int, float]:
+    name = soundfile_name(path)
+    with quiet_native_stderr():
+        with sf.SoundFile(name) as f:
+            rate, total = int(f.samplerate), int(f.frames)
+        count = int(np.ceil(length_s * rate))
+        firsts = [min(max(int(round(start * rate)), 0), total) for start in starts_s]
+        # A 72-s track's three 30-s windows overlap: each stretch of the file is decoded once.
+        stretches = _stretches(sorted(firsts), count, total)
+        decoded = _decode_stretches(name, stretches)
+    stretch_firsts = [first for first, _ in stretches]
+    windows = []
+    for first in firsts:
+        k = bisect.bisect_right(stretch_firsts, first) - 1  # the stretch holding this window
+        offset = first - stretch_firsts[k]
+        windows.append(decoded[k][offset : offset + min(count, total - first)])
+    return windows, rate, total / rate if rate else 0.0
+
+
+def _decode_stretches(name: str | bytes, stretches: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The frames of each stretch ``(first, end)`` of a file (see :func:`_stretches`)."""
+    # Each stretch has a handle of its own: libsndfile 1.2.2 lands a Vorbis seek made after a read up
+    # to ~10 ms off (448 frames on etr__credits1-cp.ogg), where a fresh handle's first seek lands on the frame.
+    threads = _decode_threads(len(stretches))
+    if threads == 1:
+        decoded = [_read_frames_sf(name, first, end - first) for first, end in stretches]
+    else:
+        # A 3-minute song's windows cover all of it, so decoding is most of `songmap embed`'s work;
+        # libsndfile runs without the GIL, so the stretches decode side by side.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            decoded = list(pool.map(lambda stretch: _read_frames_sf(name, stretch[0], stretch[1] - stretch[0]), stretches))
+    return decoded
+
+
+#: Seconds decoded (and dropped) before each window that FFmpeg seeks to: lossy decoders' warm-up.
+SEEK_PREROLL_S = 0.5
+
+
+def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int]:
+    import av
+
+    windows = []
+    with pyav_errors(), av.open(str(path)) as container:
+        stream, rate, channels, end, resampler = pyav_audio_stream(container)
+        count = int(np.ceil(length_s * rate))
+        at_start = True  # the container is where a full decode starts: no seek needed for a window at 0
+        for start in starts_s:
+            # Seek to the packet at or before ``start`` less a pre-roll (a lossy decoder flushed by
+            # the seek needs a few frames before its output is what a full decode gives: AAC's first
+            # frame after a seek was off by up to 0.3), then drop what comes before it by timestamp.
+            target = max(start - SEEK_PREROLL_S, 0.0)
+            if not (at_start and target == 0.0):
+                container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            at_start = False
+            first = int(round(max(start, 0.0) * rate))
+            chunks, position, got = [], None, 0
+            for frame in container.decode(stream):
+                if position is None:
+                    position = int(round(float(frame.pts * frame.time_base) * rate)) if frame.pts is not None else 0
+                for out in resampler.resample(frame):
+                    block = out.to_ndarray().reshape(-1, channels)
+                    skip = min(max(first - position, 0), len(block))
+                    position += len(block)
+                    if skip < len(block):
+                        chunks.append(block[skip:])
+                        got += len(block) - skip
+                if got >= count:
+                    break
+            y = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
+            if end is not None:
+                y = y[: max(end - first, 0)]
+            windows.append(y[:count].astype(np.float32, copy=False))
+    return windows, rate
+
+
+def load_windows(
+    path: str | os.PathLike,
+    starts_s,
+    length_s: float,
+    sample_rate: int = 22050,
+    resample_quality: str = "HQ",
+) -> tuple[list[np.ndarray], float]:
+    """Decode only some windows of a file, each by seeking to its start, to mono at ``sample_rate``.
+
+    A long file costs the windows it is asked for, not its length: libsndfile seeks
+    to the window's first frame; FFmpeg (PyAV) seeks to the packet before it and the
+    samples before the window's start are dropped by their timestamps.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file; never opened for writing.
+    starts_s : sequence of float
+        Start of each window, seconds from the start of the file.
+    length_s : float
+        Length of every window; a window that runs past the end is shorter.
+    sample_rate : int
+        Target rate in Hz.
+    resample_quality : str
+        soxr quality recipe, see :func:`songmap.io.decode.resample`.
+
+    Returns
+    -------
+    windows : list of np.ndarray
+        One mono float32 signal per start (non-finite samples replaced by 0).
+    duration_s : float
+        Duration of the whole file.
+
+    Raises
+    ------
+    DecodeError
+        Undecodable, empty or unreadable file, with the reason as message.
+    """
+    path = Path(path)
+    check_readable(path)
+    if length_s <= 0:
+        raise ValueError(f"window length must be positive, got {length_s}")
+    try:
+        windows, native_sr, duration_s = _decode_windows_sf(path, starts_s, length_s)
+    except Exception:  # whatever libsndfile cannot read, FFmpeg may
+        check_readable(path)
+        windows, native_sr = _decode_windows_pyav(path, starts_s, length_s)
+        duration_s = probe_pyav(path).duration_s
+    windows = usable_samples(windows)
+    return [resample(to_mono(w), native_sr, sample_rate, resample_quality) for w in windows], float(duration_s)
