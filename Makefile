@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.songmap-installed
 DEMO_OUT ?= songmap-demo
 
-.PHONY: setup demo test test-fast lint lint-py lint-js browser-deps bench clean
+.PHONY: setup demo test test-fast lint lint-py lint-js bundle-js test-js browser-deps bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,13 +33,29 @@ lint-py: setup
 	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/lint-imports
 
-# The map page's script: ESLint from npm (node_modules/, installed from package-lock.json).
+# The map page's script: ES modules in src/songmap/web/static/src/, bundled by esbuild into the
+# committed static/map.js that web/page.py inlines; ESLint and esbuild come from npm (node_modules/,
+# installed from package-lock.json).
+JS_BUNDLE := src/songmap/web/static/map.js
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch node_modules/.installed
 
+bundle-js: node_modules/.installed
+	npm run --silent bundle -- --outfile=$(JS_BUNDLE)
+
+# Fails when the committed bundle is not what the modules bundle to (esbuild's output is deterministic).
 lint-js: node_modules/.installed
-	npx --no-install eslint src/songmap/web/static
+	npm run --silent lint
+	@fresh=$$(mktemp -d) && npm run --silent bundle -- --outfile=$$fresh/map.js && \
+	if cmp -s $$fresh/map.js $(JS_BUNDLE); then rm -rf $$fresh; \
+	else diff -u $(JS_BUNDLE) $$fresh/map.js | head -20; rm -rf $$fresh; \
+	echo "$(JS_BUNDLE) is stale: run make bundle-js and commit it"; exit 1; fi
+
+# The JS ports of Python without a browser (tests/test_js_parity.py writes their fixtures).
+test-js: setup node_modules/.installed
+	$(BIN)/python -m pytest tests/test_js_parity.py
 
 lint: lint-py lint-js
 

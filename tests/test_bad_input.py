@@ -309,8 +309,8 @@ def test_untrusted_names_are_escaped_in_html_and_neutralised_in_csv(tmp_path: Pa
     parser = _Tags()
     parser.feed(page)
     assert all(not any(a.startswith("on") for a in attrs) for _, attrs in parser.tags), "an event handler attribute got in"
-    # the page's own blocks (track data, model) and code (map.js, place.js), nothing more
-    assert [t for t, _ in parser.tags].count("script") == 4
+    # the page's own blocks (track data, model) and code (map.js), nothing more
+    assert [t for t, _ in parser.tags].count("script") == 3
     assert [t for t, _ in parser.tags].count("img") == 0
     # The quote of '"onerror=' only ever appears escaped inside the JSON data.
     at = page.index("onerror=alert(1) x")

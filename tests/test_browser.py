@@ -250,8 +250,8 @@ def test_untrusted_names_are_shown_as_text_and_never_run(session):
     assert session.dialogs == []
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert page.evaluate("document.querySelectorAll('img, svg, iframe, object').length") == 0
-    # Only the template's scripts: the data, the placer's model, map.js and place.js.
-    assert page.evaluate("document.scripts.length") == 4
+    # Only the template's scripts: the data, the placer's model and map.js.
+    assert page.evaluate("document.scripts.length") == 3
 
 
 def test_pan_zoom_and_reset(session):

@@ -87,8 +87,8 @@ def test_untrusted_title_stays_inside_the_json_block(tmp_path, title):
     html = render_map_page(doc, ["a.ogg", "b.ogg"])
 
     parsed = parse_page(html)
-    # Exactly the data and model blocks and the page's own two scripts: nothing broke out.
-    assert [attrs.get("type") for attrs, _ in parsed.scripts] == ["application/json", "application/json", None, None]
+    # Exactly the data and model blocks and the page's own script: nothing broke out.
+    assert [attrs.get("type") for attrs, _ in parsed.scripts] == ["application/json", "application/json", None]
     data_attrs, data_text = parsed.scripts[0]
     assert data_attrs["id"] == "songmap-data"
     assert "<" not in data_text and ">" not in data_text
@@ -106,7 +106,7 @@ def test_page_has_a_csp_that_forbids_external_loads(tmp_path):
     directives = dict(part.strip().split(" ", 1) for part in csp[0].split(";"))
     assert directives["default-src"] == "'none'"
     assert "'unsafe-inline'" not in csp[0] and "http" not in csp[0]
-    assert re.fullmatch(r"'sha256-[A-Za-z0-9+/=]+' 'sha256-[A-Za-z0-9+/=]+'", directives["script-src"])
+    assert re.fullmatch(r"'sha256-[A-Za-z0-9+/=]+'", directives["script-src"])
     # Self-contained: no external script, style sheet, font or image.
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     assert "@import" not in html
@@ -124,14 +124,13 @@ def sha256_source(text: str) -> str:
 def test_page_inlines_map_js_and_map_css_and_the_csp_allows_exactly_them(tmp_path):
     html = render_map_page(make_doc(tmp_path, [track("a.ogg")]), ["a.ogg"])
     parsed = parse_page(html)
-    [(_, script), (_, place_script)] = [(attrs, text) for attrs, text in parsed.scripts if attrs.get("type") is None]
-    assert place_script.strip() == STATIC.joinpath("place.js").read_text(encoding="utf-8").strip()
+    [script] = [text for attrs, text in parsed.scripts if attrs.get("type") is None]
     [style] = parsed.styles
     assert script.strip() == STATIC.joinpath("map.js").read_text(encoding="utf-8").strip()
     assert style.strip() == STATIC.joinpath("map.css").read_text(encoding="utf-8").strip()
     # The browser runs an inline script or style only if its exact text hashes to the policy's value.
     directives = csp_directives(html)
-    assert directives["script-src"] == f"{sha256_source(script)} {sha256_source(place_script)}"
+    assert directives["script-src"] == sha256_source(script)
     assert directives["style-src"] == sha256_source(style)
     assert "__SONGMAP_" not in html
 

@@ -1,7 +1,8 @@
 """The map page's template: ``static/map.html`` with its style and scripts inlined and hashed into its CSP.
 
 The sources live in ``static/`` next to this module: ``map.html`` (the markup, with
-placeholders), ``map.css``, ``map.js`` and ``place.js`` (the in-page placer). They are inlined
+placeholders), ``map.css`` and ``map.js`` (the page's script, the map and the in-page placer,
+bundled by esbuild from the ES modules in ``static/src/``: ``make bundle-js``). They are inlined
 into the template once per process; only the page's data and model blocks are left to fill
 (:func:`fill_template`).
 """
@@ -18,19 +19,15 @@ __all__ = ["fill_template"]
 _TEMPLATE_NAME = "static/map.html"
 _STYLE_NAME = "static/map.css"
 _SCRIPT_NAME = "static/map.js"
-_PLACE_SCRIPT_NAME = "static/place.js"
 _CSP_PLACEHOLDER = "__SONGMAP_CSP__"
 _STYLE_PLACEHOLDER = "__SONGMAP_STYLE__"
 _SCRIPT_PLACEHOLDER = "__SONGMAP_SCRIPT__"
 _DATA_PLACEHOLDER = "__SONGMAP_DATA__"
-# The in-page placer: its script and the model it runs (songmap.web.placing).
-_PLACE_SCRIPT_PLACEHOLDER = "__SONGMAP_PLACE_SCRIPT__"
+# The model the in-page placer runs (songmap.web.placing).
 _MODEL_PLACEHOLDER = "__SONGMAP_MODEL__"
-_PLACEHOLDERS = (_CSP_PLACEHOLDER, _STYLE_PLACEHOLDER, _SCRIPT_PLACEHOLDER, _DATA_PLACEHOLDER,
-                 _PLACE_SCRIPT_PLACEHOLDER, _MODEL_PLACEHOLDER)
+_PLACEHOLDERS = (_CSP_PLACEHOLDER, _STYLE_PLACEHOLDER, _SCRIPT_PLACEHOLDER, _DATA_PLACEHOLDER, _MODEL_PLACEHOLDER)
 # Text that would end (or, in a script, change the parsing of) the element a source is inlined into.
-_FORBIDDEN_IN_SOURCE = {_STYLE_NAME: ("</style",), _SCRIPT_NAME: ("</script", "<script", "<!--"),
-                        _PLACE_SCRIPT_NAME: ("</script", "<script", "<!--")}
+_FORBIDDEN_IN_SOURCE = {_STYLE_NAME: ("</style",), _SCRIPT_NAME: ("</script", "<script", "<!--")}
 
 
 def _csp_hash(text: str) -> str:
@@ -47,8 +44,8 @@ def _static_text(name: str) -> str:
 def _template_with_csp() -> str:
     """The page template with its style, script and Content-Security-Policy filled in.
 
-    ``map.css``, ``map.js`` and ``place.js`` are inlined into the ``<style>`` and ``<script>``
-    elements of ``map.html``. The policy allows exactly those inline
+    ``map.css`` and ``map.js`` are inlined into the ``<style>`` and ``<script>``
+    elements of ``map.html``. The policy allows exactly those two inline
     sources (by hash, so an injected script would not run even if the escaping
     failed), audio from the page's own origin or from disk, and nothing else:
     no network requests, no external scripts, fonts or images. Only the data
@@ -59,18 +56,18 @@ def _template_with_csp() -> str:
         if template.count(placeholder) != 1:
             raise RuntimeError(f"{_TEMPLATE_NAME} must contain {placeholder} exactly once")
     sources = {}
-    for name in (_STYLE_NAME, _SCRIPT_NAME, _PLACE_SCRIPT_NAME):
+    for name in (_STYLE_NAME, _SCRIPT_NAME):
         text = _static_text(name)
         lowered = text.lower()
         bad = [s for s in (*_FORBIDDEN_IN_SOURCE[name], *(p.lower() for p in _PLACEHOLDERS)) if s in lowered]
         if bad:
             raise RuntimeError(f"{name} must not contain {bad[0]!r}: it is inlined into the page")
         sources[name] = "\n" + text
-    style, script, place_script = sources[_STYLE_NAME], sources[_SCRIPT_NAME], sources[_PLACE_SCRIPT_NAME]
+    style, script = sources[_STYLE_NAME], sources[_SCRIPT_NAME]
     policy = "; ".join(
         [
             "default-src 'none'",
-            f"script-src {_csp_hash(script)} {_csp_hash(place_script)}",
+            f"script-src {_csp_hash(script)}",
             f"style-src {_csp_hash(style)}",
             "img-src data:",
             "media-src 'self' file: blob:",  # blob: plays a song dropped on the page
@@ -81,8 +78,7 @@ def _template_with_csp() -> str:
     page = template.replace(_CSP_PLACEHOLDER, policy, 1)
     page = page.replace(f"<style>{_STYLE_PLACEHOLDER}</style>", f"<style>{style}</style>", 1)
     page = page.replace(f"<script>{_SCRIPT_PLACEHOLDER}</script>", f"<script>{script}</script>", 1)
-    page = page.replace(f"<script>{_PLACE_SCRIPT_PLACEHOLDER}</script>", f"<script>{place_script}</script>", 1)
-    if _STYLE_PLACEHOLDER in page or _SCRIPT_PLACEHOLDER in page or _PLACE_SCRIPT_PLACEHOLDER in page:
+    if _STYLE_PLACEHOLDER in page or _SCRIPT_PLACEHOLDER in page:
         wanted = f"<style>{_STYLE_PLACEHOLDER}</style> and <script>{_SCRIPT_PLACEHOLDER}</script>"
         raise RuntimeError(f"{_TEMPLATE_NAME} must hold {wanted}")
     return page

@@ -1,0 +1,102 @@
+// The page's wire format (songmap/web/page.py, data format 2): the tracks travel column-wise,
+// numbers as little-endian typed arrays in base64, strings as JSON arrays. The columns are
+// decoded once into typed arrays; no per-track objects are made (a page may hold 100 000 tracks).
+// The placer's model block (songmap/web/placing.py) uses the same base64 for its tensors.
+
+export const NO_CATEGORY = 0xffff;   // category code of an uncategorised track
+export const NO_CLUSTER = -2;        // cluster id of a track without one (-1 is "in no cluster")
+const NO_UNIT = 0xffff;              // trustworthiness missing (values are stored x UNIT_SCALE)
+const UNIT_SCALE = 10000;
+
+// The bytes of a base64 text: the one decoder of the page.
+export function bytesOf(text) {
+  if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(text || "");
+  const binary = atob(text || "");
+  const bytes = new Uint8Array(binary.length);
+  for (let k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
+  return bytes;
+}
+
+// A typed array (the page's byte order is little-endian, as every browser's is) over the bytes.
+export function column(text, Type) {
+  const bytes = bytesOf(text);
+  return new Type(bytes.buffer, bytes.byteOffset, bytes.byteLength / Type.BYTES_PER_ELEMENT);
+}
+
+// A column of values in [0, 1] stored as uint16 x UNIT_SCALE; NaN where missing or not sent.
+function unitColumn(data, key, count) {
+  const values = new Float64Array(count).fill(NaN);
+  const stored = data[key] ? column(data[key], Uint16Array) : new Uint16Array(0);
+  for (let i = 0; i < stored.length; i++) if (stored[i] !== NO_UNIT) values[i] = stored[i] / UNIT_SCALE;
+  return values;
+}
+
+// The track columns of a data block. Hot loops (drawing, hit testing, neighbour search) run over
+// these typed arrays, with indexed loops: the first draw runs before the JIT has warmed up.
+export function readTracks(data) {
+  const count = data.count;
+  return {
+    count,
+    titles: data.titles,   // strings (page.py makes every title a string)
+    files: data.files,
+    categoryNames: data.categoryNames,
+    categoryCode: column(data.category, Uint16Array),   // index into categoryNames, NO_CATEGORY: none
+    x: column(data.x, Float64Array),
+    y: column(data.y, Float64Array),
+    durations: column(data.duration, Float64Array),     // NaN: unknown
+    clusterIds: data.cluster ? column(data.cluster, Int32Array) : new Int32Array(count).fill(NO_CLUSTER),
+    trustworthiness: unitColumn(data, "tw", count),    // NaN: not in the document
+    trajectories: data.paths || {},                     // track index -> [[x, y], ...] of its windows
+  };
+}
+
+// Feature-space neighbours, nearest first, with distances: track i's are index/distance
+// [start[i], start[i + 1]); has[i] is 0 for a track without them.
+export function featureNeighbourLists(data, count) {
+  const has = new Uint8Array(count).fill(data.nb ? 1 : 0);
+  for (const i of data.nbMissing || []) has[i] = 0;
+  return {
+    index: data.nb ? column(data.nb, Int32Array) : new Int32Array(0),
+    distance: data.nd ? column(data.nd, Float32Array) : new Float32Array(0),
+    start: data.nbStart ? column(data.nbStart, Int32Array) : Int32Array.from({ length: count + 1 }, (_, i) => i * (data.nbK || 0)),
+    has,
+  };
+}
+
+// Track i's [neighbours, distances] in the lists of featureNeighbourLists, or null without them.
+export function neighboursIn(lists, i) {
+  const { index, distance, start, has } = lists;
+  return has[i] ? [index.subarray(start[i], start[i + 1]), distance.subarray(start[i], start[i + 1])] : null;
+}
+
+// One track as the UI shows it (made on demand; hot loops use the columns).
+export function trackAt(tracks, i) {
+  const code = tracks.categoryCode[i];
+  const duration = tracks.durations[i];
+  return {
+    title: tracks.titles[i],
+    file: tracks.files[i],
+    category: code === NO_CATEGORY ? null : tracks.categoryNames[code],
+    duration: Number.isNaN(duration) ? null : duration,
+    x: tracks.x[i],
+    y: tracks.y[i],
+  };
+}
+
+// Paths run over feature-space neighbours when the document has them for every track; otherwise
+// over map-coordinate neighbours.
+export function hasFeatureGraph(data, count) {
+  return count > 0 && data.nb !== undefined && (data.nbMissing || []).length === 0;
+}
+
+// Python's urllib.parse.quote(text, safe="/"), as page.py writes audio URLs.
+const quotePath = (text) => encodeURIComponent(text).replace(/%2F/g, "/")
+  .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+
+// Track i's audio URL: a prefix and its index (served), or a prefix and its quoted file name
+// unless the block lists a URL of its own for it.
+export function audioUrlOf(audio, files, i) {
+  if (audio.numbered) return audio.prefix + i;
+  const url = audio.urls ? audio.urls[i] : 0;
+  return url === 0 ? audio.prefix + quotePath(files[i]) : url;
+}
