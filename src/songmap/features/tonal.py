@@ -62,7 +62,7 @@ PATCH_HOP = 32
 CHROMA_FMIN = 300.0
 CHROMA_FMAX = 3400.0
 #: Octave weighting of the chroma filterbank: a Gaussian in octaves around middle C, and the width
-#: in semitones of each pitch class's bump (the map page's place.js reads these through the model block).
+#: in semitones of each pitch class's bump (the map page's placer reads these through the model block).
 CHROMA_CENTRE_HZ = 261.63
 CHROMA_OCTAVE_WIDTH = 2.0
 CHROMA_BUMP_SEMITONES = 1.0 / 3

@@ -1,6 +1,6 @@
 """The fitted model as the map page carries it, so the page can place dropped songs by itself.
 
-``static/place.js`` decodes a dropped file with the Web Audio API, computes the
+The page's placer (``static/src/place/``) decodes a dropped file with the Web Audio API, computes the
 model's input in JavaScript and runs the encoder; everything it needs comes from
 here, generated from the saved model: the feature parameters
 (:class:`songmap.features.spectrogram.FeatureParams`), the crop length, the
@@ -43,12 +43,12 @@ from songmap.model import numpy_encoder
 
 __all__ = ["PAGE_MODEL_FORMAT", "page_model", "page_model_for", "RESAMPLE_PASSBAND_END", "RESAMPLE_ATTENUATION_DB"]
 
-#: Version of the object below; place.js refuses one it does not know.
+#: Version of the object below; the page's placer refuses one it does not know.
 PAGE_MODEL_FORMAT = 1
 
 #: soxr's "HQ" low-pass (songmap.io.decode.resample's quality): passband end as a fraction of the
 #: lower of the two Nyquist frequencies (soxr's default rolloff), and stopband attenuation in dB
-#: (its 20-bit precision). place.js designs its Kaiser-windowed sinc from them: on white noise at
+#: (its 20-bit precision). The placer designs its Kaiser-windowed sinc from them: on white noise at
 #: 48 kHz its output is within 50 dB SNR of soxr's, on tones within 130 dB.
 RESAMPLE_PASSBAND_END = 0.913
 RESAMPLE_ATTENUATION_DB = 126.0

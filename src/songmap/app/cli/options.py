@@ -76,8 +76,8 @@ Preset = Annotated[
     str,
     typer.Option(callback=_check_preset,
                  help="Model configuration: 'default' (= 'songwise': the whole song through windows, modulation "
-                      "spectra with a key-invariant tonal view, neighbour-preserving training), 'modulation' (the "
-                      "previous default: modulation spectra of each track's start) or 'seed' (the notebooks' model)."),
+                      "spectra with a key-invariant tonal view, neighbour-preserving training), 'modulation' "
+                      "(modulation spectra of each track's start) or 'seed' (the notebooks' model)."),
 ]
 Device = Annotated[
     str,
