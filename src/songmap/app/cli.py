@@ -275,7 +275,7 @@ _DEVICE_HELP = "Where to train the autoencoder: 'auto' (a CUDA GPU when PyTorch 
 
 
 def _check_device(value: str) -> str:
-    from songmap.mapper.estimator import DEVICES
+    from songmap.model.device import DEVICES
 
     if value not in DEVICES:
         raise typer.BadParameter(f"expected one of {', '.join(DEVICES)}")

@@ -5,11 +5,8 @@
 >>> mapper.save("model.safetensors")
 >>> SongMapper.load("model.safetensors").transform(new_paths)   # placed on the same map, no retraining
 
-PyTorch (:mod:`songmap.model`) is imported only where a model is trained or
-asked for: ``import torch`` takes about a second, and placing songs on a saved
-map does not need it (:mod:`songmap.model.numpy_encoder`). The presets, the
-collection of model inputs and the model file live beside it, in ``presets``,
-``inputs`` and ``persistence``.
+PyTorch (:mod:`songmap.model`) is imported only where a model is trained or asked for: ``import torch``
+takes about a second, and placing songs on a saved map does not need it (:mod:`songmap.model.numpy_encoder`).
 """
 
 from __future__ import annotations
@@ -18,34 +15,30 @@ import inspect
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-from songmap.features.cache import FeatureCache
-from songmap.features.parallel import iter_features
-from songmap.features.shaping import REPRESENTATIONS, crop_seconds
+from songmap.features.shaping import crop_seconds
 from songmap.features.spectrogram import FeatureParams
 from songmap.features.tonal import PITCH_CLASSES
 from songmap.features.windows import WindowSpec
-from songmap.mapper.inputs import InputRows, block_normalisation, collect_inputs, normalisation_statistics, probe_durations
+from songmap.mapper.inputs import (
+    InputRows,
+    collect_inputs,
+    collect_windows,
+    describe_inputs,
+    input_normalisation,
+    probe_durations,
+)
+from songmap.mapper.parameters import PARAMETER_CONSTRAINTS, check_resolved, resolve_preset
 from songmap.mapper.persistence import read_model, write_model
-from songmap.mapper.presets import PRESETS, resolve_preset
 from songmap.mapper.progress import Progress
-from songmap.model.device import DEVICES
 from songmap.model.numpy_encoder import encode_numpy
 
-__all__ = ["SongMapper", "NotFittedError"]
-
-_AT_LEAST_0 = Interval(Integral, 0, None, closed="left")
-_AT_LEAST_1 = Interval(Integral, 1, None, closed="left")
-_NOT_NEGATIVE = Interval(Real, 0, None, closed="left")
-_POSITIVE = Interval(Real, 0, None, closed="neither")
-
+__all__ = ["SongMapper"]
 
 class SongMapper(BaseEstimator):
     """Place songs on a 2-D map with a two-neuron convolutional autoencoder.
@@ -59,22 +52,17 @@ class SongMapper(BaseEstimator):
     n_fft, hop_length : int
         STFT size and hop in samples.
     preset : {"default", "songwise", "modulation", "seed"}
-        Named configuration that fills in ``representation``, ``crop_percentile``,
-        ``modulation_bins`` and ``neighbour_weight`` where they are None
-        (see :data:`~songmap.mapper.presets.PRESETS`), when :meth:`fit` runs: "seed" is the notebooks'
-        plain autoencoder on time-pooled spectrograms, "default" the measured
-        improvement (whole songs, "songwise"), "modulation" the default before it.
+        Named configuration (:data:`~songmap.mapper.parameters.PRESETS`) that fills in the parameters
+        left None when :meth:`fit` runs: "seed" is the notebooks' plain autoencoder on time-pooled
+        spectrograms, "default" (= "songwise") the measured best, "modulation" each track's start.
     representation : {"pooled", "modulation", "songwise"}, optional
-        What the autoencoder reads per track: the log-mel spectrogram averaged
-        into ``time_bins`` columns, or each band's modulation spectrum in
-        ``modulation_bins`` columns. Either way a ``(n_mels, columns)`` image,
-        centred per band over the collection and scaled per band (pooled) or
-        by one spread for all bands (modulation, so quiet bands stay quiet).
-        "songwise" (presets "default" and "songwise") reads the whole track through up to
-        ``max_windows`` windows and stacks the tonal view under the modulation
-        spectrum: a ``(n_mels + 12, modulation_bins)`` image, the mean of the
-        windows' images (:mod:`songmap.features.windows`), each view scaled to
-        its share of the total variance (``tonal_weight``).
+        What the autoencoder reads per track: the log-mel spectrogram averaged into
+        ``time_bins`` columns, or each band's modulation spectrum in ``modulation_bins``
+        columns, a ``(n_mels, columns)`` image (normalised as
+        :func:`~songmap.mapper.inputs.input_normalisation` says); "songwise" reads the
+        whole track through up to ``max_windows`` windows, the mean of their modulation
+        spectra with the tonal view under it, ``(n_mels + 12, modulation_bins)``
+        (:mod:`songmap.features.windows`).
     modulation_bins : int, optional
         Columns of the modulation representation.
     neighbour_weight : float, optional
@@ -85,11 +73,10 @@ class SongMapper(BaseEstimator):
         Total variance of the tonal view relative to the modulation spectrum's, for
         "songwise" (1: equal weight; see :func:`songmap.mapper.inputs.block_normalisation`).
     augment : int, optional
-        For "songwise": augmented copies of each track, the same windows heard
-        through random recording chains (band limits, EQ tilt, noise, a codec's
-        losses; :mod:`songmap.features.augment`), whose codes training pulls to
-        the track's own (needs ``neighbour_weight > 0``); 0 or None: none. Only
-        fitting computes them; placing songs reads no copies.
+        For "songwise": augmented copies of each track, the same windows heard through random
+        recording chains (band limits, EQ tilt, noise, a codec's losses; :mod:`songmap.features.augment`),
+        whose codes training pulls to the track's own (needs ``neighbour_weight > 0``); 0 or None:
+        none. Only fitting computes them.
     invariance_weight : float, optional
         Weight of that invariance term (see :class:`songmap.model.training.TrainingConfig`).
     nuisance_dims : int, optional
@@ -106,10 +93,9 @@ class SongMapper(BaseEstimator):
         default: the preset's, (8, 16, 32) for "default"/"songwise" and
         (16, 32, 64) for "seed"/"modulation".
     epochs : int
-        Training epochs. The plain autoencoder (``neighbour_weight=0``) stops
-        earlier when its loss stops improving; with the neighbour term an
-        epoch is one step over the whole collection (blocks of 512 tracks
-        for larger ones) and all epochs run, on a cosine step-size schedule.
+        Training epochs, at most (:func:`~songmap.model.training.epoch_budget`). The plain autoencoder
+        stops earlier when its loss stops improving; with the neighbour term an epoch is one step over
+        the collection (blocks of 512 tracks) and all run, on a cosine step-size schedule.
     batch_size, learning_rate, patience : int, float, int
         Training settings, see :class:`songmap.model.training.TrainingConfig`.
     seed : int
@@ -166,34 +152,15 @@ class SongMapper(BaseEstimator):
     def __init__(
         self,
         *,
-        sample_rate: int = 22050,
-        n_mels: int = 128,
-        n_fft: int = 2048,
-        hop_length: int = 512,
-        crop_percentile: float | None = None,
-        min_crop_s: float = 1.0,
-        max_crop_s: float = 30.0,
-        time_bins: int = 64,
-        filters: Sequence[int] | None = None,
-        epochs: int = 300,
-        batch_size: int = 16,
-        learning_rate: float = 2e-3,
-        patience: int = 25,
-        seed: int = 0,
-        cache_dir: str | os.PathLike | None = None,
-        on_error: str = "skip",
-        progress: Progress | None = None,
-        n_jobs: int = 1,
+        sample_rate: int = 22050, n_mels: int = 128, n_fft: int = 2048, hop_length: int = 512,
+        crop_percentile: float | None = None, min_crop_s: float = 1.0, max_crop_s: float = 30.0, time_bins: int = 64,
+        filters: Sequence[int] | None = None, epochs: int = 300, batch_size: int = 16, learning_rate: float = 2e-3,
+        patience: int = 25, seed: int = 0,
+        cache_dir: str | os.PathLike | None = None, on_error: str = "skip", progress: Progress | None = None, n_jobs: int = 1,
         scheduler: str | None = None,
-        preset: str = "default",
-        representation: str | None = None,
-        modulation_bins: int | None = None,
-        neighbour_weight: float | None = None,
-        max_windows: int = 8,
-        tonal_weight: float | None = None,
-        augment: int | None = None,
-        invariance_weight: float | None = None,
-        nuisance_dims: int | None = None,
+        preset: str = "default", representation: str | None = None, modulation_bins: int | None = None,
+        neighbour_weight: float | None = None, max_windows: int = 8, tonal_weight: float | None = None,
+        augment: int | None = None, invariance_weight: float | None = None, nuisance_dims: int | None = None,
         device: str = "auto",
     ):
         self.sample_rate = sample_rate
@@ -226,61 +193,20 @@ class SongMapper(BaseEstimator):
         self.nuisance_dims = nuisance_dims
         self.device = device
 
-    #: What each parameter may be, checked by ``_validate_params`` in :meth:`fit` (None: the preset's).
-    #: Rates and sizes are checked against each other by ``FeatureParams`` too, the crop bounds by
-    #: ``crop_seconds``, and what depends on the preset in :meth:`_checked_params`.
-    _parameter_constraints: dict = {
-        "sample_rate": [_AT_LEAST_1],
-        "n_mels": [_AT_LEAST_1],
-        "n_fft": [_AT_LEAST_1],
-        "hop_length": [_AT_LEAST_1],
-        "crop_percentile": [Interval(Real, 0, 100, closed="both"), None],
-        "min_crop_s": [_POSITIVE],
-        "max_crop_s": [_POSITIVE],
-        "time_bins": [Interval(Integral, 4, None, closed="left")],
-        "filters": ["array-like", None],
-        "epochs": [_AT_LEAST_1],
-        "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "learning_rate": [_POSITIVE],
-        "patience": [_AT_LEAST_0],
-        "seed": [Integral],
-        "cache_dir": [str, os.PathLike, None],
-        "on_error": [StrOptions({"skip", "raise"})],
-        "progress": [Progress, None],
-        "n_jobs": [_AT_LEAST_1, Options(Integral, {-1})],
-        "scheduler": [str, None],
-        "preset": [StrOptions(set(PRESETS))],
-        "representation": [StrOptions(set(REPRESENTATIONS)), None],
-        "modulation_bins": [Interval(Integral, 4, None, closed="left"), None],
-        "neighbour_weight": [_NOT_NEGATIVE, None],
-        "max_windows": [_AT_LEAST_1],
-        "tonal_weight": [_POSITIVE, None],
-        "augment": [_AT_LEAST_0, None],
-        "invariance_weight": [_NOT_NEGATIVE, None],
-        "nuisance_dims": [_AT_LEAST_0, None],
-        "device": [StrOptions(set(DEVICES))],
-    }
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def _resolved(self) -> dict:
-        """The map-defining parameters with the preset filled in (:func:`~songmap.mapper.presets.resolve_preset`).
-
-        In the signature's order, the order ``embeddings.json`` and model files list them in
-        (``get_params`` sorts them by name).
-        """
+        """The map-defining parameters, preset resolved (:func:`~songmap.mapper.parameters.resolve_preset`), in the
+        signature's order, which ``embeddings.json`` and model files keep (``get_params`` sorts them by name)."""
         params = self.get_params(deep=False)
         return resolve_preset({name: params[name] for name in inspect.signature(type(self).__init__).parameters if name in params})
 
     def _checked_params(self) -> dict:
-        """Check every parameter; returns them with the preset resolved (see :meth:`_resolved`)."""
+        """Check every parameter (:data:`~songmap.mapper.parameters.PARAMETER_CONSTRAINTS`); the resolved ones."""
         self._validate_params()
-        r = self._resolved()
-        if int(r.get("augment") or 0) > 0 and (r["representation"] != "songwise" or not float(r["neighbour_weight"]) > 0):
-            raise ValueError("augment needs the 'songwise' representation and neighbour_weight above 0")
-        self._feature_params()  # validates rates and sizes
-        crop_seconds([1.0], r["crop_percentile"], self.min_crop_s, self.max_crop_s)
-        if not r["filters"] or any(f < 1 for f in r["filters"]):
-            raise ValueError(f"filters must be one or more positive channel counts, got {self.filters!r}")
-        return r
+        params = self._resolved()
+        check_resolved(params)
+        return params
 
     def _feature_params(self) -> FeatureParams:
         return FeatureParams(sample_rate=int(self.sample_rate), n_mels=int(self.n_mels), n_fft=int(self.n_fft), hop_length=int(self.hop_length))
@@ -308,26 +234,16 @@ class SongMapper(BaseEstimator):
         """:class:`~songmap.model.training.TrainingResult` of the fit (loss history, early stopping)."""
         if "_training" not in self.__dict__:
             raise AttributeError("training_: this SongMapper is not fitted yet")
-        if isinstance(self._training, dict):  # as loaded; the class lives with PyTorch in songmap.model.training
+        if isinstance(t := self._training, dict):  # as loaded; the class lives with PyTorch in songmap.model.training
             from songmap.model.training import TrainingResult
 
-            t = self._training
             self._training = TrainingResult(list(t["losses"]), int(t["best_epoch"]), float(t["best_loss"]), bool(t["stopped_early"]))
         return self._training
 
     # -- features ---------------------------------------------------------------------------
 
-    def _durations(self, paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> dict[int, float]:
-        return probe_durations(paths, on_error=self.on_error, skipped=skipped)
-
-    def _track_inputs(
-        self,
-        paths: Sequence[Path],
-        durations: dict[int, float],
-        skipped: list[tuple[Path, str]],
-        progress: Progress | None = None,
-        augmented: InputRows | None = None,
-    ) -> InputRows:
+    def _track_inputs(self, paths: Sequence[Path], durations: dict[int, float], skipped: list[tuple[Path, str]],
+                      progress: Progress | None = None, augmented: InputRows | None = None) -> InputRows:
         """Each decodable file's model input, as the fitted map reads it (see :func:`~songmap.mapper.inputs.collect_inputs`)."""
         return collect_inputs(
             paths, durations, params=self._feature_params(), crop_s=self.crop_seconds_, representation=self.representation_,
@@ -360,8 +276,7 @@ class SongMapper(BaseEstimator):
         return int(self.params_.get("augment") or 0)
 
     def _window_spec(self, augment: bool = False) -> WindowSpec | None:
-        """Which windows of each track the "songwise" representation reads (None for the others);
-        with ``augment``, also the augmented copies training reads."""
+        """The windows of each track "songwise" reads (None for the others); with ``augment``, the copies too."""
         if self.representation_ != "songwise":
             return None
         return WindowSpec(window_s=float(self.crop_seconds_), max_windows=int(self.max_windows), n_bins=self.input_width,
@@ -370,15 +285,8 @@ class SongMapper(BaseEstimator):
     @property
     def reference_space_name(self) -> str:
         """Human description of :meth:`features_for`'s space, stored next to quality figures."""
-        if self.representation_ == "songwise":
-            return (f"whole-song modulation spectra ({self.n_mels} mel bands) and tonal view ({PITCH_CLASSES} rows) x "
-                    f"{self.input_width} bins, mean of up to {int(self.max_windows)} windows, each view centred per row "
-                    "and scaled to equal total variance, flattened")
-        if self.representation_ == "modulation":
-            return (f"modulation spectra ({self.n_mels} mel bands x {self.input_width} modulation bins), "
-                    "centred per band, one scale, flattened")
-        return (f"time-pooled log-mel ({self.n_mels} mel bands x {self.input_width} time bins), "
-                "standardised per band, flattened")
+        return describe_inputs(self.representation_, n_mels=int(self.n_mels), width=self.input_width,
+                               max_windows=int(self.max_windows))
 
     def _normalise(self, inputs: np.ndarray) -> np.ndarray:
         return (inputs - self.band_mean_[None, :, None]) / self.band_std_[None, :, None]
@@ -417,7 +325,7 @@ class SongMapper(BaseEstimator):
         paths = self._as_paths(paths)
         device = torch_device(self.device)  # before the features: a missing GPU is said at once
         skipped: list[tuple[Path, str]] = []
-        durations = self._durations(paths, skipped)
+        durations = probe_durations(paths, on_error=self.on_error, skipped=skipped)
         if len(durations) < 2:
             raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(durations)}")
         self.crop_seconds_ = crop_seconds(
@@ -429,15 +337,9 @@ class SongMapper(BaseEstimator):
         with self._track_inputs(paths, durations, skipped, progress=self.progress, augmented=copies) as store:
             if len(store.order) < 2:
                 raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
-            if self.representation_ == "songwise":  # two views, each with the same total variance
-                weight = 1.0 if self.params_.get("tonal_weight") is None else float(self.params_["tonal_weight"])
-                self.band_mean_, self.band_std_ = block_normalisation(
-                    store.rows, blocks=[int(self.n_mels), PITCH_CLASSES], weights=[1.0, weight]
-                )
-            else:  # modulation spectra get one spread for all bands (see normalisation_statistics)
-                self.band_mean_, self.band_std_ = normalisation_statistics(
-                    store.rows, one_scale=self.representation_ == "modulation"
-                )
+            self.band_mean_, self.band_std_ = input_normalisation(
+                store.rows, representation=self.representation_, n_mels=int(self.n_mels), tonal_weight=self.params_.get("tonal_weight")
+            )
             from songmap.model.training import TrainingConfig, fit_autoencoder
 
             config = TrainingConfig(
@@ -488,7 +390,7 @@ class SongMapper(BaseEstimator):
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
         coords = np.full((len(paths), 2), np.nan)
-        with self._track_inputs(paths, self._durations(paths, skipped), skipped) as store:
+        with self._track_inputs(paths, probe_durations(paths, on_error=self.on_error, skipped=skipped), skipped) as store:
             if len(store.order):
                 # The encoder in NumPy: no PyTorch import (about a second) to place a few songs.
                 coords[store.order] = encode_numpy(self.weights_, store.rows, prepare=self._normalise)
@@ -517,7 +419,7 @@ class SongMapper(BaseEstimator):
         paths = self._as_paths(paths)
         skipped: list[tuple[Path, str]] = []
         out = np.full((len(paths), self.input_height * self.input_width), np.nan)
-        with self._track_inputs(paths, self._durations(paths, skipped), skipped) as store:
+        with self._track_inputs(paths, probe_durations(paths, on_error=self.on_error, skipped=skipped), skipped) as store:
             if len(store.order):
                 out[store.order] = self._normalise(store.rows).reshape(len(store.order), -1)
         return out
@@ -545,14 +447,10 @@ class SongMapper(BaseEstimator):
         if self.representation_ != "songwise":
             raise ValueError(f"windows are placed only on 'songwise' maps; this one reads {self.representation_!r}")
         paths = self._as_paths(paths)
-        cache = FeatureCache(self.cache_dir) if self.cache_dir is not None else None
-        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(paths)
-        results = iter_features(paths, self._feature_params(), self.crop_seconds_, cache=cache, jobs=1, windows=self._window_spec())
-        for k, features, _reason in results:
-            if features is not None:
-                images = features.images[features.used]
-                out[k] = (features.starts[features.used], encode_numpy(self.weights_, images, prepare=self._normalise))
-        return out
+        windows = collect_windows(paths, params=self._feature_params(), crop_s=self.crop_seconds_, windows=self._window_spec(),
+                                  cache_dir=self.cache_dir)
+        return [None if found is None else (found[0], encode_numpy(self.weights_, found[1], prepare=self._normalise))
+                for found in windows]
 
     def fit_transform(self, paths: Iterable[str | os.PathLike], y=None) -> np.ndarray:
         """Fit and return the coordinates of ``paths``: ``(n, 2)``, NaN rows for skipped files."""
@@ -561,11 +459,8 @@ class SongMapper(BaseEstimator):
     # -- persistence --------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save weights and everything needed to place new songs (parameters, crop, normalisation).
-
-        The format is described in :mod:`songmap.mapper.persistence`; the file
-        is written to a temporary name and renamed.
-        """
+        """Save weights and everything needed to place new songs (parameters, crop, normalisation), atomically
+        (the format: :mod:`songmap.mapper.persistence`)."""
         self._check_fitted()
         # A loaded record stays a dict (turning it into a TrainingResult would import PyTorch).
         training = self._training if isinstance(self._training, dict) else asdict(self._training)

@@ -14,11 +14,15 @@ from songmap.features.cache import FeatureCache
 from songmap.features.parallel import iter_features
 from songmap.features.shaping import model_input
 from songmap.features.spectrogram import FeatureParams, frames_for_seconds
+from songmap.features.tonal import PITCH_CLASSES
 from songmap.features.windows import WindowSpec
 from songmap.io.audio import DecodeError, probe
 from songmap.mapper.progress import Progress
 
-__all__ = ["InputRows", "probe_durations", "collect_inputs", "normalisation_statistics", "block_normalisation"]
+__all__ = [
+    "InputRows", "probe_durations", "collect_inputs", "collect_windows", "describe_inputs", "input_normalisation",
+    "normalisation_statistics", "block_normalisation",
+]
 
 
 class InputRows:
@@ -193,6 +197,49 @@ def collect_inputs(
         store.close()
         raise
     return store
+
+
+def collect_windows(
+    paths: Sequence[Path], *, params: FeatureParams, crop_s: float, windows: WindowSpec, cache_dir: str | os.PathLike | None
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Each file's "songwise" window images: per path ``(starts, images)`` of its non-silent windows, or None.
+
+    The images are read through the feature cache in ``cache_dir`` (when there is one), in this process.
+    """
+    cache = FeatureCache(cache_dir) if cache_dir is not None else None
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(paths)
+    for k, features, _reason in iter_features(paths, params, crop_s, cache=cache, jobs=1, windows=windows):
+        if features is not None:
+            out[k] = (features.starts[features.used], features.images[features.used])
+    return out
+
+
+def describe_inputs(representation: str, *, n_mels: int, width: int, max_windows: int) -> str:
+    """Human description of the normalised model inputs of ``representation``, stored next to quality figures."""
+    if representation == "songwise":
+        return (f"whole-song modulation spectra ({n_mels} mel bands) and tonal view ({PITCH_CLASSES} rows) x "
+                f"{width} bins, mean of up to {max_windows} windows, each view centred per row "
+                "and scaled to equal total variance, flattened")
+    if representation == "modulation":
+        return (f"modulation spectra ({n_mels} mel bands x {width} modulation bins), "
+                "centred per band, one scale, flattened")
+    return (f"time-pooled log-mel ({n_mels} mel bands x {width} time bins), "
+            "standardised per band, flattened")
+
+
+def input_normalisation(
+    inputs: np.ndarray, *, representation: str, n_mels: int, tonal_weight: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The normalisation of a collection's model inputs of ``representation``: per-row mean and spread.
+
+    "songwise" inputs stack two views, each given the same total variance (``tonal_weight`` times it for
+    the tonal view; :func:`block_normalisation`); modulation spectra get one spread for all bands and
+    pooled spectrograms one per band (:func:`normalisation_statistics`).
+    """
+    if representation == "songwise":
+        weight = 1.0 if tonal_weight is None else float(tonal_weight)
+        return block_normalisation(inputs, blocks=[int(n_mels), PITCH_CLASSES], weights=[1.0, weight])
+    return normalisation_statistics(inputs, one_scale=representation == "modulation")
 
 
 def normalisation_statistics(inputs: np.ndarray, *, one_scale: bool, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
