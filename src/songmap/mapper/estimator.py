@@ -149,6 +149,8 @@ class SongMapper(BaseEstimator):
         Duration in seconds of each fitted path (NaN for skipped files).
     """
 
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
+
     def __init__(
         self,
         *,
@@ -192,8 +194,6 @@ class SongMapper(BaseEstimator):
         self.invariance_weight = invariance_weight
         self.nuisance_dims = nuisance_dims
         self.device = device
-
-    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     def _resolved(self) -> dict:
         """The map-defining parameters, preset resolved (:func:`~songmap.mapper.parameters.resolve_preset`), in the
