@@ -160,7 +160,7 @@ def test_augment_is_checked_and_old_models_load_without_it(tmp_path: Path) -> No
     paths = [write_audio(tmp_path / f"t{i}.wav", tune([60 + i, 64, 67 + i, 72]), SR) for i in range(3)]
     with pytest.raises(ValueError, match="augment needs"):
         SongMapper(preset="modulation", augment=2).fit(paths)
-    with pytest.raises(ValueError, match="augment must be"):
+    with pytest.raises(ValueError, match="'augment' parameter of SongMapper must be"):
         SongMapper(preset="songwise", augment=-1).fit(paths)
     mapper = SongMapper(preset="songwise", epochs=2, augment=1, invariance_weight=1.0).fit(paths)
     assert mapper.params_["augment"] == 1
@@ -170,8 +170,7 @@ def test_augment_is_checked_and_old_models_load_without_it(tmp_path: Path) -> No
     state = read_model(tmp_path / "model.safetensors")
     header = {k: state[k] for k in ("params", "feature_params", "crop_seconds", "model_config", "training")}
     header["params"] = {k: v for k, v in header["params"].items() if k not in ("augment", "invariance_weight", "nuisance_dims")}
-    tensors = {f"state.{k}": v for k, v in state["weights"].items()}
-    write_model(tmp_path / "old.safetensors", header, {**tensors, "band_mean": state["band_mean"], "band_std": state["band_std"]})
+    write_model(tmp_path / "old.safetensors", **header, weights=state["weights"], band_mean=state["band_mean"], band_std=state["band_std"])
     old = SongMapper.load(tmp_path / "old.safetensors")
     assert old.augment_ == 0 and old.params_["invariance_weight"] == 0.0 and old.params_["nuisance_dims"] == 0
     np.testing.assert_allclose(old.transform(paths[:1]), mapper.transform(paths[:1]))

@@ -107,9 +107,9 @@ def run(tmp_path_factory) -> _Run:
     before = {k: v for k, v in checksums(root).items() if k not in changing}
     (root / "locked folder").chmod(0)
 
-    from songmap.mapper import estimator as mapping
+    from songmap.mapper import inputs
 
-    real_probe = mapping.probe
+    real_probe = inputs.probe
 
     def probe(path, *args, **kwargs):
         # After the scan: one file becomes unreadable just before it is read, another disappears once probed.
@@ -139,7 +139,7 @@ def run(tmp_path_factory) -> _Run:
     out = base / "out"
     try:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(mapping, "probe", probe)
+            mp.setattr(inputs, "probe", probe)
             mp.setattr(sf.SoundFile, "__init__", soundfile_init)
             _simulate_permissions(mp)
             result = CliRunner().invoke(app, ["map", str(root), "--out", str(out), "--ignore-case", *FAST_ARGS, *JOBS1])

@@ -12,9 +12,18 @@ import pytest
 import torch
 
 from songmap.mapper import SongMapper
-from songmap.mapper.estimator import MAX_NEIGHBOUR_STEPS, MIN_EPOCHS, _epoch_budget
+from songmap.model.adam import Adam
 from songmap.model.autoencoder import ConvAutoencoder
-from songmap.model.training import Adam, TrainingConfig, encode, seed_everything, train_autoencoder
+from songmap.model.training import (
+    MAX_NEIGHBOUR_STEPS,
+    MIN_EPOCHS,
+    TrainingConfig,
+    decoder_filters,
+    encode,
+    epoch_budget,
+    seed_everything,
+    train_autoencoder,
+)
 
 
 def _clusters(n_per: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -76,9 +85,9 @@ def test_training_does_not_import_torch_compilers() -> None:
         "import sys, numpy as np, torch\n"
         "from songmap.model.autoencoder import ConvAutoencoder\n"
         "from songmap.model.training import TrainingConfig, train_autoencoder\n"
-        "from songmap.mapper.estimator import _set_deterministic\n"
+        "from songmap.model.device import set_deterministic\n"
         "x = np.random.default_rng(0).standard_normal((12, 32, 16)).astype(np.float32)\n"
-        "_set_deterministic(torch, True)\n"
+        "set_deterministic(True)\n"
         "for weight in (0.0, 1.0):\n"
         "    train_autoencoder(ConvAutoencoder(32, 16, (8, 16)), x, TrainingConfig(epochs=3, neighbour_weight=weight))\n"
         "print(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', 'torch._inductor'))))\n"
@@ -121,9 +130,9 @@ def test_large_collections_take_blocks_and_every_track_is_seen() -> None:
 
 
 def test_neighbour_step_budget() -> None:
-    assert _epoch_budget(300, 52, 512, MAX_NEIGHBOUR_STEPS) == MAX_NEIGHBOUR_STEPS  # one step per epoch
-    assert _epoch_budget(300, 10_000, 512, MAX_NEIGHBOUR_STEPS) == max(MIN_EPOCHS, MAX_NEIGHBOUR_STEPS // 20)
-    assert _epoch_budget(300, 52, 16) == 300  # the plain autoencoder's budget is unchanged
+    assert epoch_budget(300, 52, 512, MAX_NEIGHBOUR_STEPS) == MAX_NEIGHBOUR_STEPS  # one step per epoch
+    assert epoch_budget(300, 10_000, 512, MAX_NEIGHBOUR_STEPS) == max(MIN_EPOCHS, MAX_NEIGHBOUR_STEPS // 20)
+    assert epoch_budget(300, 52, 16) == 300  # the plain autoencoder's budget is unchanged
 
 
 def test_device_is_a_runtime_setting(small_collection: Path, tmp_path: Path) -> None:
@@ -138,7 +147,7 @@ def test_device_is_a_runtime_setting(small_collection: Path, tmp_path: Path) -> 
     loaded = SongMapper.load(tmp_path / "m.safetensors", device="cpu")
     assert loaded.device == "cpu"
     np.testing.assert_allclose(loaded.transform(paths), cpu.embedding_, atol=1e-4)
-    with pytest.raises(ValueError, match="device must be one of auto, cpu, cuda"):
+    with pytest.raises(ValueError, match="The 'device' parameter of SongMapper must be a str among .*'cuda'.* Got 'gpu' instead."):
         SongMapper(device="gpu", **fast).fit(paths)
 
 
@@ -219,11 +228,9 @@ def test_cli_device_option(small_collection: Path) -> None:
 
 
 def test_maps_with_the_neighbour_term_train_a_lighter_decoder(small_collection: Path, tmp_path: Path) -> None:
-    from songmap.mapper.estimator import _decoder_filters
-
-    assert _decoder_filters((16, 32, 64), True, 52) == [16, 8, 4, 4] and _decoder_filters((16, 32, 64), False, 52) is None
-    assert _decoder_filters((16, 32, 64), True, 512) == [16, 8, 4, 4]
-    assert _decoder_filters((16, 32, 64), True, 513) is None  # trained in blocks: the mirror
+    assert decoder_filters((16, 32, 64), True, 52) == [16, 8, 4, 4] and decoder_filters((16, 32, 64), False, 52) is None
+    assert decoder_filters((16, 32, 64), True, 512) == [16, 8, 4, 4]
+    assert decoder_filters((16, 32, 64), True, 513) is None  # trained in blocks: the mirror
     paths = sorted(p for p in small_collection.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
     fast = dict(epochs=10, n_mels=64, filters=(8, 32), seed=0, device="cpu")
     light = SongMapper(**fast).fit(paths)

@@ -1,14 +1,29 @@
-"""Model inputs of a set of files, one row per file, in an unlinked memory-mapped file."""
+"""Model inputs of a set of files, one row per file: read from the files' features into an unlinked
+memory-mapped file, and their normalisation."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["InputRows", "normalisation_statistics", "block_normalisation"]
+from songmap.features.cache import FeatureCache
+from songmap.features.parallel import iter_features
+from songmap.features.shaping import model_input
+from songmap.features.spectrogram import FeatureParams, frames_for_seconds
+from songmap.features.tonal import PITCH_CLASSES
+from songmap.features.windows import WindowSpec
+from songmap.io.decode import probe
+from songmap.io.decode_errors import DecodeError
+from songmap.mapper.progress import Progress
+
+__all__ = [
+    "InputRows", "probe_durations", "collect_inputs", "collect_windows", "describe_inputs", "input_normalisation",
+    "normalisation_statistics", "block_normalisation",
+]
 
 
 class InputRows:
@@ -68,6 +83,164 @@ class InputRows:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _fail(path: Path, reason: str, on_error: str, skipped: list[tuple[Path, str]]) -> None:
+    if on_error == "raise":
+        raise ValueError(f"cannot map {str(path)!r}: {reason}")
+    skipped.append((path, reason))
+
+
+def probe_durations(paths: Sequence[Path], *, on_error: str, skipped: list[tuple[Path, str]]) -> dict[int, float]:
+    """Header durations of the decodable files (index -> seconds).
+
+    A file that cannot be opened raises ValueError (``on_error="raise"``) or is
+    added to ``skipped`` with the reason (``"skip"``).
+    """
+    durations: dict[int, float] = {}
+    for i, path in enumerate(paths):
+        try:
+            info = probe(path)
+        except DecodeError as exc:
+            _fail(path, str(exc), on_error, skipped)
+            continue
+        # 0 means the header does not say (some streams); decoding will tell whether it is empty.
+        durations[i] = info.duration_s
+    return durations
+
+
+def collect_inputs(
+    paths: Sequence[Path],
+    durations: dict[int, float],
+    *,
+    params: FeatureParams,
+    crop_s: float,
+    representation: str,
+    row_shape: tuple[int, int],
+    windows: WindowSpec | None,
+    cache_dir: str | os.PathLike | None,
+    jobs: int,
+    scheduler: str | None,
+    on_error: str,
+    skipped: list[tuple[Path, str]],
+    progress: Progress | None = None,
+    augmented: InputRows | None = None,
+) -> InputRows:
+    """Each decodable file's model input: an :class:`InputRows` (compacted) over ``paths``.
+
+    Each spectrogram is reduced to its small model input as it arrives and written to
+    the rows: memory does not grow by a spectrogram, nor even by an input, per track.
+    With ``augmented`` (rows of ``(augment, height, width)``), each track's augmented
+    copies are written there too, compacted to the same order.
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        The files; only those with a duration (:func:`probe_durations`) are read.
+    durations : dict of int to float
+        Header durations by index into ``paths``.
+    params : FeatureParams
+        Spectrogram parameters.
+    crop_s : float
+        Crop length in seconds (the window length for "songwise").
+    representation : {"pooled", "modulation", "songwise"}
+        What each row holds: the mean of the track's window images ("songwise"),
+        else the cropped spectrogram's :func:`~songmap.features.shaping.model_input`.
+    row_shape : tuple of int
+        ``(height, width)`` of a row.
+    windows : WindowSpec, optional
+        The windows "songwise" reads (None for the other representations).
+    cache_dir : str or os.PathLike, optional
+        Feature cache folder, also where the rows' file is made.
+    jobs : int
+        Processes that extract features.
+    scheduler : str, optional
+        Dask scheduler to send feature extraction to.
+    on_error : {"skip", "raise"}
+        What a file whose features fail does: join ``skipped``, or raise ValueError.
+    skipped : list of (Path, str)
+        Where skipped files and their reasons are added.
+    progress : Progress, optional
+        Told of each file as its features are ready.
+    augmented : InputRows, optional
+        Rows for the augmented copies.
+    """
+    indices = list(durations)
+    n_frames = frames_for_seconds(crop_s, params)
+    cache = FeatureCache(cache_dir) if cache_dir is not None else None
+    store = InputRows(len(paths), row_shape, cache_dir)
+    try:
+        results = iter_features([paths[i] for i in indices], params, crop_s, cache=cache, jobs=jobs, scheduler=scheduler,
+                                windows=windows)
+        failed = {}
+        for done, (k, features, reason) in enumerate(results, start=1):
+            row = indices[k]
+            if features is None:
+                failed[row] = reason
+            elif representation == "songwise":  # the mean of the track's window images
+                values = features.summary()
+            else:
+                values = model_input(features.log_mel, n_frames=n_frames, representation=representation, width=row_shape[1])
+            if features is not None:
+                store.put(row, values, features.duration_s)
+                if augmented is not None:
+                    augmented.put(row, features.augmented, features.duration_s)
+            if progress is not None:
+                progress.audio_seconds += durations[row]
+                if progress.on_file is not None:
+                    progress.on_file(done, len(indices), paths[row])
+        for row in sorted(failed):
+            _fail(paths[row], failed[row], on_error, skipped)
+        store.compact()
+        if augmented is not None:
+            augmented.compact()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def collect_windows(
+    paths: Sequence[Path], *, params: FeatureParams, crop_s: float, windows: WindowSpec, cache_dir: str | os.PathLike | None
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Each file's "songwise" window images: per path ``(starts, images)`` of its non-silent windows, or None.
+
+    The images are read through the feature cache in ``cache_dir`` (when there is one), in this process.
+    """
+    cache = FeatureCache(cache_dir) if cache_dir is not None else None
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(paths)
+    for k, features, _reason in iter_features(paths, params, crop_s, cache=cache, jobs=1, windows=windows):
+        if features is not None:
+            out[k] = (features.starts[features.used], features.images[features.used])
+    return out
+
+
+def describe_inputs(representation: str, *, n_mels: int, width: int, max_windows: int) -> str:
+    """Human description of the normalised model inputs of ``representation``, stored next to quality figures."""
+    if representation == "songwise":
+        return (f"whole-song modulation spectra ({n_mels} mel bands) and tonal view ({PITCH_CLASSES} rows) x "
+                f"{width} bins, mean of up to {max_windows} windows, each view centred per row "
+                "and scaled to equal total variance, flattened")
+    if representation == "modulation":
+        return (f"modulation spectra ({n_mels} mel bands x {width} modulation bins), "
+                "centred per band, one scale, flattened")
+    return (f"time-pooled log-mel ({n_mels} mel bands x {width} time bins), "
+            "standardised per band, flattened")
+
+
+def input_normalisation(
+    inputs: np.ndarray, *, representation: str, n_mels: int, tonal_weight: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The normalisation of a collection's model inputs of ``representation``: per-row mean and spread.
+
+    "songwise" inputs stack two views, each given the same total variance (``tonal_weight`` times it for
+    the tonal view; :func:`block_normalisation`); modulation spectra get one spread for all bands and
+    pooled spectrograms one per band (:func:`normalisation_statistics`).
+    """
+    if representation == "songwise":
+        weight = 1.0 if tonal_weight is None else float(tonal_weight)
+        return block_normalisation(inputs, blocks=[int(n_mels), PITCH_CLASSES], weights=[1.0, weight])
+    return normalisation_statistics(inputs, one_scale=representation == "modulation")
 
 
 def normalisation_statistics(inputs: np.ndarray, *, one_scale: bool, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:

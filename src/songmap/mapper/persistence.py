@@ -34,22 +34,57 @@ MODEL_FILE = "model.safetensors"
 LEGACY_MODEL_FILE = "model.pt"
 
 
-def write_model(path: str | os.PathLike, header: dict, tensors: dict[str, np.ndarray]) -> None:
-    """Write a model file atomically.
+def write_model(
+    path: str | os.PathLike,
+    *,
+    params: dict,
+    feature_params: dict,
+    crop_seconds: float,
+    model_config: dict,
+    training: dict,
+    weights: dict[str, np.ndarray],
+    band_mean: np.ndarray,
+    band_std: np.ndarray,
+) -> None:
+    """Write a fitted map's model file atomically (its temporary name is renamed).
 
     Parameters
     ----------
     path : str or os.PathLike
         The ``.safetensors`` file.
-    header : dict
-        JSON-able description (``params``, ``crop_seconds``, ...); ``format``,
-        ``format_version`` and ``songmap_version`` are added.
-    tensors : dict of str to np.ndarray
-        ``band_mean``, ``band_std`` and ``state.<name>`` arrays.
+    params : dict
+        The mapper's ``params_`` (JSON-able).
+    feature_params : dict
+        The spectrogram parameters (``dataclasses.asdict`` of a ``FeatureParams``).
+    crop_seconds : float
+        The crop length of the fit.
+    model_config : dict
+        The autoencoder's constructor arguments.
+    training : dict
+        ``losses``, ``best_epoch``, ``best_loss`` and ``stopped_early`` of the training.
+    weights : dict of str to np.ndarray
+        The autoencoder's ``state_dict`` as arrays.
+    band_mean, band_std : np.ndarray
+        The normalisation of the model inputs.
     """
     from safetensors.numpy import save_file
 
-    header = {"format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "songmap_version": __version__, **header}
+    header = {
+        "format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "songmap_version": __version__,
+        "params": params,
+        "feature_params": feature_params,
+        "crop_seconds": float(crop_seconds),
+        "model_config": dict(model_config),
+        "training": {
+            "losses": [float(x) for x in training["losses"]],
+            "best_epoch": int(training["best_epoch"]),
+            "best_loss": float(training["best_loss"]),
+            "stopped_early": bool(training["stopped_early"]),
+        },
+    }
+    tensors = {f"state.{name}": value for name, value in weights.items()}
+    tensors["band_mean"] = np.asarray(band_mean, dtype=np.float32)
+    tensors["band_std"] = np.asarray(band_std, dtype=np.float32)
     arrays = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(arrays, str(tmp), metadata={"format": MODEL_FORMAT, "songmap": json.dumps(header)})
@@ -78,6 +113,15 @@ def read_model(path: str | os.PathLike) -> dict:
         config = dict(config)
         config["input_width"] = config.pop("time_bins")
         state["model_config"] = config
+    if isinstance(state.get("params"), dict):
+        params = dict(state["params"])
+        # Models saved before presets existed are the notebooks' model: pooled input, no neighbour term.
+        params.setdefault("preset", "seed")
+        # Models saved before augmented training were trained without copies.
+        params.setdefault("augment", 0)
+        params.setdefault("invariance_weight", 0.0)
+        params.setdefault("nuisance_dims", 0)
+        state["params"] = params
     return state
 
 
@@ -103,17 +147,13 @@ def _read_safetensors_model(path: Path) -> dict:
 
 def _read_torch_model(path: Path) -> dict:
     """The contents of a ``model.pt`` written by songmap before format 3 (``torch.save``)."""
-    import torch
+    from songmap.model.torch_files import load_torch_file
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_torch_file(path)
     except Exception as exc:
         raise ValueError(f"{path} is not a readable songmap model ({exc.__class__.__name__})") from None
     if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
         raise ValueError(f"{path} is not a songmap model")
-    state = dict(state)
-    state["weights"] = {name: value.numpy() for name, value in state.get("state_dict", {}).items()}
-    for key in ("band_mean", "band_std"):
-        if key in state:
-            state[key] = state[key].numpy()
+    state["weights"] = dict(state.get("state_dict", {}))
     return state

@@ -10,8 +10,9 @@ only the encoder places songs, the decoder is there to train it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -98,3 +99,14 @@ class ConvAutoencoder(nn.Module):
         """Constructor arguments, for saving."""
         return {"n_mels": self.n_mels, "input_width": self.input_width, "filters": list(self.filters), "latent_dim": self.latent_dim,
                 "decoder_filters": list(self.decoder_filters)}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The ``state_dict`` as NumPy arrays (copies): what is saved, and what the NumPy encoder reads."""
+        return {name: value.detach().numpy().copy() for name, value in self.state_dict().items()}
+
+    @classmethod
+    def from_arrays(cls, config: Mapping, weights: Mapping[str, np.ndarray]) -> ConvAutoencoder:
+        """The model of :meth:`config` with the weights of :meth:`arrays`, in evaluation mode."""
+        model = cls(**config)
+        model.load_state_dict({name: torch.from_numpy(np.array(value)) for name, value in weights.items()})
+        return model.eval()

@@ -28,17 +28,23 @@ from __future__ import annotations
 import copy
 import math
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from songmap.model.adam import Adam
 from songmap.model.autoencoder import ConvAutoencoder
+from songmap.model.device import deterministic_torch
 from songmap.model.neighbours import neighbour_affinities, neighbour_loss
 
-__all__ = ["Adam", "TrainingConfig", "TrainingResult", "train_autoencoder", "encode", "seed_everything"]
+__all__ = [
+    "TrainingConfig", "TrainingResult", "fit_autoencoder", "train_autoencoder", "encode", "seed_everything", "epoch_budget",
+    "decoder_filters", "MAX_TRAINING_STEPS", "MAX_NEIGHBOUR_STEPS", "MIN_EPOCHS",
+]
 
 
 @dataclass
@@ -110,11 +116,94 @@ class TrainingResult:
     stopped_early: bool = False
 
 
+#: Most gradient steps a fit takes. A small collection runs all its epochs under it; a large one
+#: has many steps per epoch and needs fewer epochs, so training time stops growing with its size.
+MAX_TRAINING_STEPS = 1500
+#: The same for training with the neighbour term, whose steps take blocks of up to
+#: ``TrainingConfig.neighbour_batch`` tracks (one step per epoch up to that many tracks). 60 steps
+#: hold the fixture's and the copy benchmark's quality of 100 over seeds 0-5 (trustworthiness@10
+#: 0.928-0.930 against 0.930, mean; the same one copy pair beyond rank 5; BENCHMARKS.md "Steps and
+#: weights"); 50 missed three copy pairs.
+MAX_NEIGHBOUR_STEPS = 60
+#: ...but never fewer epochs than this: every track is seen several times.
+MIN_EPOCHS = 8
+#: With the neighbour term the decoder only regularises the map (the encoder alone places songs):
+#: for a collection trained whole (up to ``TrainingConfig.neighbour_batch`` tracks) its channels are
+#: the encoder's mirrored divided by this, at least 4 each ((16, 32, 64) -> (16, 8, 4, 4)), which
+#: halves a step's cost at the same map quality (BENCHMARKS.md "Training speed"). Larger
+#: collections, trained in blocks whose cost is the encoder's, keep the mirror (with the lighter one
+#: 10 000 short tracks lost trustworthiness@10, 0.920 -> 0.890), and so does the plain autoencoder
+#: ("seed"): reconstruction is all it learns.
+DECODER_CHANNEL_DIVISOR = 4
+
+
+def epoch_budget(epochs: int, n_tracks: int, batch_size: int, max_steps: int = MAX_TRAINING_STEPS) -> int:
+    """Epochs to run: ``epochs``, cut so that at most about ``max_steps`` steps are taken."""
+    steps_per_epoch = max(1, -(-n_tracks // batch_size))
+    return max(1, min(epochs, max(MIN_EPOCHS, max_steps // steps_per_epoch)))
+
+
+def decoder_filters(filters: Sequence[int], neighbour_term: bool, n_tracks: int) -> list[int] | None:
+    """The decoder's channels for ``filters`` (None: the encoder's mirror, see ``DECODER_CHANNEL_DIVISOR``)."""
+    if not neighbour_term or n_tracks > TrainingConfig.neighbour_batch:
+        return None
+    mirror = [int(f) for f in filters][::-1] + [int(filters[0])]
+    return [max(4, f // DECODER_CHANNEL_DIVISOR) for f in mirror]
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch so that training is repeatable."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def fit_autoencoder(
+    inputs: np.ndarray,
+    *,
+    filters: Sequence[int],
+    epochs: int,
+    config: TrainingConfig,
+    device: str = "cpu",
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+    augmented: np.ndarray | None = None,
+    on_epoch: Callable[[int, int, float], None] | None = None,
+) -> tuple[ConvAutoencoder, TrainingResult, np.ndarray, float]:
+    """A fresh two-neuron autoencoder for ``inputs``, trained within the step budget, and their codes.
+
+    Everything is seeded with ``config.seed`` before the weights are drawn; the decoder's
+    channels follow :func:`decoder_filters`, the epochs :func:`epoch_budget` (of
+    ``config.neighbour_batch``-track steps with the neighbour term, else of
+    ``config.batch_size``); training and encoding run on deterministic kernels.
+    ``inputs`` is ``(n_tracks, height, width)``; ``device``, ``prepare`` and ``augmented``
+    are those of :func:`train_autoencoder`, ``on_epoch(epoch, epochs_to_run, loss)`` is
+    called after each epoch, and ``config.epochs`` is replaced by the budget's.
+
+    Returns
+    -------
+    model : ConvAutoencoder
+        The trained model, on the CPU.
+    result : TrainingResult
+    codes : np.ndarray
+        ``(n_tracks, 2)`` float64 bottleneck values of ``inputs``.
+    seconds : float
+        Time spent training and encoding.
+    """
+    seed_everything(int(config.seed))
+    filters = tuple(int(f) for f in filters)
+    n, height, width = inputs.shape
+    model = ConvAutoencoder(height, width, filters, latent_dim=2,
+                            decoder_filters=decoder_filters(filters, config.neighbour_weight > 0, n))
+    if config.neighbour_weight > 0:  # steps of neighbour_batch tracks (see train_autoencoder)
+        config = replace(config, epochs=epoch_budget(int(epochs), n, config.neighbour_batch, MAX_NEIGHBOUR_STEPS))
+    else:
+        config = replace(config, epochs=epoch_budget(int(epochs), n, config.batch_size))
+    report = None if on_epoch is None else lambda epoch, loss: on_epoch(epoch, config.epochs, loss)
+    started = time.perf_counter()
+    with deterministic_torch():
+        result = train_autoencoder(model, inputs, config, report, prepare=prepare, device=device, augmented=augmented)
+        codes = encode(model, inputs, prepare=prepare)
+    return model, result, codes, time.perf_counter() - started
 
 
 def train_autoencoder(
@@ -246,50 +335,6 @@ def _train_plain(model, n, rows, config: TrainingConfig, on_epoch) -> TrainingRe
 
     model.load_state_dict(best_state)
     return result
-
-
-class Adam:
-    """Adam (Kingma & Ba, 2015) with torch.optim.Adam's defaults and update, written out.
-
-    The first ``torch.optim`` optimizer of a process imports ``torch._dynamo`` (its
-    ``add_param_group`` is wrapped by ``torch._disable_dynamo``): 1.4 s of a 2-core CPU, more
-    than a third of training the fixture's map. This is the same update, no faster per step.
-
-    Parameters
-    ----------
-    params : iterable of torch.Tensor
-        The parameters to update (those without gradients are left alone).
-    lr : float
-        Step size; may be changed between steps (the cosine schedule sets it).
-    betas : tuple of float
-        Decay of the gradient's running mean and of its running square.
-    eps : float
-        Added to the root of the running square.
-    """
-
-    def __init__(self, params, *, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.betas, self.eps = float(lr), betas, float(eps)
-        self.mean = [torch.zeros_like(p) for p in self.params]
-        self.square = [torch.zeros_like(p) for p in self.params]
-        self.steps = 0
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.steps += 1
-        beta1, beta2 = self.betas
-        mean_correction = 1.0 - beta1**self.steps
-        root_square_correction = math.sqrt(1.0 - beta2**self.steps)
-        for p, mean, square in zip(self.params, self.mean, self.square):
-            if p.grad is None:
-                continue
-            mean.lerp_(p.grad, 1.0 - beta1)
-            square.mul_(beta2).addcmul_(p.grad, p.grad, value=1.0 - beta2)
-            p.addcdiv_(mean, (square.sqrt() / root_square_correction).add_(self.eps), value=-self.lr / mean_correction)
 
 
 #: Collections up to this many tracks are trained on one CPU thread (on the fixture, 52 tracks on 2

@@ -49,7 +49,7 @@ def _check_preset(value: str) -> str:
 
 
 def _check_device(value: str) -> str:
-    from songmap.mapper.estimator import DEVICES
+    from songmap.model.device import DEVICES
 
     if value not in DEVICES:
         raise typer.BadParameter(f"expected one of {', '.join(DEVICES)}")
