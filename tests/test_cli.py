@@ -134,20 +134,23 @@ def test_embed_places_a_mapped_song_where_map_put_it(mapped, tmp_path: Path) -> 
     assert "new song" in (tmp_path / "placed.csv").read_text(encoding="utf-8")
 
 
-def test_embed_command_does_not_import_pytorch(mapped, tmp_path: Path) -> None:
-    """`songmap embed` is mostly start-up, and `import torch` alone takes about a second: placing a
-    song runs the encoder in NumPy on model.safetensors, so PyTorch is never imported."""
+def test_embed_command_imports_neither_pytorch_nor_scikit_learn(mapped, tmp_path: Path) -> None:
+    """`songmap embed` is mostly start-up, and `import torch` alone takes about a second, scikit-learn's
+    BaseEstimator another: placing a song runs the encoder in NumPy on model.safetensors through the
+    fitted map (songmap.mapper.fitted), so neither is imported."""
     root, out, _ = mapped
     code = (
         "import sys; from songmap.app.cli import app; "
         f"sys.argv = ['songmap', 'embed', {str(out)!r}, {str(root / 'Mid Hum.flac')!r}]\n"
         "try:\n    app()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('torch imported:', 'torch' in sys.modules)"
+        "print('torch imported:', 'torch' in sys.modules)\n"
+        "print('sklearn imported:', 'sklearn' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Mid Hum.flac" in result.stdout
     assert "torch imported: False" in result.stdout
+    assert "sklearn imported: False" in result.stdout
 
 
 def test_embed_uses_the_model_pt_of_a_map_made_before_model_format_3(mapped_copy, tmp_path: Path) -> None:

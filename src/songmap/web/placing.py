@@ -37,7 +37,7 @@ from songmap.features import tonal
 from songmap.features.modulation import MODULATION_OFFSET
 from songmap.features.spectrogram import MIN_SECONDS, SILENCE_DBFS, FeatureParams
 from songmap.features.windows import SILENT_WINDOW_DB
-from songmap.mapper.estimator import SongMapper
+from songmap.mapper.fitted import FittedMap
 from songmap.mapper.persistence import LEGACY_MODEL_FILE, MODEL_FILE
 from songmap.model import numpy_encoder
 
@@ -63,13 +63,13 @@ def _tensor(values: np.ndarray, dtype: str = "float16") -> dict[str, Any]:
     return {"shape": list(values.shape), "dtype": dtype, "data": _b64(values, dtype)}
 
 
-def page_model(mapper: SongMapper) -> dict[str, Any]:
+def page_model(mapper: FittedMap) -> dict[str, Any]:
     """What the page needs to place a song as ``mapper.transform`` does.
 
     Parameters
     ----------
-    mapper : SongMapper
-        A fitted (or loaded) mapper.
+    mapper : FittedMap
+        A fitted or loaded map (a fitted :class:`~songmap.mapper.SongMapper` is one).
 
     Returns
     -------
@@ -145,6 +145,6 @@ def page_model_for(out_dir: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         return {"unavailable": f"this folder has no {MODEL_FILE} (run 'songmap map' again to place songs in the page)"}
     try:
-        return page_model(SongMapper.load(path))
+        return page_model(FittedMap.load(path))
     except (ValueError, OSError, ImportError) as exc:
         return {"unavailable": f"the model in this folder cannot be read ({str(exc)[:160]})"}

@@ -6,7 +6,8 @@ returns what it did; it prints nothing. ``map_folder``/``demo`` (mapping),
 (folders), ``embed_files``/``write_page``/``serve`` (placing), ``export_map`` (exporting),
 ``path_playlist``/``similar_playlist`` (listening). The names a caller needs to
 set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``)
-are re-exported here, so the CLI needs no other module.
+are re-exported here, so the CLI needs no other module; ``SongMapper`` on first use, as
+:mod:`songmap.mapper` gives it.
 """
 
 from songmap.app.jobs.common import finish_interrupted_map
@@ -17,7 +18,7 @@ from songmap.app.jobs.listening import PlaylistResult, find_track, path_playlist
 from songmap.app.jobs.mapping import MapResult, demo, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
 from songmap.io.tables import MetadataError
-from songmap.mapper import PRESETS, Progress, SongMapper
+from songmap.mapper import PRESETS, Progress
 from songmap.report.plots import METHOD_TITLES
 
 __all__ = [
@@ -51,3 +52,11 @@ __all__ = [
     "similar_playlist",
     "write_page",
 ]
+
+
+def __getattr__(name: str):
+    if name == "SongMapper":
+        from songmap.mapper.estimator import SongMapper
+
+        return SongMapper
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from songmap.io.collection import Collection, scan_collection
 from songmap.io.tables import read_pairs
-from songmap.mapper import Progress, SongMapper
+from songmap.mapper import Progress
 from songmap.report.outdir import recover_output_folder
+
+if TYPE_CHECKING:  # SongMapper imports scikit-learn (a second); placing songs runs these modules' imports too
+    from songmap.mapper.estimator import SongMapper
 
 __all__ = ["Prepared", "prepare_folder", "mapper_for_job", "finish_interrupted_map"]
 
@@ -83,7 +87,7 @@ def mapper_for_job(mapper: SongMapper, out_dir: Path, progress: Progress | None,
     Files that cannot be decoded are skipped and reported, features are cached in
     ``out_dir/cache`` unless the mapper names a cache, and ``progress`` reports.
     """
-    # A new estimator from the same parameters (scikit-learn's clone, without importing scikit-learn).
+    # A new, unfitted estimator from the same parameters; the caller's keeps its own.
     job_mapper = type(mapper)(**mapper.get_params())
     settings = {"on_error": "skip", "progress": progress, **overrides}
     if job_mapper.cache_dir is None:

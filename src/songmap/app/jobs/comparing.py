@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,10 +16,13 @@ from songmap.app.jobs.common import mapper_for_job, prepare_folder
 from songmap.evaluation.baselines import BASELINES, import_baseline
 from songmap.evaluation.quality import map_quality, pair_kind_summary, pair_ranks, pair_rows, reference_features
 from songmap.io.collection import Collection
-from songmap.mapper import Progress, SongMapper
+from songmap.mapper import Progress
 from songmap.report.documents import QUALITY_FILENAME, quality_document, write_json_document
 from songmap.report.outdir import OutputStaging
 from songmap.report.plots import plot_comparison
+
+if TYPE_CHECKING:  # SongMapper imports scikit-learn (a second); placing songs runs these modules' imports too
+    from songmap.mapper.estimator import SongMapper
 
 __all__ = ["COMPARE_METHODS", "CompareResult", "compare_folder"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from songmap.evaluation.listening import listening_keys
 from songmap.evaluation.quality import fitted_map_quality, pair_report
 from songmap.io.collection import Collection
 from songmap.io.text import display_text
-from songmap.mapper import Progress, SongMapper
+from songmap.mapper import Progress
 from songmap.mapper.persistence import MODEL_FILE
 from songmap.report.documents import (
     EMBEDDINGS_FILENAME,
@@ -24,6 +25,9 @@ from songmap.report.documents import (
 )
 from songmap.report.outdir import OutputStaging
 from songmap.report.plots import plot_map
+
+if TYPE_CHECKING:  # SongMapper imports scikit-learn (a second); placing songs runs these modules' imports too
+    from songmap.mapper.estimator import SongMapper
 
 __all__ = ["MapResult", "map_folder", "demo"]
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from songmap._version import __version__
 from songmap.app.jobs.common import finish_interrupted_map
-from songmap.mapper.estimator import SongMapper
+from songmap.mapper.fitted import FittedMap
 from songmap.mapper.persistence import LEGACY_MODEL_FILE, MODEL_FILE
 from songmap.report.documents import read_embeddings, write_embeddings_csv, write_json_document
 
@@ -83,7 +83,7 @@ def embed_files(
         raise ValueError("--output must end in .json or .csv")
     recovered = finish_interrupted_map(out_dir)
     model_path = _model_path(out_dir)
-    mapper = SongMapper.load(model_path, cache_dir=out_dir / "cache", on_error="skip")
+    mapper = FittedMap.load(model_path, cache_dir=out_dir / "cache", on_error="skip")
     coords, skipped = mapper.transform(files, return_skipped=True)
     try:
         reference = read_embeddings(out_dir)["tracks"]
