@@ -28,7 +28,7 @@
     return {
       count: count2,
       titles: data2.titles,
-      // strings (page.py makes every title a string)
+      // strings (page_tracks.py makes every title a string)
       files: data2.files,
       categoryNames: data2.categoryNames,
       categoryCode: column(data2.category, Uint16Array),

@@ -64,7 +64,7 @@ export function groupByCluster(tracks, listed) {
     const c = of[i], into = c < 0 ? none : list[c];
     into.members[sizes[c < 0 ? list.length : c]++] = i;
   }
-  // The hull's corners come with the data (page.py); a page without them computes them.
+  // The hull's corners come with the data (songmap/web/page_tracks.py); a page without them computes them.
   list.forEach((cluster, c) => {
     const given = listed[c].hull;
     cluster.hull = Array.isArray(given) ? convexHull(given) : hullOf(cluster.members, tracks.x, tracks.y);

@@ -1,5 +1,5 @@
 // The map page's script, bundled by esbuild into static/map.js (make bundle-js), which
-// songmap/web/page.py inlines into map.html (the CSP allows it by hash).
+// songmap/web/page_template.py inlines into map.html (the CSP allows it by hash).
 //
 // map/: the map (page-data: the tracks of the data block; state; dom; view; draw, layers and
 // splat: the canvas; hits; player; listening: path and selection; panels; filters: search and

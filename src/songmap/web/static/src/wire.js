@@ -1,4 +1,4 @@
-// The page's wire format (songmap/web/page.py, data format 2): the tracks travel column-wise,
+// The page's wire format (songmap/web/page_wire.py, data format 2): the tracks travel column-wise,
 // numbers as little-endian typed arrays in base64, strings as JSON arrays. The columns are
 // decoded once into typed arrays; no per-track objects are made (a page may hold 100 000 tracks).
 // The placer's model block (songmap/web/placing.py) uses the same base64 for its tensors.
@@ -37,7 +37,7 @@ export function readTracks(data) {
   const count = data.count;
   return {
     count,
-    titles: data.titles,   // strings (page.py makes every title a string)
+    titles: data.titles,   // strings (page_tracks.py makes every title a string)
     files: data.files,
     categoryNames: data.categoryNames,
     categoryCode: column(data.category, Uint16Array),   // index into categoryNames, NO_CATEGORY: none

@@ -1,5 +1,5 @@
 // A dropped file's samples: decoded by the browser at the file's own rate, channels averaged,
-// then cut into windows and resampled as songmap.io.audio does.
+// then cut into windows and resampled as songmap.io.decode and songmap.io.windowed do.
 import { roundHalfEven } from "../numbers.js";
 
 export function toMono(buffer) {

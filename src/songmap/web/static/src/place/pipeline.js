@@ -7,10 +7,10 @@
 //   JS                              Python
 //   encoder decodeTensor            songmap.web.placing._tensor (its inverse)
 //   audio nativeRate                (the file's own rate, from its header: what songmap's decoders read)
-//   audio decode                    songmap.io.audio.decode (the whole file at its own rate, channels averaged)
-//   audio toMono                    songmap.io.audio.to_mono
-//   audio resample                  songmap.io.audio.resample (soxr "HQ": Kaiser-windowed sinc, see placing.py)
-//   audio loadWindows               songmap.io.audio.load_windows (and load: one window at 0 of the crop length)
+//   audio decode                    songmap.io.decode.decode (the whole file at its own rate, channels averaged)
+//   audio toMono                    songmap.io.decode.to_mono
+//   audio resample                  songmap.io.decode.resample (soxr "HQ": Kaiser-windowed sinc, see placing.py)
+//   audio loadWindows               songmap.io.windowed.load_windows (and load: one window at 0 of the crop length)
 //   spectrogram framesForSeconds    songmap.features.spectrogram.frames_for_seconds
 //   spectrogram hzToMel, melToHz    songmap.features.spectrogram._hz_to_mel, _mel_to_hz
 //   spectrogram melFilterbank       songmap.features.spectrogram.mel_filterbank
