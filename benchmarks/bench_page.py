@@ -12,17 +12,17 @@ it from disk several times and reports
   frame inside the page; the median and 95th percentile of the frame interval
   (rAF timestamps) and of the time one redraw takes, and the median and 95th
   percentile of the zoom frames (wheel) and of the pan frames (drag) on their own;
-* lasso (issue 13): with the lasso on, a round lasso over the middle of the map
+* lasso: with the lasso on, a round lasso over the middle of the map
   (about half the points) drawn with 64 pointer moves; timed from the
   ``pointerup`` to the end of its handler (tracks found, ordered and listed)
   and to the next painted frame, three lassos per run.
 
-The document carries the keys of issue 13 (10 feature neighbours per track,
+The document carries the listening keys (10 feature neighbours per track,
 clusters, per-track trustworthiness), so the page parses and lays out what a
 current ``songmap map`` writes. Prints a markdown table row with the machine, so
 results from different machines can be collected in one table. Targets: median
-first render < 1 s, median lasso (to the painted frame) < 100 ms, and (issue 14,
-for 100 000 points) median zoom and pan frame < 33 ms. The page file's size is
+first render < 1 s, median lasso (to the painted frame) < 100 ms, and (for 100 000
+points) median zoom and pan frame < 33 ms. The page file's size is
 printed with the first line.
 
 Usage::
@@ -59,7 +59,7 @@ CHROMIUM_ARGS = [
 ]
 FIRST_RENDER_TARGET_MS = 1000.0
 LASSO_TARGET_MS = 100.0
-FRAME_TARGET_MS = 33.0  # issue 14: pan/zoom frame interval at 100 000 points
+FRAME_TARGET_MS = 33.0  # pan/zoom frame interval at 100 000 points: 30 frames a second
 CATEGORIES = ["ambient", "chiptune", "orchestral", "rock", "soundscape"]
 WORDS = ["black", "mist", "river", "neon", "echo", "glass", "ember", "north", "drift", "signal",
          "hollow", "velvet", "storm", "lantern", "orbit", "static", "bloom", "iron", "tide", "dust"]
@@ -132,7 +132,7 @@ async ({lassos}) => {
 
 
 def make_embeddings(points: int, seed: int = 0) -> dict:
-    """An embeddings document with ``points`` tracks in clustered categories, with issue 13's keys.
+    """An embeddings document with ``points`` tracks in clustered categories, with the listening keys.
 
     Each track's 10 "feature" neighbours are its nearest in its map position plus
     noise (so some map neighbours are map-only), its cluster is the blob it was

@@ -1,4 +1,4 @@
-"""Training speed, before and after (issue 12): the autoencoder's training against t-SNE, side by side.
+"""Training speed, before and after a change: the autoencoder's training against t-SNE, side by side.
 
 Runs the same fits with two source trees, interleaved so that load from other work hits both
 alike, and prints a Markdown table of medians (training seconds, ratios) and the quality of

@@ -1,4 +1,4 @@
-"""Copy benchmark: write altered copies of songs, with pairs.csv naming each copy's kind (issue 11).
+"""Copy benchmark: write altered copies of songs, with pairs.csv naming each copy's kind.
 
 Picks a seeded set of songs from a music folder, copies every non-effect original into the
 output folder (they stay in the map as distractors) and writes, for each chosen song, one copy of

@@ -1,6 +1,6 @@
-"""A map page of 100 000 tracks in headless Chromium (issue 14, part 3).
+"""A map page of 100 000 tracks in headless Chromium.
 
-The document is generated here (blobs of tracks with issue 13's keys: 10 neighbours with
+The document is generated here (blobs of tracks with the listening keys: 10 neighbours with
 distances, clusters, trustworthiness), plus four outliers far from the rest. The page must
 render, find the track under the pointer with its spatial grid (also zoomed far into a dense
 blob), select the tracks in view, and stay small: the page of one track plus, per track, its

@@ -1,5 +1,5 @@
 """The map page's listening tools in headless Chromium: paths, selections, exports, clusters,
-the "where the map is unsure" layer, map-only neighbour marks and trajectories (issue 13).
+the "where the map is unsure" layer, map-only neighbour marks and trajectories.
 
 The documents are written by hand (tones written with soundfile; neighbours, clusters and
 trustworthiness made up here), so these tests exercise the page, not the model.

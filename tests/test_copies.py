@@ -1,4 +1,4 @@
-"""The copy benchmark of issue 11: per-kind pair ranks (quality, compare) and benchmarks/make_copies.py."""
+"""The copy benchmark: per-kind pair ranks (quality, compare) and benchmarks/make_copies.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The notebooks' own files work as they are (issue 15).
+"""The notebooks' own files work as they are.
 
 A folder in the layout of the notebooks that songmap grew out of: the soundtrack's
 mp3 files, their ``metadata.csv`` with the header ``title,sound-type`` whose ``title``

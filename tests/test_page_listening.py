@@ -1,4 +1,4 @@
-"""The map page's payload of issue 13's keys (songmap.web.page): compact, checked, optional (no browser)."""
+"""The map page's payload of the listening keys (neighbours, clusters, trust, paths): compact, checked, optional (no browser)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Placing dropped songs in the map page (issue 14): the page's JavaScript against ``songmap embed``.
+"""Placing dropped songs in the map page: the page's JavaScript against ``songmap embed``.
 
 A collection is mapped with the real model, then files are given to the page's file input
 (``set_input_files``, as a user picking or dropping them) in headless Chromium. Each placed song
@@ -68,7 +68,7 @@ def _placed_map(families: Path, root: Path, preset: str, extra: dict[str, Path] 
 
 @pytest.fixture(scope="module")
 def placed_map(families, tmp_path_factory):
-    """A map of the modulation representation (the default before songwise), read from each track's start."""
+    """A map of the modulation representation read from each track's start."""
     return _placed_map(families, tmp_path_factory.mktemp("place"), "modulation")
 
 

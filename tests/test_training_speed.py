@@ -1,4 +1,4 @@
-"""Issue 12: the neighbour term's large-step training and the --device option (no GPU here: CPU tests,
+"""The neighbour term's large-step training and the --device option (no GPU here: CPU tests,
 and a CUDA comparison that runs only where PyTorch sees a GPU)."""
 
 from __future__ import annotations
