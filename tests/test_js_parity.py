@@ -96,9 +96,11 @@ def _exports_fixture(root: Path) -> dict:
     """Playlists of tricky titles and file names, as songmap writes them next to map.html."""
     titles = ["Low Drone", "=SUM(A1)", 'Say "hi", then', "Café  Chime 🎵", "-minus", "tab\there"]
     files = ["tones/Low Drone.wav", "tones/sub dir/#1.wav", "a,b.wav", "Café.flac", "x%41.wav", "deep/é/t.ogg"]
-    durations = [2.5, 3.5, None, 61.25, 0.5, 1.75]
-    tracks = [track(file, x=0.125 * i + 0.3, y=-1.5 + i, title=title, duration_s=duration, category=["a", None][i % 2])
-              for i, (title, file, duration) in enumerate(zip(titles, files, durations))]
+    # Whole, tiny and negative values too: Python writes floats as "30.0", "5e-05", "-2.0".
+    durations = [2.5, 30.0, None, 61.25, 0.5, 1.75]
+    xs = [0.3, 1.0, 0.55, 5e-05, 0.8, -2.0]
+    tracks = [track(file, x=x, y=-1.5 + i, title=title, duration_s=duration, category=["a", None][i % 2])
+              for i, (title, file, duration, x) in enumerate(zip(titles, files, durations, xs))]
     doc = make_doc(root / "songs", tracks)
     for i, entry in enumerate(doc["tracks"]):
         entry["cluster"] = i % 2 - (i == 4)

@@ -1279,6 +1279,17 @@
     const r = Math.round(v);
     return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
   }
+  function pythonFloatText(v) {
+    if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+    if (v === 0) return Object.is(v, -0) ? "-0.0" : "0.0";
+    const [digits, exponentText] = v.toExponential().split("e");
+    const exponent = Number(exponentText);
+    if (exponent < -4 || exponent >= 16) {
+      return `${digits}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`;
+    }
+    const text = String(v);
+    return text.includes(".") ? text : `${text}.0`;
+  }
   function roundFloat16(v) {
     if (Math.f16round) return Math.f16round(v);
     const a = Math.abs(v);
@@ -1343,11 +1354,12 @@
     return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   }
   var CSV_COLUMNS = ["order", "file", "title", "category", "duration_s", "x", "y", "cluster_name"];
+  var FLOAT_COLUMNS = /* @__PURE__ */ new Set(["duration_s", "x", "y"]);
   function csv(tracks2) {
     const rows = [CSV_COLUMNS.join(",")];
     tracks2.forEach((track, k) => {
       const cells = [k + 1, track.file, track.title, track.category, track.duration, track.x, track.y, track.cluster];
-      rows.push(cells.map(csvCell).join(","));
+      rows.push(cells.map((value, c) => typeof value === "number" && FLOAT_COLUMNS.has(CSV_COLUMNS[c]) ? pythonFloatText(value) : csvCell(value)).join(","));
     });
     return rows.join("\n") + "\n";
   }

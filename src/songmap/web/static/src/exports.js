@@ -1,7 +1,7 @@
 // The same playlists as songmap.report.playlists writes for `songmap path`/`playlist`, and the
 // copied file paths. A track here is {title, file, category, duration, x, y, cluster} (duration
 // and cluster null when unknown or none); tests/js/exports.test.mjs checks the text against Python.
-import { roundHalfEven } from "./numbers.js";
+import { pythonFloatText, roundHalfEven } from "./numbers.js";
 
 // Where a playlist entry points at a track's audio, the way the page does (`url`, against the
 // page's `baseURI`): for a page opened from disk, the path relative to map.html (decoded from the
@@ -60,12 +60,15 @@ function csvCell(value) {
 }
 
 const CSV_COLUMNS = ["order", "file", "title", "category", "duration_s", "x", "y", "cluster_name"];
+// Python writes these as floats: a whole 30 s is "30.0", a tiny x "5e-05".
+const FLOAT_COLUMNS = new Set(["duration_s", "x", "y"]);
 
 export function csv(tracks) {
   const rows = [CSV_COLUMNS.join(",")];
   tracks.forEach((track, k) => {
     const cells = [k + 1, track.file, track.title, track.category, track.duration, track.x, track.y, track.cluster];
-    rows.push(cells.map(csvCell).join(","));
+    rows.push(cells.map((value, c) => (typeof value === "number" && FLOAT_COLUMNS.has(CSV_COLUMNS[c])
+      ? pythonFloatText(value) : csvCell(value))).join(","));
   });
   return rows.join("\n") + "\n";
 }

@@ -6,6 +6,20 @@ export function roundHalfEven(v) {
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+// Python's repr() of a float: the same shortest digits as JavaScript's, but ".0" on whole numbers
+// and the exponent form outside 1e-4 <= |v| < 1e16, with at least two exponent digits.
+export function pythonFloatText(v) {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+  if (v === 0) return Object.is(v, -0) ? "-0.0" : "0.0";
+  const [digits, exponentText] = v.toExponential().split("e");
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) {
+    return `${digits}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`;
+  }
+  const text = String(v);
+  return text.includes(".") ? text : `${text}.0`;
+}
+
 // Rounds to the nearest float16 (ties to even), as numpy's astype(np.float16).
 export function roundFloat16(v) {
   if (Math.f16round) return Math.f16round(v);
