@@ -53,6 +53,31 @@ def test_transform_places_fitted_files_where_fit_put_them(fitted, tmp_path: Path
     np.testing.assert_allclose(loaded.transform(paths), mapper.embedding_, atol=1e-5)
 
 
+def test_a_fitted_map_loads_as_the_estimator_does(fitted, tmp_path: Path) -> None:
+    """songmap embed loads a FittedMap, not a SongMapper: the same attributes, so the same places."""
+    import inspect
+
+    from songmap.mapper.fitted import FittedMap
+    from songmap.mapper.presets import RUNTIME_DEFAULTS
+
+    signature = inspect.signature(SongMapper).parameters
+    assert RUNTIME_DEFAULTS == {name: signature[name].default for name in RUNTIME_DEFAULTS}
+    paths, mapper, _ = fitted
+    mapper.save(tmp_path / "model.safetensors")
+    estimator = SongMapper.load(tmp_path / "model.safetensors", cache_dir=tmp_path / "cache")
+    placer = FittedMap.load(tmp_path / "model.safetensors", cache_dir=tmp_path / "cache")
+    assert set(placer.__dict__) <= set(estimator.__dict__)
+    for name, value in placer.__dict__.items():
+        other = estimator.__dict__[name]
+        if isinstance(value, dict) and name == "weights_":
+            assert value.keys() == other.keys() and all(np.array_equal(value[k], other[k]) for k in value)
+        elif isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(value, other)
+        else:
+            assert value == other, name
+    np.testing.assert_array_equal(placer.transform(paths), estimator.transform(paths))
+
+
 def test_bad_files_are_skipped_with_reason_or_raise(small_collection: Path, tmp_path: Path) -> None:
     paths = _paths(small_collection)
     broken = tmp_path / "broken.wav"

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from songmap.features.shaping import crop_seconds
-from songmap.mapper.fitted import FittedMap
+from songmap.mapper.fitted import FittedMap, incomplete_model
 from songmap.mapper.inputs import (
     InputRows,
     input_normalisation,
@@ -201,9 +201,6 @@ class SongMapper(FittedMap, BaseEstimator):
         check_resolved(params)
         return params
 
-    def __sklearn_is_fitted__(self) -> bool:
-        return "weights_" in self.__dict__
-
     # -- estimator API ------------------------------------------------------------------------
 
     def fit(self, paths: Iterable[str | os.PathLike], y=None) -> SongMapper:
@@ -299,8 +296,7 @@ class SongMapper(FittedMap, BaseEstimator):
         state = read_model(path)
         try:
             mapper = cls(**dict(state["params"]), **kwargs)
-            params = mapper._resolved()
+            mapper._restore(state, mapper._resolved())
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path} is not a complete songmap model ({exc.__class__.__name__}: {exc})") from None
-        mapper._restore(state, path, params)
+            raise incomplete_model(path, exc) from None
         return mapper

@@ -19,7 +19,7 @@ from songmap.features.tonal import PITCH_CLASSES
 from songmap.features.windows import WindowSpec
 from songmap.mapper.inputs import InputRows, collect_inputs, collect_windows, describe_inputs, probe_durations
 from songmap.mapper.persistence import read_model, write_model
-from songmap.mapper.presets import RUNTIME_PARAMS, resolve_preset
+from songmap.mapper.presets import RUNTIME_DEFAULTS, RUNTIME_PARAMS, resolve_preset
 from songmap.mapper.progress import Progress
 from songmap.model.numpy_encoder import encode_numpy
 
@@ -30,8 +30,9 @@ class NotFittedError(ValueError, AttributeError):
     """A map that is not fitted yet was asked to place songs (scikit-learn's exception of the same name and bases)."""
 
 
-#: Runtime settings of a loaded map that its model file does not hold, and their defaults.
-RUNTIME_DEFAULTS = {"cache_dir": None, "on_error": "skip", "progress": None, "n_jobs": -1, "scheduler": None, "device": "auto"}
+def incomplete_model(path: str | os.PathLike, exc: Exception) -> ValueError:
+    """The error for a model file that lacks what a map needs, or holds it in the wrong shape."""
+    return ValueError(f"{path} is not a complete songmap model ({exc.__class__.__name__}: {exc})")
 
 
 class FittedMap:
@@ -61,31 +62,32 @@ class FittedMap:
         fitted = cls.__new__(cls)
         try:
             params = resolve_preset({name: value for name, value in dict(state["params"]).items() if name not in RUNTIME_PARAMS})
+            fitted.__dict__.update(params)
+            fitted.__dict__.update(RUNTIME_DEFAULTS | runtime)
+            fitted._restore(state, params)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path} is not a complete songmap model ({exc.__class__.__name__}: {exc})") from None
-        fitted.__dict__.update(params)
-        fitted.__dict__.update(RUNTIME_DEFAULTS | runtime)
-        fitted._restore(state, path, params)
+            raise incomplete_model(path, exc) from None
         return fitted
 
-    def _restore(self, state: dict, path: str | os.PathLike, params: dict) -> None:
-        """Set the fitted attributes from a model file's ``state`` (:func:`~songmap.mapper.persistence.read_model`)."""
-        try:
-            self.params_ = params
-            self.crop_seconds_ = float(state["crop_seconds"])
-            self.band_mean_ = np.asarray(state["band_mean"], dtype=np.float32)
-            self.band_std_ = np.asarray(state["band_std"], dtype=np.float32)
-            self.model_config_ = dict(state["model_config"])
-            self.weights_ = dict(state["weights"])
-            self._training = dict(state["training"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path} is not a complete songmap model ({exc.__class__.__name__}: {exc})") from None
+    def _restore(self, state: dict, params: dict) -> None:
+        """Set the fitted attributes from a model file's ``state`` (:func:`~songmap.mapper.persistence.read_model`)
+        and its resolved ``params``."""
+        self.params_ = params
+        self.crop_seconds_ = float(state["crop_seconds"])
+        self.band_mean_ = np.asarray(state["band_mean"], dtype=np.float32)
+        self.band_std_ = np.asarray(state["band_std"], dtype=np.float32)
+        self.model_config_ = dict(state["model_config"])
+        self.weights_ = dict(state["weights"])
+        self._training = dict(state["training"])
 
     def _feature_params(self) -> FeatureParams:
         return FeatureParams(sample_rate=int(self.sample_rate), n_mels=int(self.n_mels), n_fft=int(self.n_fft), hop_length=int(self.hop_length))
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return "weights_" in self.__dict__
+
     def _check_fitted(self) -> None:
-        if "weights_" not in self.__dict__:
+        if not self.__sklearn_is_fitted__():
             raise NotFittedError("this SongMapper is not fitted yet: call fit() or load() first")
 
     @property

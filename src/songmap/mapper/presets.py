@@ -4,7 +4,7 @@ map resolves its parameters too (:mod:`songmap.mapper.fitted`)."""
 
 from __future__ import annotations
 
-__all__ = ["PRESETS", "RUNTIME_PARAMS", "resolve_preset"]
+__all__ = ["PRESETS", "RUNTIME_DEFAULTS", "RUNTIME_PARAMS", "resolve_preset"]
 
 #: Named configurations; a parameter given explicitly to :class:`SongMapper` wins over its preset.
 #: "seed" is the notebooks' model, kept so the two can be compared (``songmap compare``,
@@ -37,7 +37,10 @@ PRESETS: dict[str, dict] = {
 }
 
 #: Settings of how and where to run, not of the map: never saved with the model.
-RUNTIME_PARAMS = frozenset({"cache_dir", "on_error", "progress", "n_jobs", "scheduler", "device"})
+#: Settings of how to run, not of the map, with SongMapper's defaults: a model file holds none of them, so a
+#: loaded map (:meth:`songmap.mapper.fitted.FittedMap.load`) starts from these.
+RUNTIME_DEFAULTS = {"cache_dir": None, "on_error": "skip", "progress": None, "n_jobs": 1, "scheduler": None, "device": "auto"}
+RUNTIME_PARAMS = frozenset(RUNTIME_DEFAULTS)
 
 
 def resolve_preset(params: dict) -> dict:
