@@ -55,9 +55,7 @@ def user_errors():
         raise
     except KeyboardInterrupt:
         raise fail("interrupted; finished features are cached and will be reused", EXIT_INTERRUPTED) from None
-    except (FileNotFoundError, NotADirectoryError, MetadataError) as exc:
-        raise fail(str(exc)) from None
-    except ValueError as exc:
+    except (FileNotFoundError, NotADirectoryError, MetadataError, ValueError) as exc:
         raise fail(str(exc)) from None
     except PermissionError as exc:
         raise fail(f"permission denied: {exc.filename or exc}") from None
