@@ -3,6 +3,7 @@ settings, and headless Chromium for the browser tests."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
@@ -189,6 +190,23 @@ def make_doc(input_dir: Path, tracks: list[dict]) -> dict:
         "tracks": tracks,
         "skipped": [],
     }
+
+
+def page_array(tensor: dict) -> np.ndarray:
+    """A tensor of the page's model block (songmap.web.placing) as its numpy array, in its own dtype."""
+    dtype = np.dtype(tensor["dtype"]).newbyteorder("<")
+    return np.frombuffer(base64.b64decode(tensor["data"]), dtype=dtype).reshape(tensor["shape"])
+
+
+def page_weights(model: dict) -> dict[str, np.ndarray]:
+    """The encoder weights as the page carries them (float16), as float32 under encode_numpy's keys."""
+    weights = {"to_latent.weight": page_array(model["latent"]["weight"]), "to_latent.bias": page_array(model["latent"]["bias"])}
+    for i, layer in enumerate(model["layers"]):
+        conv, norm = f"encoder_conv.{3 * i}", f"encoder_conv.{3 * i + 1}"
+        weights |= {f"{conv}.weight": page_array(layer["weight"]), f"{conv}.bias": page_array(layer["bias"]),
+                    f"{norm}.weight": page_array(layer["gamma"]), f"{norm}.bias": page_array(layer["beta"]),
+                    f"{norm}.running_mean": page_array(layer["mean"]), f"{norm}.running_var": page_array(layer["var"])}
+    return {key: value.astype(np.float32) for key, value in weights.items()}
 
 
 def track(file: str, x: float = 0.0, y: float = 0.0, **extra) -> dict:

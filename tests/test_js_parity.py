@@ -9,7 +9,6 @@ SONGMAP_JS_FIXTURES). The Chromium tests keep what only a browser shows.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import make_doc, track
+from conftest import make_doc, page_weights, track
 from songmap import SongMapper
 from songmap.evaluation.listening import feature_neighbours, find_path, neighbour_k
 from songmap.features.shaping import model_input
@@ -124,21 +123,6 @@ def _tensor(values: np.ndarray) -> list:
     return np.asarray(values, dtype=np.float64).ravel().tolist()
 
 
-def _page_weights(model: dict) -> dict[str, np.ndarray]:
-    """The encoder weights as the page carries them (float16), for encode_numpy."""
-    def array(tensor: dict) -> np.ndarray:
-        dtype = np.dtype(tensor["dtype"]).newbyteorder("<")
-        return np.frombuffer(base64.b64decode(tensor["data"]), dtype=dtype).reshape(tensor["shape"]).astype(np.float32)
-
-    weights = {"to_latent.weight": array(model["latent"]["weight"]), "to_latent.bias": array(model["latent"]["bias"])}
-    for i, layer in enumerate(model["layers"]):
-        conv, norm = f"encoder_conv.{3 * i}", f"encoder_conv.{3 * i + 1}"
-        weights |= {f"{conv}.weight": array(layer["weight"]), f"{conv}.bias": array(layer["bias"]),
-                    f"{norm}.weight": array(layer["gamma"]), f"{norm}.bias": array(layer["beta"]),
-                    f"{norm}.running_mean": array(layer["mean"]), f"{norm}.running_var": array(layer["var"])}
-    return weights
-
-
 def _placing_fixture(families: Path) -> dict:
     paths = sorted(families.glob("*.wav"))
     crop = SongMapper(preset="modulation", seed=0, epochs=3, n_mels=64, filters=(8, 16), patience=5).fit(paths)
@@ -157,7 +141,7 @@ def _placing_fixture(families: Path) -> dict:
         signals.append({"name": path.name, "y": _tensor(y), "duration": duration, "logMel": _tensor(log_mel),
                         "input": _tensor(values), "normalised": _tensor(normalised),
                         "xy": encode_numpy(crop.weights_, normalised[None])[0].tolist(),
-                        "xyPageWeights": encode_numpy(_page_weights(model), normalised[None])[0].tolist()})
+                        "xyPageWeights": encode_numpy(page_weights(model), normalised[None])[0].tolist()})
     y = np.array(signals[0]["y"], dtype=np.float32)
     power = power_spectrogram(y, params)
     extent = float(np.max(np.ptp(crop.transform(paths), axis=0)))

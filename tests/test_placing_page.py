@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import page_array, page_weights
 from songmap.mapper.estimator import SongMapper
 from songmap.model.numpy_encoder import encode_numpy
 from songmap.web.page import write_map_page
@@ -21,32 +21,21 @@ def fitted(families) -> SongMapper:
     return SongMapper(preset="modulation", seed=0, epochs=20, n_mels=64, filters=(8, 16), patience=5).fit(paths)
 
 
-def _array(tensor: dict) -> np.ndarray:
-    dtype = np.dtype(tensor["dtype"]).newbyteorder("<")
-    return np.frombuffer(base64.b64decode(tensor["data"]), dtype=dtype).reshape(tensor["shape"])
-
-
 def test_page_model_holds_what_the_features_and_encoder_need(fitted):
     model = json.loads(json.dumps(page_model(fitted)))  # JSON-able as embedded
     assert model["featureParams"]["n_mels"] == 64 and model["featureParams"]["sample_rate"] == fitted.sample_rate
     assert model["cropSeconds"] == fitted.crop_seconds_
     assert model["representation"] == fitted.representation_ and model["width"] == fitted.input_width
-    np.testing.assert_array_equal(_array(model["bandMean"]), fitted.band_mean_)
-    np.testing.assert_array_equal(_array(model["bandStd"]), fitted.band_std_)
+    np.testing.assert_array_equal(page_array(model["bandMean"]), fitted.band_mean_)
+    np.testing.assert_array_equal(page_array(model["bandStd"]), fitted.band_std_)
     assert len(model["layers"]) == 2
-    np.testing.assert_allclose(_array(model["layers"][1]["weight"]), fitted.weights_["encoder_conv.3.weight"],
+    np.testing.assert_allclose(page_array(model["layers"][1]["weight"]), fitted.weights_["encoder_conv.3.weight"],
                                rtol=1e-3, atol=1e-4)
 
 
 def test_float16_weights_move_points_by_far_less_than_the_tolerance(fitted):
     model = page_model(fitted)
-    weights = {"to_latent.weight": _array(model["latent"]["weight"]), "to_latent.bias": _array(model["latent"]["bias"])}
-    for i, layer in enumerate(model["layers"]):
-        conv, norm = f"encoder_conv.{3 * i}", f"encoder_conv.{3 * i + 1}"
-        weights |= {f"{conv}.weight": _array(layer["weight"]), f"{conv}.bias": _array(layer["bias"]),
-                    f"{norm}.weight": _array(layer["gamma"]), f"{norm}.bias": _array(layer["beta"]),
-                    f"{norm}.running_mean": _array(layer["mean"]), f"{norm}.running_var": _array(layer["var"])}
-    weights = {k: v.astype(np.float32) for k, v in weights.items()}
+    weights = page_weights(model)
     rows = np.random.default_rng(0).standard_normal((50, 64, fitted.input_width)).astype(np.float32)
     full, half = encode_numpy(fitted.weights_, rows), encode_numpy(weights, rows)
     extent = np.max(np.ptp(full, axis=0))
@@ -72,7 +61,7 @@ def test_songwise_page_model_carries_the_windows_the_tonal_view_and_one_scale_pe
     assert model["windows"] == {"maxWindows": 3, "silentWindowDb": SILENT_WINDOW_DB, "rows": [32, tonal.PITCH_CLASSES]}
     assert model["tonal"]["patchFrames"] == tonal.PATCH_FRAMES and model["tonal"]["fmin"] == tonal.CHROMA_FMIN
     # The block normalisation travels as one mean and one spread per image row (mel bands, then pitch rows).
-    mean, std = _array(model["bandMean"]), _array(model["bandStd"])
+    mean, std = page_array(model["bandMean"]), page_array(model["bandStd"])
     assert mean.shape == std.shape == (32 + tonal.PITCH_CLASSES,)
     np.testing.assert_array_equal(std, mapper.band_std_)
     assert len(set(std[:32].tolist())) == 1 and len(set(std[32:].tolist())) == 1 and std[0] != std[32]
