@@ -172,15 +172,22 @@ def truncate_midi(midi, *, seconds: float):
     """A copy of a ``mido.MidiFile`` without the events after ``seconds`` (notes held are released)."""
     import mido
 
+    # the tempo map is shared by all tracks (type-1 files keep it in track 0): find the tick of the limit
+    limit_tick, tick, now, tempo = None, 0, 0.0, 500000
+    for msg in mido.merge_tracks(midi.tracks):
+        step = mido.tick2second(msg.time, midi.ticks_per_beat, tempo)
+        if now + step > seconds:
+            limit_tick = tick + int((seconds - now) / step * msg.time)
+            break
+        tick, now = tick + msg.time, now + step
+        if msg.type == "set_tempo":
+            tempo = msg.tempo
     out = mido.MidiFile(type=midi.type, ticks_per_beat=midi.ticks_per_beat)
     for track in midi.tracks:
-        new, now, tempo = mido.MidiTrack(), 0.0, 500000
+        new, tick = mido.MidiTrack(), 0
         for msg in track:
-            # type-1 files keep tempo in track 0; a per-track estimate from its own tempo events is enough
-            now += mido.tick2second(msg.time, midi.ticks_per_beat, tempo)
-            if msg.type == "set_tempo":
-                tempo = msg.tempo
-            if now > seconds and not msg.is_meta:
+            tick += msg.time
+            if limit_tick is not None and tick > limit_tick:
                 break
             new.append(msg)
         new.extend(mido.Message("control_change", channel=c, control=123, value=0) for c in range(16))

@@ -62,3 +62,12 @@ def test_truncate_drops_notes_after_the_limit():
     notes = [m for m in kept.tracks[0] if m.type == "note_on"]
     assert len(notes) == 5
     assert kept.length < 5.0
+
+
+def test_truncate_follows_the_tempo_of_another_track():
+    midi = _midi()
+    conductor = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=250000, time=0)])  # 240 bpm: a note each 0.5 s
+    midi.tracks.insert(0, conductor)
+    midi.type = 1
+    notes = [m for m in truncate_midi(midi, seconds=2.2).tracks[1] if m.type == "note_on"]
+    assert len(notes) == 5
