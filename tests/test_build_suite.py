@@ -1,0 +1,73 @@
+"""The hand-written parts of benchmarks/build_suite.py: the WAD lump reader and the MIDI program remap."""
+
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+
+mido = pytest.importorskip("mido")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from build_suite import SuiteError, remap_programs, truncate_midi, wad_lumps, wad_midis  # noqa: E402
+
+
+def _wad(lumps):
+    """A PWAD of these (name, bytes) lumps: header, lump data, then the directory."""
+    body, directory, offset = b"", b"", 12
+    for name, data in lumps:
+        directory += struct.pack("<ii8s", offset, len(data), name.encode())
+        body += data
+        offset += len(data)
+    return b"PWAD" + struct.pack("<ii", len(lumps), offset) + body + directory
+
+
+def test_wad_lumps_reads_names_and_bytes_in_order():
+    lumps = [("MAP01", b"xyz"), ("D_RUNNIN", b"MThd" + b"\0" * 10), ("DSPISTOL", b"")]
+    assert wad_lumps(_wad(lumps)) == lumps
+
+
+def test_wad_midis_keeps_midi_lumps_once():
+    song = b"MThd\0\0\0\x06\0\0\0\x01\0\x60"
+    lumps = [("D_E1M1", song), ("D_E1M2", b"MUS\x1a..."), ("D_E1M9", song), ("D_E2M1", song + b"!")]
+    assert [name for name, _ in wad_midis(_wad(lumps))] == ["D_E1M1", "D_E2M1"]
+
+
+def test_wad_lumps_rejects_other_files():
+    with pytest.raises(SuiteError):
+        wad_lumps(b"RIFF" + b"\0" * 20)
+
+
+def _midi():
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    track.append(mido.Message("program_change", channel=0, program=0))
+    track.append(mido.Message("program_change", channel=9, program=5))
+    track.append(mido.Message("program_change", channel=1, program=120))
+    for _ in range(10):  # a note a second at 120 bpm (the default tempo)
+        track.append(mido.Message("note_on", channel=0, note=60, velocity=64, time=0))
+        track.append(mido.Message("note_off", channel=0, note=60, velocity=0, time=960))
+    midi.tracks.append(track)
+    return midi
+
+
+def test_remap_moves_melodic_programs_to_another_family_and_keeps_drums():
+    programs = [(m.channel, m.program) for m in remap_programs(_midi()).tracks[0] if m.type == "program_change"]
+    assert programs == [(0, 24), (9, 5), (1, (120 + 24) % 128)]
+    assert all(p // 8 != q // 8 for (c, p), q in zip(programs, (0, 5, 120)) if c != 9)
+
+
+def test_truncate_drops_notes_after_the_limit():
+    kept = truncate_midi(_midi(), seconds=4.5)
+    notes = [m for m in kept.tracks[0] if m.type == "note_on"]
+    assert len(notes) == 5
+    assert kept.length < 5.0
+
+
+def test_truncate_follows_the_tempo_of_another_track():
+    midi = _midi()
+    conductor = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=250000, time=0)])  # 240 bpm: a note each 0.5 s
+    midi.tracks.insert(0, conductor)
+    midi.type = 1
+    notes = [m for m in truncate_midi(midi, seconds=2.2).tracks[1] if m.type == "note_on"]
+    assert len(notes) == 5
