@@ -163,6 +163,48 @@ def test_compare_without_pairs_has_no_pair_kinds(families: Path, tmp_path: Path)
     assert "pair_kinds" not in json.loads((tmp_path / "c" / "quality.json").read_text(encoding="utf-8"))
 
 
+def test_compare_over_seeds_gives_each_seed_and_the_median_and_range(families: Path, tmp_path: Path) -> None:
+    pairs_csv = tmp_path / "pairs.csv"
+    pairs_csv.write_text("a,b,kind\ndrone 1.wav,drone 1 (Storm).wav,storm\narp 0.wav,arp 1.wav,family\n", encoding="utf-8")
+    mapper = SongMapper(epochs=5, seed=0)
+    seeds = compare_folder(families, tmp_path / "s", mapper, ["ae", "tsne"], pairs_path=pairs_csv, seeds=[2, 0, 1, 2])
+    doc = seeds.document
+    assert doc["seeds"] == [2, 0, 1] and list(doc["by_seed"]) == ["2", "0", "1"]
+    # One seed alone gives that seed's figures and maps: the first seed's are the document's own.
+    alone_tracks = []
+    for seed in (2, 1):
+        alone = compare_folder(families, tmp_path / f"one{seed}", SongMapper(epochs=5, seed=seed), ["ae", "tsne"], pairs_path=pairs_csv)
+        assert "seeds" not in alone.document and "summary" not in alone.document
+        by_seed = doc["by_seed"][str(seed)]
+        for method in ("ae", "tsne"):
+            assert by_seed["methods"][method]["trustworthiness"] == alone.document["methods"][method]["trustworthiness"]
+        assert by_seed["pair_kinds"] == alone.document["pair_kinds"]
+        alone_tracks.append([t["ae"] for t in alone.document["tracks"]])
+        if seed == 2:
+            assert doc["tracks"] == alone.document["tracks"] and doc["methods"]["ae"]["trustworthiness"] == by_seed["methods"]["ae"]["trustworthiness"]
+    assert alone_tracks[0] != alone_tracks[1]  # the seeds made different maps
+    values = [doc["by_seed"][s]["methods"]["ae"]["seconds"] for s in ("2", "0", "1")]
+    assert doc["summary"]["methods"]["ae"]["seconds"] == {
+        "median": pytest.approx(float(np.median(values)), abs=1e-4), "min": min(values), "max": max(values)}
+    shares = [doc["by_seed"][s]["pair_kinds"]["tsne"]["family"]["share_rank_1"] for s in ("2", "0", "1")]
+    assert doc["summary"]["pair_kinds"]["tsne"]["family"]["share_rank_1"]["max"] == max(shares)
+    assert "n_pairs" not in doc["summary"]["pair_kinds"]["tsne"]["family"]  # counts are not summarised
+    assert doc["params"]["seed"] == 2 and seeds.mapper.seed == 2
+
+
+def test_compare_seeds_on_the_command_line(families: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compare", str(families), "--out", str(tmp_path / "c"), "--methods", "pca,tsne", "--seeds", "0,1"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "c" / "quality.json").read_text(encoding="utf-8"))
+    assert "of seeds 0,1" in result.output and doc["seeds"] == [0, 1]
+    knn = doc["summary"]["methods"]["tsne"]["knn_category_agreement"]
+    assert f"{knn['median']:.2f}" in result.output
+    for bad, says in ((["--seed", "1", "--seeds", "0,1"], "use --seed or --seeds, not both"), (["--seeds", "0,x"], "whole numbers")):
+        failed = runner.invoke(app, ["compare", str(families), "--out", str(tmp_path / "d"), "--methods", "pca", *bad])
+        assert failed.exit_code == 2 and says in failed.output and "Traceback" not in failed.output
+    assert not (tmp_path / "d").exists()
+
+
 # -- the generator ----------------------------------------------------------------------------------
 
 

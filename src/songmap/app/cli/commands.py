@@ -41,6 +41,7 @@ from songmap.app.cli.options import (
     SongsFolder,
     parse_filters,
     parse_methods,
+    parse_seeds,
 )
 from songmap.app.cli.rendering import (
     print_comparison,
@@ -143,7 +144,12 @@ def compare_command(
     file_column: FileColumn = None,
     category_column: CategoryColumn = None,
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs of the autoencoder.")] = 300,
-    seed: Annotated[int, typer.Option(help="Seed of the autoencoder, t-SNE and UMAP.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the autoencoder, t-SNE and UMAP.  [default: 0]", show_default=False)] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(callback=lambda value: value and parse_seeds(value) and value,
+                     help="Run every method at each of these seeds, comma-separated (e.g. 0,1,2): the figures' median and range."),
+    ] = None,
     preset: Preset = "default",
     device: Device = "auto",
 ) -> None:
@@ -154,14 +160,17 @@ def compare_command(
     """
     from songmap.app.jobs import METHOD_TITLES, SongMapper, compare_folder
 
+    if seed is not None and seeds is not None:
+        raise fail("use --seed or --seeds, not both (--seeds 0,1,2 runs each of those seeds)", EXIT_USAGE)
+    seed_list = parse_seeds(seeds) if seeds is not None else None
     with user_errors():
         wanted = parse_methods(methods)
         started = time.perf_counter()
         with progress_bars() as progress:
             hooks = fit_hooks(progress, epochs=epochs, show_training="ae" in wanted, report_rates=False)
             methods_bar = MethodsBar(progress, methods=wanted, titles=METHOD_TITLES)
-            result = compare_folder(input_dir, out_dir, SongMapper(epochs=epochs, seed=seed, preset=preset, device=device), wanted,
-                                    metadata_path=metadata, categories=categories.split(",") if categories else None,
+            mapper = SongMapper(epochs=epochs, seed=seed_list[0] if seed_list else (seed if seed is not None else 0), preset=preset, device=device)
+            result = compare_folder(input_dir, out_dir, mapper, wanted, seeds=seed_list, metadata_path=metadata, categories=categories.split(",") if categories else None,
                                     file_column=file_column, category_column=category_column, pairs_path=pairs,
                                     progress=hooks, on_method=methods_bar)
             methods_bar.finish()

@@ -40,6 +40,17 @@ def parse_methods(text: str) -> list[str]:
     return methods
 
 
+def parse_seeds(text: str) -> list[int]:
+    """Seeds of ``compare --seeds`` (``"0,1,2"``), in order, without repeats."""
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise typer.BadParameter("expected comma-separated whole numbers, e.g. 0,1,2") from None
+    if not seeds or len(seeds) > 100 or any(s < 0 for s in seeds):
+        raise typer.BadParameter("expected 1 to 100 seeds, each 0 or more, e.g. 0,1,2")
+    return list(dict.fromkeys(seeds))
+
+
 def _check_preset(value: str) -> str:
     from songmap.app.jobs import PRESETS
 

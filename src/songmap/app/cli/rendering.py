@@ -122,17 +122,22 @@ def print_comparison(result, titles: dict[str, str], seconds: float) -> None:
     print_metadata_warnings(result.collection)
     for item in doc["skipped"]:
         err.print(f"skipped: {item['file']}: {item['reason']}")
-    table = Table(title=f"Map quality of {doc['n_tracks']} tracks (reference: {doc['reference_space']})")
+    summary = doc.get("summary")
+    title = f"Map quality of {doc['n_tracks']} tracks (reference: {doc['reference_space']})"
+    if summary:
+        title += f", median (min-max) of seeds {','.join(str(s) for s in doc['seeds'])}"
+    table = Table(title=title)
     # Short headers: the table must fit 80 columns (T = trustworthiness, C = continuity).
-    for column in ("method", "T@5", "T@10", "C@5", "C@10", "kNN cat", "pair ranks", "s"):
+    columns = ("method", "T@10", "C@10", "kNN cat", "s") if summary else ("method", "T@5", "T@10", "C@5", "C@10", "kNN cat", "pair ranks", "s")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("method", "pair ranks") else "right")
-    for row in _quality_rows(doc["methods"], titles):
+    for row in (_seed_summary_rows(summary["methods"], titles) if summary else _quality_rows(doc["methods"], titles)):
         table.add_row(*row)
     out.print(table)
     out.print("T@k/C@k: trustworthiness/continuity with k neighbours; kNN cat: share of the 5 nearest with the same "
-              "category; pair ranks: rank of b among a's neighbours / of a among b's (1 = nearest).")
+              "category" + ("." if summary else "; pair ranks: rank of b among a's neighbours / of a among b's (1 = nearest)."))
     if doc.get("pair_kinds"):
-        header, rows = _pair_kind_rows(doc["pair_kinds"], titles)
+        header, rows = _pair_kind_rows(summary["pair_kinds"] if summary else doc["pair_kinds"], titles, doc["pair_kinds"])
         kinds_table = Table(title="Pair ranks by kind of pair")
         for column in header:
             kinds_table.add_column(column, justify="left" if column == "kind" else "right")
@@ -141,27 +146,48 @@ def print_comparison(result, titles: dict[str, str], seconds: float) -> None:
         out.print(kinds_table)
         out.print("Each cell: median rank a→b/b→a, share of ranks (both ways) at 1, worst rank, among tracks of other "
                   "music (a song's other copies in pairs.csv are not counted); features: ranks in the reference "
-                  "space itself. Rank-≤5 shares are in quality.json (pair_kinds).")
+                  "space itself. Rank-≤5 shares are in quality.json (pair_kinds)." +
+                  (" Over seeds: the medians, and the worst rank of any seed." if summary else ""))
     out.print(f"Features {doc['features_seconds']:.1f} s (shared by all methods); {seconds:.1f} s in all.")
     out.print(f"Wrote {', '.join(p.name for p in result.written)} to {result.out_dir}")
 
 
-def _pair_kind_rows(pair_kinds: dict[str, dict], titles: dict[str, str]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows (one per kind of pair) of the per-kind pair ranks of each space ("features", methods)."""
+def _pair_kind_rows(pair_kinds: dict[str, dict], titles: dict[str, str], counted: dict[str, dict]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (one per kind of pair) of the per-kind pair ranks of each space ("features", methods);
+    the pairs of each kind are counted in ``counted`` (a seed's, as a summary has no counts)."""
     spaces = list(pair_kinds)
     kinds = list(dict.fromkeys(kind for space in spaces for kind in pair_kinds[space]))
 
     def cell(s: dict | None) -> str:
         if s is None:
             return "-"
-        return f"{s['median_rank_a_to_b']:g}/{s['median_rank_b_to_a']:g} {s['share_rank_1']:.0%} {s['worst_rank']}"
+        if isinstance(s["worst_rank"], dict):  # a seed summary: medians over the seeds, the worst rank of any seed
+            s = {**{key: value["median"] for key, value in s.items()}, "worst_rank": s["worst_rank"]["max"]}
+        return f"{s['median_rank_a_to_b']:g}/{s['median_rank_b_to_a']:g} {s['share_rank_1']:.0%} {s['worst_rank']:g}"
 
     header = ["kind", "n", *(titles.get(space, space) for space in spaces)]
     rows = []
     for kind in kinds:
-        n = next(pair_kinds[space][kind]["n_pairs"] for space in spaces if kind in pair_kinds[space])
+        n = next(counted[space][kind]["n_pairs"] for space in spaces if kind in counted[space])
         rows.append([kind, str(n), *(cell(pair_kinds[space].get(kind)) for space in spaces)])
     return header, rows
+
+
+def _seed_summary_rows(methods: dict[str, dict], titles: dict[str, str]) -> list[list[str]]:
+    """Table rows of a seed summary: T@10 and C@10 as median (min-max), kNN category and seconds as medians."""
+
+    def spread(figure: dict | None, digits: int = 3) -> str:
+        if not figure:
+            return "-"
+        if figure["min"] == figure["max"]:
+            return number(figure["median"], digits)
+        return f"{number(figure['median'], digits)} ({number(figure['min'], digits)}-{number(figure['max'], digits)})"
+
+    def median(figure: dict | None, digits: int) -> str:
+        return number(figure and figure["median"], digits)
+
+    return [[titles.get(name, name), spread(q["trustworthiness"].get("10")), spread(q["continuity"].get("10")),
+             median(q.get("knn_category_agreement"), 2), median(q.get("seconds"), 1)] for name, q in methods.items()]
 
 
 def _quality_rows(methods: dict[str, dict], titles: dict[str, str]) -> list[list[str]]:
