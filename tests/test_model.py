@@ -169,3 +169,63 @@ def test_a_model_config_without_decoder_filters_is_the_mirrored_decoder() -> Non
     loaded = ConvAutoencoder(**config)
     loaded.load_state_dict(saved.state_dict())
     assert loaded.config() == saved.config() and loaded.decoder_filters == [16, 8, 8]
+
+
+# -- when the neighbour training stops ---------------------------------------------------------------
+
+
+def _schedule_run(losses_of_step, *, budget: int = 300, window: int = 10, delta: float = 0.02, share: float = 0.5):
+    """The step sizes a schedule gives until it stops, the step's loss being ``losses_of_step(step)``."""
+    from songmap.model.training import _PlateauSchedule
+
+    schedule = _PlateauSchedule(1.0, budget, window, delta, share)
+    losses, sizes = [], []
+    for step in range(budget):
+        size = schedule.step_size(step, losses)
+        if size is None:
+            break
+        sizes.append(size)
+        losses.append(losses_of_step(step))
+    return sizes, schedule
+
+
+def test_a_flat_loss_anneals_after_two_windows_and_stops() -> None:
+    sizes, schedule = _schedule_run(lambda step: 1.0)
+    # Two windows at the peak, then a cosine over half the steps taken so far.
+    assert schedule.anneal_start == 20 and len(sizes) == 30
+    assert sizes[:21] == [1.0] * 21
+    assert all(a > b for a, b in zip(sizes[20:], sizes[21:])) and 0 < sizes[-1] < 0.05
+
+
+def test_a_falling_loss_keeps_the_peak_and_still_ends_annealed_within_the_budget() -> None:
+    sizes, schedule = _schedule_run(lambda step: 0.9 ** step, budget=90)
+    assert schedule.anneal_start == 60 and len(sizes) == 90  # 60 + 60 / 2 = the budget
+    assert sizes[:61] == [1.0] * 61 and sizes[-1] < 0.01
+
+
+def test_the_loss_must_fall_by_delta_between_windows_to_keep_the_peak() -> None:
+    # 3 % per window is progress at delta 2 %, not at 5 %.
+    falling = lambda step: 0.97 ** (step // 10)  # noqa: E731
+    assert _schedule_run(falling, budget=120, delta=0.02)[1].anneal_start == 80
+    assert _schedule_run(falling, budget=120, delta=0.05)[1].anneal_start == 20
+
+
+def test_neighbour_training_stops_at_a_plateau_repeatably() -> None:
+    x, _ = _clusters()
+    config = TrainingConfig(epochs=300, seed=3, neighbour_weight=1.0)
+    runs = []
+    for _ in range(2):
+        seed_everything(3)
+        model = ConvAutoencoder(32, 16, (8, 16))
+        result = train_autoencoder(model, x, config)
+        runs.append((result, encode(model, x)))
+    (first, codes), (second, again) = runs
+    assert first.stopped_early and 2 * config.plateau_steps < len(first.losses) < 300
+    assert first.losses == second.losses
+    np.testing.assert_array_equal(codes, again)
+    # The anneal began at the first plateau of the losses (a window within plateau_delta of the one
+    # before) and took anneal_share of the steps before it.
+    k, losses = config.plateau_steps, first.losses
+    start = next(s for s in range(2 * k, len(losses))
+                 if np.mean(losses[s - 2 * k : s - k]) - np.mean(losses[s - k : s]) < config.plateau_delta * np.mean(losses[s - 2 * k : s - k]))
+    assert len(losses) == start + max(k, round(config.anneal_share * start))

@@ -68,12 +68,13 @@ class SongMapper(FittedMap, BaseEstimator):
     augment : int, optional
         For "songwise": augmented copies of each track, the same windows heard through random
         recording chains (band limits, EQ tilt, noise, a codec's losses; :mod:`songmap.features.augment`),
-        whose codes training pulls to the track's own (needs ``neighbour_weight > 0``); 0 or None:
+        for ``nuisance_dims`` and ``invariance_weight`` (both need ``neighbour_weight > 0``); 0 or None:
         none. Only fitting computes them.
     invariance_weight : float, optional
-        Weight of that invariance term (see :class:`songmap.model.training.TrainingConfig`).
+        Weight of a term that pulls the copies' codes to their track's (see
+        :class:`songmap.model.training.TrainingConfig`); the default preset's is 0.
     nuisance_dims : int, optional
-        With ``augment``: main directions of the copies' changes left out of the
+        With ``augment``: main directions of the copies' changes shrunk, by their Wiener gain, in the
         distances the neighbour term keeps (:class:`songmap.model.training.TrainingConfig`), 0 or None: none.
     crop_percentile : float, optional
         Tracks are loop-padded or cropped to this percentile of the durations...
@@ -88,7 +89,8 @@ class SongMapper(FittedMap, BaseEstimator):
     epochs : int
         Training epochs, at most (:func:`~songmap.model.training.epoch_budget`). The plain autoencoder
         stops earlier when its loss stops improving; with the neighbour term an epoch is one step over
-        the collection (blocks of 512 tracks) and all run, on a cosine step-size schedule.
+        the collection (blocks of 512 tracks), at most 300, and training anneals and stops once the
+        loss stops improving by 2 % over 10 steps.
     batch_size, learning_rate, patience : int, float, int
         Training settings, see :class:`songmap.model.training.TrainingConfig`.
     seed : int

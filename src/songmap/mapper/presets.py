@@ -14,12 +14,13 @@ __all__ = ["PRESETS", "RUNTIME_DEFAULTS", "RUNTIME_PARAMS", "resolve_preset"]
 #:   ``crop_percentile=100`` of the durations (capped by ``max_crop_s``), each window's modulation
 #:   spectrum (loop-start-invariant, noise-bed-robust) with the key-invariant tonal view under it,
 #:   the two views weighted alike (``tonal_weight=1``);
-#: * ``neighbour_weight=1.0``: the t-SNE neighbour term next to the
-#:   reconstruction error (:mod:`songmap.model.neighbours`);
+#: * ``neighbour_weight=4.0``: the t-SNE neighbour term, weighted 4 to 1 against the
+#:   reconstruction error (:mod:`songmap.model.neighbours`), which only regularises the map;
 #: * ``augment=2``: two copies of each track through random recording chains
-#:   (:mod:`songmap.features.augment`), whose codes training pulls to the track's
-#:   (``invariance_weight=0.5``), and whose 2 main directions of change are left out of the
-#:   neighbour term's distances (``nuisance_dims=2``): lo-fi copies land by their song;
+#:   (:mod:`songmap.features.augment`), whose 2 main directions of change are shrunk by their
+#:   Wiener gain in the neighbour term's distances (``nuisance_dims=2``): lo-fi copies land by
+#:   their song. No pull of the copies' codes (``invariance_weight=0``): with the shrunk distances
+#:   it brought no copy nearer and cost trustworthiness (BENCHMARKS.md "The suite");
 #: * ``filters=(8, 16, 32)``: half the encoder's channels of the other presets, 40 % less training time
 #:   with no copy pair beyond rank 5 at seeds 0-5 (BENCHMARKS.md "Training speed").
 #:
@@ -28,12 +29,12 @@ __all__ = ["PRESETS", "RUNTIME_DEFAULTS", "RUNTIME_PARAMS", "resolve_preset"]
 PRESETS: dict[str, dict] = {
     "seed": {"representation": "pooled", "crop_percentile": 75.0, "modulation_bins": 16, "neighbour_weight": 0.0,
              "filters": [16, 32, 64]},
-    "default": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
-                "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.5, "nuisance_dims": 2, "filters": [8, 16, 32]},
+    "default": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 4.0,
+                "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.0, "nuisance_dims": 2, "filters": [8, 16, 32]},
     "modulation": {"representation": "modulation", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
                    "filters": [16, 32, 64]},
-    "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 1.0,
-                 "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.5, "nuisance_dims": 2, "filters": [8, 16, 32]},
+    "songwise": {"representation": "songwise", "crop_percentile": 100.0, "modulation_bins": 16, "neighbour_weight": 4.0,
+                 "tonal_weight": 1.0, "augment": 2, "invariance_weight": 0.0, "nuisance_dims": 2, "filters": [8, 16, 32]},
 }
 
 #: Settings of how and where to run, not of the map: never saved with the model.

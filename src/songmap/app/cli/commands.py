@@ -91,7 +91,7 @@ def map_command(
     ignore_case: IgnoreCase = False,
     file_column: FileColumn = None,
     category_column: CategoryColumn = None,
-    epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs (the default and modulation presets run at most 60 steps; seed stops early when the loss stops improving).")] = 300,
+    epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs (the default and modulation presets take at most 300 steps; every preset stops early when the loss stops improving).")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same map.")] = 0,
     crop_percentile: Annotated[
         float | None, typer.Option(min=0, max=100, help="Crop/loop-pad every track to this percentile of durations. Default: the preset's (default 100, seed 75).")
