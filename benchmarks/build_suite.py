@@ -7,7 +7,8 @@ with ``metadata.csv`` (``filename,category,source``), ``pairs.csv`` (``a,b,kind`
 on the ``report`` half. MIDI is rendered by FluidSynth (FluidR3_GM, the original), TiMidity++ with
 freepats and FluidSynth with TimGM6mb (kind ``synth``) and FluidR3 with every melodic program moved
 to another General MIDI family (kind ``instruments``); tracker modules by openmpt123 (original) and
-xmp (``synth``). Song collections get the sox copies of :mod:`make_copies`.
+xmp (``synth``). Song collections get the sox copies of :mod:`make_copies`; their Opus files are
+stored decoded as FLAC (by FFmpeg), as Debian's SoX cannot read Opus.
 
     python benchmarks/build_suite.py /work/suite
     python benchmarks/build_suite.py /work/suite --only midi-freedoom --force
@@ -98,7 +99,7 @@ COLLECTIONS = (
 # --- packages -------------------------------------------------------------------------------------
 
 def _run(command: list[str], what: str, **kwargs) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+    done = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False, **kwargs)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise SuiteError(f"{what} failed: {last}")
@@ -214,8 +215,11 @@ def render_module(module: Path, dst: Path, renderer: str, tmp: Path) -> None:
     """Render a tracker module to ``dst`` (FLAC, first :data:`MIDI_SECONDS`) with openmpt123 or xmp."""
     wav = tmp / "render.wav"
     if renderer == "openmpt123":
-        _run(["openmpt123", "--quiet", "--force", "--samplerate", "44100", "-o", str(wav), str(module)],
-             f"openmpt123 {module.name}")
+        # --render writes <module>.wav beside the module: render a copy in tmp.
+        copy = tmp / f"render{module.suffix}"
+        shutil.copyfile(module, copy)
+        _run(["openmpt123", "--quiet", "--render", "--force", "--samplerate", "44100", str(copy)], f"openmpt123 {module.name}")
+        Path(f"{copy}.wav").replace(wav)
     else:
         _run(["xmp", "-q", "-f", "44100", "-t", str(int(MIDI_SECONDS)), "-o", str(wav), str(module)],
              f"xmp {module.name}")
@@ -321,7 +325,7 @@ def build(collection: Collection, out: Path, *, seed: int, progress=print) -> di
         else:
             tracks = []
             for path, name, category, source in picked_by_kind["main"]:
-                shutil.copyfile(path, out_dir / name)
+                name = _store(path, out_dir / name).name
                 tracks.append((Track(out_dir / name, name, _soxi_seconds(out_dir / name), category), source))
             rows = [[t.name, t.category, s] for t, s in tracks]
             pairs = _copies(out_dir, tracks, collection.copy_min_seconds, seed, progress)
@@ -340,6 +344,16 @@ def build(collection: Collection, out: Path, *, seed: int, progress=print) -> di
     }
     (out_dir / "SUITE.json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
     return facts
+
+
+def _store(src: Path, dst: Path) -> Path:
+    """Copy ``src`` to ``dst``; Opus, which this SoX cannot read, is stored decoded as FLAC (by FFmpeg)."""
+    if src.suffix.lower() != ".opus":
+        shutil.copyfile(src, dst)
+        return dst
+    flac = dst.with_suffix(".flac")
+    _run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(src), "-c:a", "flac", str(flac)], f"ffmpeg {src.name} -> FLAC")
+    return flac
 
 
 def _copies(out_dir: Path, tracks, min_seconds: float, seed: int, progress) -> list[tuple[str, str, str]]:
