@@ -229,3 +229,15 @@ def test_neighbour_training_stops_at_a_plateau_repeatably() -> None:
     start = next(s for s in range(2 * k, len(losses))
                  if np.mean(losses[s - 2 * k : s - k]) - np.mean(losses[s - k : s]) < config.plateau_delta * np.mean(losses[s - 2 * k : s - k]))
     assert len(losses) == start + max(k, round(config.anneal_share * start))
+
+
+def test_progress_ends_full_at_the_epochs_training_took() -> None:
+    from songmap.model.training import fit_autoencoder
+
+    x, _ = _clusters()
+    calls = []
+    _, result, _, _ = fit_autoencoder(x, filters=(8, 16), epochs=300, config=TrainingConfig(seed=3, neighbour_weight=1.0),
+                                      on_epoch=lambda epoch, total, loss: calls.append((epoch, total)))
+    assert result.stopped_early and len(result.losses) < 300
+    assert calls[0] == (0, 300) and calls[-2] == (len(result.losses) - 1, 300)
+    assert calls[-1] == (len(result.losses) - 1, len(result.losses))  # the bar ends at n/n

@@ -196,7 +196,8 @@ def fit_autoencoder(
     ``config.batch_size``); training and encoding run on deterministic kernels.
     ``inputs`` is ``(n_tracks, height, width)``; ``device``, ``prepare`` and ``augmented``
     are those of :func:`train_autoencoder`, ``on_epoch(epoch, epochs_to_run, loss)`` is
-    called after each epoch, and ``config.epochs`` is replaced by the budget's.
+    called after each epoch (and once more as ``(last, epochs_run, loss)`` when training
+    stopped before the budget), and ``config.epochs`` is replaced by the budget's.
 
     Returns
     -------
@@ -221,6 +222,9 @@ def fit_autoencoder(
     started = time.perf_counter()
     with deterministic_torch():
         result = train_autoencoder(model, inputs, config, report, prepare=prepare, device=device, augmented=augmented)
+        if on_epoch is not None and result.stopped_early and result.losses:
+            # Training is done: the progress bar ends full at the epochs it took, not at the budget.
+            on_epoch(len(result.losses) - 1, len(result.losses), result.losses[-1])
         codes = encode(model, inputs, prepare=prepare)
     return model, result, codes, time.perf_counter() - started
 
