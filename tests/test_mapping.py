@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,21 @@ def test_transform_places_fitted_files_where_fit_put_them(fitted, tmp_path: Path
     assert loaded.params_ == mapper.params_
     assert loaded.crop_seconds_ == mapper.crop_seconds_
     np.testing.assert_allclose(loaded.transform(paths), mapper.embedding_, atol=1e-5)
+
+
+def test_saving_a_map_twice_writes_the_same_bytes(fitted, tmp_path: Path) -> None:
+    """safetensors writes its metadata from a hash map, in either order; the model file is sorted."""
+    _, mapper, _ = fitted
+    saved = []
+    for k in range(8):
+        mapper.save(tmp_path / f"m{k}.safetensors")
+        saved.append((tmp_path / f"m{k}.safetensors").read_bytes())
+    assert all(data == saved[0] for data in saved)
+    size = int.from_bytes(saved[0][:8], "little")
+    header = json.loads(saved[0][8 : 8 + size])
+    assert list(header["__metadata__"]) == ["format", "songmap"]
+    loaded = SongMapper.load(tmp_path / "m0.safetensors")
+    assert loaded.params_ == mapper.params_
 
 
 def test_a_fitted_map_loads_as_the_estimator_does(fitted, tmp_path: Path) -> None:

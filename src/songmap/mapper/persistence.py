@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from songmap._version import __version__
-from songmap.io.atomic import atomic_path
+from songmap.io.atomic import atomic_write_bytes
 
 __all__ = ["MODEL_FILE", "LEGACY_MODEL_FILE", "MODEL_FORMAT", "MODEL_FORMAT_VERSION", "write_model", "read_model"]
 
@@ -67,7 +67,7 @@ def write_model(
     band_mean, band_std : np.ndarray
         The normalisation of the model inputs.
     """
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     header = {
         "format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "songmap_version": __version__,
@@ -86,8 +86,31 @@ def write_model(
     tensors["band_mean"] = np.asarray(band_mean, dtype=np.float32)
     tensors["band_std"] = np.asarray(band_std, dtype=np.float32)
     arrays = {name: np.ascontiguousarray(value) for name, value in tensors.items()}
-    with atomic_path(path) as tmp:
-        save_file(arrays, str(tmp), metadata={"format": MODEL_FORMAT, "songmap": json.dumps(header)})
+    data = save(arrays, metadata={"format": MODEL_FORMAT, "songmap": json.dumps(header)})
+    atomic_write_bytes(path, _metadata_sorted(data))
+
+
+def _metadata_sorted(data: bytes) -> bytes:
+    """A safetensors file's bytes with its ``__metadata__`` keys in sorted order.
+
+    safetensors writes the metadata from a Rust ``HashMap``, so two saves of the same model put its
+    keys in either order and the files differ byte-wise. Reordering keeps the header's length; when
+    the header does not read back to exactly its own bytes (an escape that Python's ``json`` spells
+    otherwise), the file is left as it was.
+    """
+    size = int.from_bytes(data[:8], "little")
+    raw = data[8 : 8 + size]
+    text = raw.decode("utf-8").rstrip(" ")
+    header = json.loads(text)
+
+    def compact(value) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    if compact(header) != text or not isinstance(header.get("__metadata__"), dict):
+        return data
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    canonical = compact(header).encode("utf-8")
+    return data[:8] + canonical.ljust(size, b" ") + data[8 + size :]
 
 
 def read_model(path: str | os.PathLike) -> dict:
