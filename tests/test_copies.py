@@ -190,6 +190,8 @@ def test_compare_over_seeds_gives_each_seed_and_the_median_and_range(families: P
     assert doc["summary"]["pair_kinds"]["tsne"]["family"]["share_rank_1"]["max"] == max(shares)
     assert "n_pairs" not in doc["summary"]["pair_kinds"]["tsne"]["family"]  # counts are not summarised
     assert doc["params"]["seed"] == 2 and seeds.mapper.seed == 2
+    # The mapper returned is fitted at the first seed: its map is the document's.
+    np.testing.assert_array_equal(seeds.mapper.embedding_, seeds.maps["ae"])
 
 
 def test_compare_seeds_on_the_command_line(families: Path, tmp_path: Path) -> None:

@@ -122,17 +122,19 @@ def compare_folder(
     fitted = mapper_for_job(mapper, job.out_dir, progress, **({} if "ae" in methods else {"epochs": 1}))
     collection = job.collection
     with OutputStaging(job.out_dir) as staging:
-        runs = []
-        for seed in seed_list:
-            # The features are computed by the first fit and read from the cache by the others.
+        runs: dict[int, _SeedRun] = {}
+        # The first seed is fitted last, so that the mapper returned is fitted at it. The features are
+        # computed by the first fit and read from the cache by the others; the tracks measured and
+        # their reference space are the same at every seed.
+        for seed in seed_list[1:] + seed_list[:1]:
             fitted.set_params(seed=seed)
-            runs.append(_run_methods(fitted, collection, job.pairs, methods, on_method, reference=runs[0].reference if runs else None))
-        first = runs[0]
+            runs[seed] = _run_methods(fitted, collection, job.pairs, methods, on_method, next(iter(runs.values()), None))
+        first = runs[seed_list[0]]
         reasons = dict(fitted.skipped_)
         document = quality_document(
             job.input_dir,
             reference_space=fitted.reference_space_name,
-            params={**fitted.params_, "seed": seed_list[0], "crop_seconds": round(float(fitted.crop_seconds_), 3)},
+            params={**fitted.params_, "crop_seconds": round(float(fitted.crop_seconds_), 3)},
             features_seconds=max(first.fit_seconds - first.results["ae"]["seconds"], 0.0) if "ae" in methods else first.fit_seconds,
             methods=first.results,
             tracks=[
@@ -144,7 +146,7 @@ def compare_folder(
         if job.pairs:
             document["pair_kinds"] = first.pair_kinds
         if seeds is not None:
-            by_seed = {str(seed): run.figures(bool(job.pairs)) for seed, run in zip(seed_list, runs)}
+            by_seed = {str(seed): runs[seed].figures(bool(job.pairs)) for seed in seed_list}
             document.update(seeds=seed_list, by_seed=by_seed, summary=seed_summary(list(by_seed.values())))
         json.dumps(document, allow_nan=False)  # fail here, not half-way through writing, on a NaN
         _, known_pairs = pair_rows(first.files, job.pairs or [])
@@ -152,7 +154,6 @@ def compare_folder(
                         title=f"{job.input_dir.resolve().name}: {len(first.files)} tracks")
         write_json_document(staging.path / QUALITY_FILENAME, document)
         written = staging.commit(["compare.png", QUALITY_FILENAME])
-    fitted.set_params(seed=seed_list[0])
     return CompareResult(document, job.out_dir, collection, fitted, first.maps, written)
 
 
@@ -160,6 +161,7 @@ def compare_folder(
 class _SeedRun:
     """The maps of one seed and their figures."""
 
+    rows: np.ndarray
     files: list[str]
     categories: list
     reference: np.ndarray
@@ -174,23 +176,26 @@ class _SeedRun:
 
 
 def _run_methods(fitted: SongMapper, collection: Collection, pairs, methods: list[str], on_method,
-                 reference: np.ndarray | None) -> _SeedRun:
-    """Fit ``fitted`` (at its seed), run the baselines at the same seed and measure every map."""
+                 earlier: _SeedRun | None) -> _SeedRun:
+    """Fit ``fitted`` (at its seed), run the baselines at the same seed and measure every map.
+
+    The tracks measured and their reference space come from an ``earlier`` seed's run when there is
+    one: the features and their normalisation do not depend on the seed.
+    """
     if on_method is not None:
         on_method("ae" if "ae" in methods else "features")
     started = time.perf_counter()
     fitted.fit(collection.files)
     fit_seconds = time.perf_counter() - started
 
-    mapped = np.flatnonzero(np.all(np.isfinite(fitted.embedding_), axis=1))
-    files_mapped = [collection.files[i] for i in mapped]
-    if reference is None:
-        reference, usable = reference_features(fitted, files_mapped)
-    else:  # the same features and normalisation at every seed
-        usable = np.arange(len(reference))
-    rows = mapped[usable]
-    files = [collection.relative(collection.files[i]) for i in rows]
-    track_categories = [collection.category(collection.files[i]) for i in rows]
+    if earlier is None:
+        mapped = np.flatnonzero(np.all(np.isfinite(fitted.embedding_), axis=1))
+        reference, usable = reference_features(fitted, [collection.files[i] for i in mapped])
+        rows = mapped[usable]
+        files = [collection.relative(collection.files[i]) for i in rows]
+        track_categories = [collection.category(collection.files[i]) for i in rows]
+    else:
+        rows, files, track_categories, reference = earlier.rows, earlier.files, earlier.categories, earlier.reference
 
     maps: dict[str, np.ndarray] = {}
     seconds: dict[str, float] = {}
@@ -214,7 +219,7 @@ def _run_methods(fitted: SongMapper, collection: Collection, pairs, methods: lis
         space: pair_kind_summary(pair_ranks(files, points, pairs, ignore_copies=True))
         for space, points in {"features": reference, **maps}.items()
     } if pairs else None
-    return _SeedRun(files, track_categories, reference, maps, results, pair_kinds, fit_seconds)
+    return _SeedRun(rows, files, track_categories, reference, maps, results, pair_kinds, fit_seconds)
 
 
 #: Numbers of a seed's figures that count things rather than measure the map: not summarised.
