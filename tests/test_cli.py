@@ -94,7 +94,8 @@ def test_embeddings_csv_has_the_same_rows(mapped) -> None:
     doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
     with open(out / "embeddings.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["file", "title", "category", "duration_s", "x", "y", "cluster", "cluster_name", "trustworthiness", "continuity"]
+    assert list(rows[0]) == ["file", "title", "category", "duration_s", "x", "y", "cluster", "cluster_name", "trustworthiness", "continuity",
+                            "artist", "album", "genre", "year", "track_number"]
     assert [r["file"] for r in rows] == [t["file"] for t in doc["tracks"]]
     assert [float(r["x"]) for r in rows] == pytest.approx([t["x"] for t in doc["tracks"]])
 

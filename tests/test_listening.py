@@ -317,7 +317,7 @@ def test_path_and_playlist_commands_on_a_mapped_collection(small_collection: Pat
     assert isinstance(doc["clusters"], list)
     with open(out / "embeddings.csv", newline="", encoding="utf-8") as f:
         header = next(csv.reader(f))
-    assert header[-4:] == ["cluster", "cluster_name", "trustworthiness", "continuity"]
+    assert header[6:10] == ["cluster", "cluster_name", "trustworthiness", "continuity"]
 
     shown = songmap("path", out, "--from", "low drone", "--to", "effects/Blip.wav")
     assert shown.exit_code == 0, shown.output

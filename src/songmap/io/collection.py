@@ -1,4 +1,4 @@
-"""A folder of songs with its optional ``metadata.csv``: what will be mapped, with titles and categories."""
+"""A folder of songs with its optional ``metadata.csv``: what will be mapped, with titles, tags and categories."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from pathlib import Path, PurePosixPath
 
 from songmap.io.discovery import AUDIO_EXTENSIONS, find_audio_files
 from songmap.io.tables import read_metadata
+from songmap.io.tags import TrackTags, parse_track_number, parse_year, read_tags, split_genres
 from songmap.io.text import display_text
 
-__all__ = ["Collection", "scan_collection"]
+__all__ = ["Collection", "scan_collection", "TAG_KEYS"]
+
+#: What :meth:`Collection.describe` says about each track, beside its category.
+TAG_KEYS = ("title", "artist", "album", "genre", "year", "track_number")
 
 
 @dataclass
@@ -49,6 +53,10 @@ class Collection:
         For rows naming a missing file that were not matched by another extension
         because it was ambiguous: the files that would fit (several files with that
         name, or one file that several rows would claim). These rows are in ``missing_in_folder``.
+    genre_separators : str
+        Characters that split one genre value into several (:func:`songmap.io.tags.split_genres`).
+    tag_problems : dict
+        Relative path -> why its tags could not be read, for the files :meth:`describe` has read.
     """
 
     root: Path
@@ -65,6 +73,8 @@ class Collection:
     title_column: str | None = "title"
     matched_by_stem: dict[str, str] = field(default_factory=dict)
     stem_candidates: dict[str, list[str]] = field(default_factory=dict)
+    genre_separators: str = ""
+    tag_problems: dict[str, str] = field(default_factory=dict)
 
     def relative(self, path: Path) -> str:
         """Path of ``path`` relative to the folder, with forward slashes."""
@@ -78,9 +88,40 @@ class Collection:
         return value or None
 
     def title(self, path: Path) -> str:
-        """Title column when metadata has one, otherwise the file name without extension."""
+        """Title column when metadata has one, otherwise the file name without extension (no tags read)."""
         value = self.metadata.get(self.relative(path), {}).get(self.title_column, "").strip() if self.title_column else ""
         return display_text(value or path.stem)
+
+    def describe(self, path: Path) -> dict:
+        """A track's :data:`TAG_KEYS`: its embedded tags, overridden cell by cell by metadata.csv.
+
+        ``title`` falls back to the file name without extension; ``genre`` is a
+        list (split at :attr:`genre_separators` only); ``year`` and
+        ``track_number`` are ints; what neither says is None (``genre``: empty).
+        A file whose tags cannot be read is described from metadata and its
+        name, and its reason is kept in :attr:`tag_problems`.
+        """
+        rel = self.relative(path)
+        tags = read_tags(path, genre_separators=self.genre_separators)
+        if tags.problem is not None:
+            self.tag_problems[rel] = tags.problem
+        row = self.metadata.get(rel, {})
+        sheet = TrackTags(
+            title=row.get(self.title_column, "").strip() if self.title_column else None,
+            artist=row.get("artist", "").strip(),
+            album=row.get("album", "").strip(),
+            genre=split_genres([row.get("genre", "")], self.genre_separators),
+            year=parse_year(row.get("year")),
+            track_number=parse_track_number(row.get("track_number") or row.get("track")),
+        )
+        return {
+            "title": display_text(sheet.title or tags.title or path.stem),
+            "artist": display_text(sheet.artist or tags.artist or "") or None,
+            "album": display_text(sheet.album or tags.album or "") or None,
+            "genre": sheet.genre or tags.genre,
+            "year": sheet.year if sheet.year is not None else tags.year,
+            "track_number": sheet.track_number if sheet.track_number is not None else tags.track_number,
+        }
 
     def resolve_names(self, names: Iterable[str]) -> list[str]:
         """The relative path of the file each name means when it names one only with another extension.
@@ -107,6 +148,7 @@ def scan_collection(
     ignore_case: bool = False,
     file_column: str | None = None,
     category_column: str | None = None,
+    genre_separators: str = "",
 ) -> Collection:
     """Find the audio files of a folder and join them with metadata.
 
@@ -135,6 +177,8 @@ def scan_collection(
         Match metadata file names to files ignoring upper/lower case.
     file_column, category_column : str, optional
         Metadata columns to use instead of guessing them.
+    genre_separators : str
+        Characters that split a genre tag or cell into several genres (none by default).
 
     Raises
     ------
@@ -153,7 +197,7 @@ def scan_collection(
     for folder, reason in unreadable:
         if folder == root:
             raise ValueError(f"cannot read the input folder {root} {reason.removeprefix('cannot read folder ')}")
-    collection = Collection(root=root, files=files)
+    collection = Collection(root=root, files=files, genre_separators=genre_separators)
     collection.unreadable = [(collection.relative(p) + "/", reason) for p, reason in unreadable]
 
     if metadata_path is None and (root / "metadata.csv").is_file():

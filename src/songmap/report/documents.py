@@ -11,6 +11,7 @@
                                                     # plus "crop_seconds" it chose
       "training": {"epochs_run", "best_epoch", "best_loss", "stopped_early"},
       "tracks": [{"file", "title", "category", "duration_s", "x", "y",
+                  "artist", "album", "genre", "year", "track_number",
                   "neighbours", "neighbour_distances", "cluster", "cluster_name",
                   "trustworthiness", "continuity"}, ...],
       "clusters": [{"id", "name", "size", "category", "centre"}, ...],
@@ -20,6 +21,12 @@
 
 ``file`` is relative to ``input_dir`` with forward slashes; ``category`` is null
 when metadata has none; ``pairs`` is present when ``INPUT_DIR/pairs.csv`` is.
+
+Added for libraries (documents written before them lack these keys): ``artist``
+and ``album`` (string or null), ``genre`` (a list of strings, maybe empty),
+``year`` and ``track_number`` (int or null), from the file's tags overridden
+cell by cell by metadata.csv (:meth:`songmap.io.collection.Collection.describe`);
+``title`` is the tag's when metadata has none.
 
 Added for listening (:mod:`songmap.evaluation.listening`; documents written
 before them lack these keys and stay valid): ``neighbours`` are the indices into
@@ -70,8 +77,11 @@ __all__ = [
 EMBEDDINGS_FILENAME = "embeddings.json"
 QUALITY_FILENAME = "quality.json"
 EMBEDDINGS_FORMAT_VERSION = 1
-#: Columns of ``embeddings.csv``; the last four are empty for maps written before they existed.
-TRACK_COLUMNS = ("file", "title", "category", "duration_s", "x", "y", "cluster", "cluster_name", "trustworthiness", "continuity")
+#: Columns of ``embeddings.csv``; those after ``y`` are empty for maps written before they existed.
+#: ``genre`` is the list joined by :data:`GENRE_JOINER`.
+TRACK_COLUMNS = ("file", "title", "category", "duration_s", "x", "y", "cluster", "cluster_name", "trustworthiness", "continuity",
+                 "artist", "album", "genre", "year", "track_number")
+GENRE_JOINER = "; "
 
 
 def embeddings_document(
@@ -248,5 +258,6 @@ def write_embeddings_csv(path: str | os.PathLike, tracks: list[dict]) -> None:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(TRACK_COLUMNS)
     for track in tracks:
-        writer.writerow([csv_cell(track.get(column)) for column in TRACK_COLUMNS])
+        cells = {**track, "genre": GENRE_JOINER.join(track.get("genre") or []) or None}
+        writer.writerow([csv_cell(cells.get(column)) for column in TRACK_COLUMNS])
     atomic_write_text(path, buffer.getvalue())

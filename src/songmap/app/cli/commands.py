@@ -33,6 +33,7 @@ from songmap.app.cli.options import (
     CategoryColumn,
     Device,
     FileColumn,
+    GenreSeparators,
     IgnoreCase,
     MapFolder,
     PlaylistForce,
@@ -91,6 +92,7 @@ def map_command(
     ignore_case: IgnoreCase = False,
     file_column: FileColumn = None,
     category_column: CategoryColumn = None,
+    genre_separators: GenreSeparators = "",
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs (the default and modulation presets take at most 300 steps; every preset stops early when the loss stops improving).")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same map.")] = 0,
     crop_percentile: Annotated[
@@ -124,6 +126,7 @@ def map_command(
         with progress_bars() as progress:
             result = map_folder(input_dir, out_dir, mapper, metadata_path=metadata, ignore_case=ignore_case,
                                 file_column=file_column, category_column=category_column,
+                                genre_separators=genre_separators,
                                 categories=categories.split(",") if categories else None,
                                 progress=fit_hooks(progress, epochs=epochs))
         print_map_summary(result, time.perf_counter() - started)

@@ -78,6 +78,11 @@ FileColumn = Annotated[
     typer.Option(help="Metadata column naming the files. Default: guessed (filename; else file or path; "
                       "else name or title when it holds file names)."),
 ]
+GenreSeparators = Annotated[
+    str,
+    typer.Option(help="Characters that split one genre tag into several, e.g. ';/'. Default: none, so 'AC/DC' stays "
+                      "one name (multi-value tags are always split)."),
+]
 CategoryColumn = Annotated[
     str | None,
     typer.Option(help="Metadata column of categories. Default: guessed (category; else sound-type, type, label, "

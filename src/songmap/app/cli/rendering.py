@@ -36,6 +36,10 @@ def print_map_summary(result, seconds: float) -> None:
         err.print(f"note: {collection.excluded_by_category} file(s) left out by --categories")
     for item in doc["skipped"]:
         err.print(f"skipped: {display_text(item['file'])}: {item['reason']}")
+    for rel, reason in sorted(collection.tag_problems.items())[:10]:
+        err.print(f"warning: {display_text(rel)}: {reason}; mapped without its tags")
+    if len(collection.tag_problems) > 10:
+        err.print(f"warning: unreadable tags in {len(collection.tag_problems) - 10} more file(s)")
     stop = "stopped early" if training["stopped_early"] else "ran all epochs"
     out.print(
         f"Mapped {len(doc['tracks'])} track(s), skipped {len(doc['skipped'])}; crop {doc['params']['crop_seconds']:.1f} s; "

@@ -52,6 +52,7 @@ def prepare_folder(
     ignore_case: bool = False,
     file_column: str | None = None,
     category_column: str | None = None,
+    genre_separators: str = "",
 ) -> Prepared:
     """Scan ``input_dir`` for a job writing to ``out_dir``; pairs default to ``input_dir/pairs.csv``.
 
@@ -68,7 +69,7 @@ def prepare_folder(
         raise NotADirectoryError(f"output path exists and is not a folder: {out_dir}")
     collection = scan_collection(
         input_dir, metadata_path, categories, exclude=excluded_output(input_dir, out_dir), ignore_case=ignore_case,
-        file_column=file_column, category_column=category_column,
+        file_column=file_column, category_column=category_column, genre_separators=genre_separators,
     )
     if not collection.files:
         raise ValueError(f"no audio files found in {input_dir}")

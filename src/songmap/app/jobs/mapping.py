@@ -72,6 +72,7 @@ def map_folder(
     ignore_case: bool = False,
     file_column: str | None = None,
     category_column: str | None = None,
+    genre_separators: str = "",
     progress: Progress | None = None,
 ) -> MapResult:
     """Map every audio file of ``input_dir`` and write the outputs into ``out_dir``.
@@ -90,7 +91,7 @@ def map_folder(
     mapper : SongMapper
         Unfitted mapper with the wanted parameters. It is not changed: a copy is
         fitted (files that cannot be decoded are skipped) and returned.
-    metadata_path, categories, ignore_case, file_column, category_column
+    metadata_path, categories, ignore_case, file_column, category_column, genre_separators
         See :func:`songmap.io.collection.scan_collection`.
     pairs_path : str or os.PathLike, optional
         Pairs CSV to report; by default ``input_dir/pairs.csv`` when it exists.
@@ -108,7 +109,8 @@ def map_folder(
     """
     job = prepare_folder(input_dir, out_dir, metadata_path=metadata_path, categories=categories,
                          pairs_path=pairs_path, ignore_case=ignore_case,
-                         file_column=file_column, category_column=category_column)
+                         file_column=file_column, category_column=category_column,
+                         genre_separators=genre_separators)
     fitted = mapper_for_job(mapper, job.out_dir, _with_checkpoints(progress))
     # The staging folder is made before the long part, so an unwritable --out fails at once.
     with OutputStaging(job.out_dir) as staging:
@@ -142,14 +144,16 @@ def _document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
             skipped.append({"file": rel, "reason": reasons[path]})
             continue
         x, y = mapper.embedding_[i]
+        described = collection.describe(path)
         tracks.append(
             {
                 "file": rel,
-                "title": collection.title(path),
+                "title": described.pop("title"),
                 "category": collection.category(path),
                 "duration_s": round(float(mapper.durations_[i]), 3),
                 "x": float(x),
                 "y": float(y),
+                **described,
             }
         )
     params = {**mapper.params_, "crop_seconds": round(float(mapper.crop_seconds_), 3)}
