@@ -177,8 +177,13 @@ def test_a_tagged_artist_album_folder_maps_with_its_tags(source_wav, untagged_mp
     assert rows["AC-DC/Live/02 track.flac"]["genre"] == "Rock;Pop" and rows["AC-DC/Live/02 track.flac"]["year"] == "1980"
 
     again = tmp_path / "split"
-    result = CliRunner().invoke(app, ["map", str(root), "--out", str(again), "--genre-separators", ";", *FAST_ARGS],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(app, ["map", str(root), "--out", str(again), "--genre-separators", ";",
+                                      "--colour-by", "artist", *FAST_ARGS], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    split = {t["file"]: t for t in json.loads((again / "embeddings.json").read_text(encoding="utf-8"))["tracks"]}
+    split_doc = json.loads((again / "embeddings.json").read_text(encoding="utf-8"))
+    split = {t["file"]: t for t in split_doc["tracks"]}
     assert split["AC-DC/Live/01 track.flac"]["genre"] == ["Rock", "Pop"]
+    # The choice of colour is kept with the map, so a rebuilt page starts with it too.
+    assert split_doc["colour_by"] == "artist"
+    assert '"colourBy":"artist"' in (again / "map.html").read_text(encoding="utf-8")
+    assert '"colourBy":"genre"' in (out / "map.html").read_text(encoding="utf-8")  # no categories: genres

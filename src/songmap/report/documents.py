@@ -26,7 +26,8 @@ Added for libraries (documents written before them lack these keys): ``artist``
 and ``album`` (string or null), ``genre`` (a list of strings, maybe empty),
 ``year`` and ``track_number`` (int or null), from the file's tags overridden
 cell by cell by metadata.csv (:meth:`songmap.io.collection.Collection.describe`);
-``title`` is the tag's when metadata has none.
+``title`` is the tag's when metadata has none. ``colour_by`` (top level, only when
+``songmap map --colour-by`` gave one) is what map.png and the page are first coloured by.
 
 Added for listening (:mod:`songmap.evaluation.listening`; documents written
 before them lack these keys and stay valid): ``neighbours`` are the indices into

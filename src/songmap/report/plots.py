@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from songmap.io.atomic import atomic_write_bytes
+from songmap.report.colouring import colourings, default_colour_key
 from songmap.report.palette import category_colours
 
 __all__ = ["METHOD_TITLES", "plot_map", "plot_comparison", "plot_duration_histogram", "pyplot", "save_figure"]
@@ -33,39 +34,45 @@ def pyplot():
     return plt
 
 
-def plot_map(tracks: list[dict], path: str | os.PathLike, title: str = "songmap", max_labels: int = 150) -> None:
-    """Scatter plot of the map coloured by category, each point labelled with its title.
+def plot_map(tracks: list[dict], path: str | os.PathLike, title: str = "songmap", max_labels: int = 150,
+             colour_by: str | None = None) -> None:
+    """Scatter plot of the map coloured by ``colour_by``, each point labelled with its title.
 
     Parameters
     ----------
     tracks : list of dict
-        Track entries with ``x``, ``y``, ``title``, ``category``.
+        Track entries with ``x``, ``y``, ``title`` and what they are coloured by.
     path : str or os.PathLike
         PNG file to write (atomically).
     title : str
         Figure title.
     max_labels : int
         Above this many points, labels would hide the map, so none are drawn.
+    colour_by : str, optional
+        A key of :data:`songmap.report.colouring.COLOUR_KEYS`; by default, and for a key no
+        track has a value for, :func:`songmap.report.colouring.default_colour_key` (as the page).
     """
     plt = pyplot()
     n = len(tracks)
     size = 8 if n <= 40 else min(16, 8 + (n - 40) / 15)
     fig, ax = plt.subplots(figsize=(size, size * 0.8), dpi=120)
-    colours = category_colours([t.get("category") for t in tracks])
+    available = colourings(tracks)
+    groups = available.get(colour_by) or available[default_colour_key(available)]
     xy = np.array([[t["x"], t["y"]] for t in tracks], dtype=float).reshape(-1, 2)
-    for category, colour in colours.items():
-        idx = [i for i, t in enumerate(tracks) if t.get("category") == category]
-        if idx:
-            ax.scatter(xy[idx, 0], xy[idx, 1], s=36, c=colour, label=category or "uncategorised",
-                       edgecolors="white", linewidths=0.6, zorder=3)
+    codes = np.array(groups.codes, dtype=int)
+    entries = [*zip(groups.names, groups.colours), (groups.none_label, groups.none_colour)]
+    for code, (name, colour) in zip([*range(len(groups.names)), -1], entries):
+        idx = np.flatnonzero(codes == code)
+        if len(idx):
+            ax.scatter(xy[idx, 0], xy[idx, 1], s=36, c=colour, label=name, edgecolors="white", linewidths=0.6, zorder=3)
     hidden = _place_labels(fig, ax, xy, [str(t.get("title", "")) for t in tracks], max_labels)
     note = f"; {hidden} labels hidden where they would overlap (see map.html)" if hidden else ""
     ax.set_title(f"{title} ({n} tracks{note})", fontsize=10)
     ax.set_xlabel("latent 1")
     ax.set_ylabel("latent 2")
     ax.grid(True, alpha=0.25)
-    if len(colours) > 1 or None not in colours:
-        ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    if groups.names:
+        ax.legend(loc="best", fontsize=8, framealpha=0.85, title=groups.label if groups.key != "category" else None)
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)

@@ -43,11 +43,12 @@ from pathlib import Path
 from typing import Any
 
 from songmap.io.atomic import atomic_write_text
+from songmap.report.colouring import COLOUR_KEYS, colourings, default_colour_key
 from songmap.report.documents import read_embeddings, validate_embeddings
 from songmap.report.palette import category_colours
 from songmap.web.page_template import fill_template
 from songmap.web.page_tracks import page_clusters, page_track
-from songmap.web.page_wire import embed_json, pack_tracks
+from songmap.web.page_wire import embed_json, pack_colourings, pack_tracks
 
 __all__ = [
     "PAGE_FILENAME",
@@ -108,7 +109,8 @@ def local_audio_urls(doc: dict[str, Any], out_dir: str | os.PathLike[str]) -> li
         urls.append(urllib.parse.quote(relative.replace(os.sep, "/"), safe="/", errors="surrogateescape"))
     return urls
 
-def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str, Any] | None = None) -> str:
+def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str, Any] | None = None, *,
+                    colour_by: str | None = None, cover_prefix: str | None = None) -> str:
     """Render the self-contained interactive map page.
 
     Parameters
@@ -122,6 +124,15 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
     model
         What the page's "Place a song" control runs (:func:`songmap.web.placing.page_model`),
         or ``{"unavailable": reason}``; None: unavailable, as for a page without a model.
+    colour_by
+        What the page is first coloured by (default: the document's ``colour_by``, which
+        ``songmap map --colour-by`` writes); a key of
+        :data:`songmap.report.colouring.COLOUR_KEYS`); by default its categories, else its
+        genres, artists or albums (:func:`songmap.report.colouring.default_colour_key`).
+        A key no track has a value for falls back to that default.
+    cover_prefix
+        URL prefix of the tracks' cover pictures (``/cover/`` on a served page: track
+        ``i``'s is ``/cover/i``); None: no covers (a page opened from disk stays self-contained).
 
     Returns
     -------
@@ -153,12 +164,20 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
     payload["uncategorisedColour"] = colours.pop(None)
     payload["categoryColours"] = colours
     payload.update(pack_tracks(page_tracks, [str(url) for url in audio_urls]))
+    choices = colourings(tracks)
+    colour_by = colour_by if colour_by is not None else doc.get("colour_by")
+    if colour_by is not None and colour_by not in COLOUR_KEYS:
+        raise ValueError(f"cannot colour by {colour_by!r}: choose one of {', '.join(COLOUR_KEYS)}")
+    payload.update(pack_colourings(choices, colour_by if colour_by in choices else default_colour_key(choices),
+                                   [track.get("year") for track in tracks]))
+    if cover_prefix is not None:
+        payload["coverPrefix"] = cover_prefix
     if model is None:
         model = {"unavailable": "this page was made without the map's model"}
     return fill_template(data=embed_json(payload), model=embed_json(model))
 
 
-def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None = None) -> Path:
+def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None = None, *, colour_by: str | None = None) -> Path:
     """Write ``out_dir/map.html`` for opening from disk.
 
     Parameters
@@ -168,6 +187,8 @@ def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None =
     doc
         The embeddings document; read from ``out_dir/embeddings.json`` when
         omitted.
+    colour_by
+        What the page is first coloured by (see :func:`render_map_page`).
 
     Returns
     -------
@@ -193,7 +214,7 @@ def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None =
         doc = read_embeddings(out_path)
     from songmap.web.placing import page_model_for  # loads the model (numpy only, no PyTorch)
 
-    html = render_map_page(doc, local_audio_urls(doc, out_path), page_model_for(out_path))
+    html = render_map_page(doc, local_audio_urls(doc, out_path), page_model_for(out_path), colour_by=colour_by)
     page_path = out_path / PAGE_FILENAME
     atomic_write_text(page_path, html)
     return page_path

@@ -69,7 +69,7 @@ def _template_with_csp() -> str:
             "default-src 'none'",
             f"script-src {_csp_hash(script)}",
             f"style-src {_csp_hash(style)}",
-            "img-src data:",
+            "img-src data: 'self'",  # 'self': cover pictures of a served page (/cover/N)
             "media-src 'self' file: blob:",  # blob: plays a song dropped on the page
             "base-uri 'none'",
             "form-action 'none'",

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PAGE_DATA_FORMAT", "embed_json", "pack_tracks", "unpack_page_tracks"]
+__all__ = ["PAGE_DATA_FORMAT", "embed_json", "pack_colourings", "pack_tracks", "unpack_colourings", "unpack_page_tracks"]
 
 # Characters that could end the <script> data block or start an HTML comment
 # inside it, plus the two JavaScript line terminators that are legal in JSON.
@@ -60,6 +60,8 @@ _NO_CATEGORY = 0xFFFF            # category index of an uncategorised track
 _NO_CLUSTER = -2                 # cluster id of a track without one (-1 is "in no cluster")
 _NO_UNIT = 0xFFFF                # trustworthiness/continuity missing (values are stored x 10 000)
 _UNIT_SCALE = 10_000
+# "Colour by" groups the page derives from columns it already has (see pack_colourings).
+_DERIVED = {"category": "category", "cluster": "cluster", "duration": "duration", "trust": "tw"}
 
 
 def _b64(values: Any, dtype: str) -> str:
@@ -153,6 +155,68 @@ def pack_tracks(tracks: list[dict[str, Any]], audio_urls: list[str]) -> dict[str
     if paths:
         packed["paths"] = paths
     return packed
+
+
+def pack_colourings(colourings: dict[str, Any], default: str, years: list[Any]) -> dict[str, Any]:
+    """The page's "Colour by" choices and the tracks' years, for the data block.
+
+    Parameters
+    ----------
+    colourings
+        :func:`songmap.report.colouring.colourings` of the document's tracks.
+    default
+        The key the page starts with.
+    years
+        Each track's ``year`` (int or None); sent only when some track has one.
+
+    Returns
+    -------
+    dict
+        ``colourBy`` (the default key) and ``colourings``: per key ``{key, label, names, colours,
+        noneLabel, noneColour}`` and how each track's group is found. Groups the page can derive
+        from columns it already has are not sent again: ``"from": "category"`` (the category
+        column, whose names are the same sorted list), ``"from": "cluster"`` (the cluster ids and
+        the clusters' names), ``"from": "duration"`` or ``"tw"`` with the bins' ``edges``; the
+        others send ``code``, each track's group index as ``<u2`` in base64 (0xFFFF: no value).
+        ``year`` is ``<u2`` (0: none), sent when some track has one.
+    """
+    packed: dict[str, Any] = {"colourBy": default, "colourings": []}
+    for c in colourings.values():
+        entry = {"key": c.key, "label": c.label, "names": c.names, "colours": c.colours, "noneLabel": c.none_label,
+                 "noneColour": c.none_colour}
+        if c.key in _DERIVED:
+            entry["from"] = _DERIVED[c.key]
+            if c.edges is not None:
+                entry["edges"] = c.edges
+        else:
+            entry["code"] = _b64([_NO_CATEGORY if k < 0 else k for k in c.codes], "<u2")
+        packed["colourings"].append(entry)
+    clean = [y if isinstance(y, int) and not isinstance(y, bool) and 0 < y < 0xFFFF else 0 for y in years]
+    if any(clean):
+        packed["year"] = _b64(clean, "<u2")
+    return packed
+
+
+def unpack_colourings(data: dict[str, Any]) -> dict[str, list[str | None]]:
+    """Each track's group under every colour key of a page's data block (None: no value), by key,
+    derived as map.js derives them (wire.js ``readColourings``)."""
+    tracks = unpack_page_tracks(data)
+    cluster_names = {c["id"]: c["name"] for c in data.get("clusters", [])}
+    groups = {}
+    for entry in data.get("colourings", []):
+        names, source = entry["names"], entry.get("from")
+        if source == "category":
+            values = [t["category"] for t in tracks]
+        elif source == "cluster":
+            values = [cluster_names.get(t.get("cl")) for t in tracks]
+        elif source in ("duration", "tw"):
+            inner = entry["edges"][1:-1]
+            numbers = [t["duration"] if source == "duration" else t.get(source) for t in tracks]
+            values = [None if v is None else names[sum(edge <= v for edge in inner)] for v in numbers]
+        else:
+            values = [None if k == _NO_CATEGORY else names[k] for k in _unb64(entry["code"], "<u2")]
+        groups[entry["key"]] = values
+    return groups
 
 
 def unpack_page_tracks(data: dict[str, Any]) -> list[dict[str, Any]]:

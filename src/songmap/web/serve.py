@@ -6,7 +6,9 @@ It serves exactly these resources and nothing else:
   ``/audio/<index>`` so audio comes from this server;
 * ``/embeddings.json``: the embeddings document;
 * ``/audio/<index>``: the file of ``tracks[index]``, with HTTP Range support
-  so that seeking works in browsers.
+  so that seeking works in browsers;
+* ``/cover/<index>``: the picture embedded in that file's tags (204 without one),
+  read when the page first asks for it.
 
 Every other path is 404. Paths are matched on the raw request target without
 any decoding, so no percent-encoded or ``..`` variant can name another file,
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from songmap.io.discovery import AUDIO_CONTENT_TYPES
+from songmap.io.tags import read_cover
 from songmap.report.documents import EMBEDDINGS_FILENAME, read_embeddings
 from songmap.web.page import render_map_page, resolve_input_dir
 from songmap.web.placing import page_model_for
@@ -49,6 +52,7 @@ __all__ = [
 
 _FALLBACK_CONTENT_TYPE = "application/octet-stream"
 _AUDIO_PATH_RE = re.compile(r"/audio/([0-9]{1,9})")
+_COVER_PATH_RE = re.compile(r"/cover/([0-9]{1,9})")
 _RANGE_SPEC_RE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
 _COPY_CHUNK_BYTES = 256 * 1024
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -125,7 +129,7 @@ class _Snapshot:
             doc=doc,
             embeddings_bytes=(out_dir / EMBEDDINGS_FILENAME).read_bytes(),
             page_bytes=render_map_page(doc, [f"/audio/{i}" for i in range(len(tracks))],
-                                       page_model_for(out_dir)).encode("utf-8"),
+                                       page_model_for(out_dir), cover_prefix="/cover/").encode("utf-8"),
             input_root=os.path.realpath(resolve_input_dir(doc, out_dir)),
             track_files=tuple(track["file"] for track in tracks),
         )
@@ -222,12 +226,12 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
             self._send_bytes(snapshot.page_bytes, "text/html; charset=utf-8", send_body, page=True)
         elif path == "/embeddings.json":
             self._send_bytes(snapshot.embeddings_bytes, "application/json", send_body)
+        elif (match := _AUDIO_PATH_RE.fullmatch(path)) is not None:
+            self._send_audio(snapshot.audio_path(int(match.group(1))), send_body)
+        elif (match := _COVER_PATH_RE.fullmatch(path)) is not None:
+            self._send_cover(snapshot.audio_path(int(match.group(1))), send_body)
         else:
-            match = _AUDIO_PATH_RE.fullmatch(path)
-            if match is None:
-                self._send_text(HTTPStatus.NOT_FOUND, "not found\n", send_body)
-            else:
-                self._send_audio(snapshot.audio_path(int(match.group(1))), send_body)
+            self._send_text(HTTPStatus.NOT_FOUND, "not found\n", send_body)
 
     def _host_allowed(self) -> bool:
         """Refuse foreign Host names on a loopback server (DNS-rebinding defence).
@@ -311,6 +315,19 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
             self.end_headers()
             if send_body and length:
                 self._copy_range(audio_file, first, length)
+
+    def _send_cover(self, path: str | None, send_body: bool) -> None:
+        if path is None:
+            self._send_text(HTTPStatus.NOT_FOUND, "not found\n", send_body)
+            return
+        cover = read_cover(path)
+        if cover is None:
+            # 204, not 404: the page asks for every hovered track's cover, and a missing one is no error.
+            self.send_response(HTTPStatus.NO_CONTENT)
+            self._common_headers()
+            self.end_headers()
+            return
+        self._send_bytes(cover[0], cover[1], send_body)
 
     def _copy_range(self, source: Any, first: int, length: int) -> None:
         source.seek(first)

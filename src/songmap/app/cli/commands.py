@@ -31,6 +31,7 @@ from songmap.app.cli.console import (
 from songmap.app.cli.options import (
     DEFAULT_JOBS,
     CategoryColumn,
+    ColourBy,
     Device,
     FileColumn,
     GenreSeparators,
@@ -93,6 +94,7 @@ def map_command(
     file_column: FileColumn = None,
     category_column: CategoryColumn = None,
     genre_separators: GenreSeparators = "",
+    colour_by: ColourBy = None,
     epochs: Annotated[int, typer.Option(min=1, max=100000, help="Maximum training epochs (the default and modulation presets take at most 300 steps; every preset stops early when the loss stops improving).")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same map.")] = 0,
     crop_percentile: Annotated[
@@ -126,7 +128,7 @@ def map_command(
         with progress_bars() as progress:
             result = map_folder(input_dir, out_dir, mapper, metadata_path=metadata, ignore_case=ignore_case,
                                 file_column=file_column, category_column=category_column,
-                                genre_separators=genre_separators,
+                                genre_separators=genre_separators, colour_by=colour_by,
                                 categories=categories.split(",") if categories else None,
                                 progress=fit_hooks(progress, epochs=epochs))
         print_map_summary(result, time.perf_counter() - started)
@@ -321,12 +323,12 @@ def demo_command(
 
 
 @app.command("page")
-def page_command(out_dir: MapFolder) -> None:
+def page_command(out_dir: MapFolder, colour_by: ColourBy = None) -> None:
     """Rebuild map.html from embeddings.json."""
     from songmap.app.jobs import write_page
 
     with user_errors():
-        path, recovered = write_page(out_dir)
+        path, recovered = write_page(out_dir, colour_by=colour_by)
         note(recovered)
         out.print(f"Wrote {path}")
 

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from songmap.report.colouring import COLOUR_KEYS
+
 DEFAULT_JOBS = os.cpu_count() or 1
 
 
@@ -77,6 +79,19 @@ FileColumn = Annotated[
     str | None,
     typer.Option(help="Metadata column naming the files. Default: guessed (filename; else file or path; "
                       "else name or title when it holds file names)."),
+]
+def check_colour_key(value: str | None) -> str | None:
+    """``--colour-by``: one of :data:`songmap.report.colouring.COLOUR_KEYS`."""
+    if value is not None and value not in COLOUR_KEYS:
+        raise typer.BadParameter(f"choose one of {', '.join(COLOUR_KEYS)}")
+    return value
+
+
+ColourBy = Annotated[
+    str | None,
+    typer.Option(callback=check_colour_key, metavar="KEY",
+                 help=f"What map.png and the page are first coloured by: {', '.join(COLOUR_KEYS)}. Default: the "
+                      "categories, else the genres, artists or albums, else the clusters."),
 ]
 GenreSeparators = Annotated[
     str,

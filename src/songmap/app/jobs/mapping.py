@@ -17,6 +17,7 @@ from songmap.io.collection import Collection
 from songmap.io.text import display_text
 from songmap.mapper import Progress
 from songmap.mapper.persistence import MODEL_FILE
+from songmap.report.colouring import COLOUR_KEYS
 from songmap.report.documents import (
     EMBEDDINGS_FILENAME,
     embeddings_document,
@@ -73,6 +74,7 @@ def map_folder(
     file_column: str | None = None,
     category_column: str | None = None,
     genre_separators: str = "",
+    colour_by: str | None = None,
     progress: Progress | None = None,
 ) -> MapResult:
     """Map every audio file of ``input_dir`` and write the outputs into ``out_dir``.
@@ -93,6 +95,10 @@ def map_folder(
         fitted (files that cannot be decoded are skipped) and returned.
     metadata_path, categories, ignore_case, file_column, category_column, genre_separators
         See :func:`songmap.io.collection.scan_collection`.
+    colour_by : str, optional
+        What map.png and map.html are first coloured by
+        (:data:`songmap.report.colouring.COLOUR_KEYS`; default: categories, else genres, artists,
+        albums or clusters); kept in embeddings.json as ``colour_by``.
     pairs_path : str or os.PathLike, optional
         Pairs CSV to report; by default ``input_dir/pairs.csv`` when it exists.
     progress : Progress, optional
@@ -107,6 +113,8 @@ def map_folder(
     FileNotFoundError, NotADirectoryError, MetadataError, ValueError
         Bad input (one-line messages), including fewer than 2 decodable files.
     """
+    if colour_by is not None and colour_by not in COLOUR_KEYS:
+        raise ValueError(f"cannot colour by {colour_by!r}: choose one of {', '.join(COLOUR_KEYS)}")
     job = prepare_folder(input_dir, out_dir, metadata_path=metadata_path, categories=categories,
                          pairs_path=pairs_path, ignore_case=ignore_case,
                          file_column=file_column, category_column=category_column,
@@ -117,13 +125,15 @@ def map_folder(
         fitted.fit(job.collection.files)
         checkpoint("trained")
         doc, tracks = _document(job, fitted)
+        if colour_by is not None:
+            doc["colour_by"] = colour_by
 
         from songmap.web.page import local_audio_urls, render_map_page  # the page module is large; load it only now
         from songmap.web.placing import page_model
 
         fitted.save(staging.path / MODEL_FILE)
         write_embeddings_csv(staging.path / "embeddings.csv", tracks)
-        plot_map(tracks, staging.path / "map.png", title=display_text(job.input_dir.resolve().name))
+        plot_map(tracks, staging.path / "map.png", title=display_text(job.input_dir.resolve().name), colour_by=colour_by)
         # Audio URLs are relative to where the page will be, not to the staging folder.
         html = render_map_page(doc, local_audio_urls(doc, job.out_dir), page_model(fitted))
         (staging.path / "map.html").write_bytes(html.encode("utf-8"))

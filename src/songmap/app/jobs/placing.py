@@ -113,12 +113,13 @@ def embed_files(
     return result
 
 
-def write_page(out_dir: str | os.PathLike) -> tuple[Path, list[str]]:
-    """Rebuild ``out_dir/map.html`` from ``embeddings.json``; returns the page and recovery notes."""
+def write_page(out_dir: str | os.PathLike, *, colour_by: str | None = None) -> tuple[Path, list[str]]:
+    """Rebuild ``out_dir/map.html`` from ``embeddings.json``, first coloured by ``colour_by`` (default: the
+    map's choice); returns the page and recovery notes."""
     from songmap.web.page import write_map_page
 
     recovered = finish_interrupted_map(out_dir)
-    return write_map_page(out_dir), recovered
+    return write_map_page(out_dir, colour_by=colour_by), recovered
 
 
 def serve(out_dir: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8000, on_note=None) -> None:

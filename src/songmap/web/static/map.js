@@ -25,7 +25,7 @@
   }
   function readTracks(data2) {
     const count2 = data2.count;
-    return {
+    const tracks2 = {
       count: count2,
       titles: data2.titles,
       // strings (page_tracks.py makes every title a string)
@@ -40,9 +40,51 @@
       clusterIds: data2.cluster ? column(data2.cluster, Int32Array) : new Int32Array(count2).fill(NO_CLUSTER),
       trustworthiness: unitColumn(data2, "tw", count2),
       // NaN: not in the document
-      trajectories: data2.paths || {}
+      trajectories: data2.paths || {},
       // track index -> [[x, y], ...] of its windows
+      years: data2.year ? column(data2.year, Uint16Array) : null
+      // 0: no year
     };
+    tracks2.colourings = readColourings(data2, tracks2);
+    return tracks2;
+  }
+  function readColourings(data2, tracks2) {
+    if (!Array.isArray(data2.colourings)) {
+      return [{
+        key: "category",
+        label: "Category",
+        names: data2.categoryNames,
+        colours: null,
+        noneLabel: "uncategorised",
+        noneColour: data2.uncategorisedColour,
+        code: tracks2.categoryCode
+      }];
+    }
+    return data2.colourings.map((c) => ({ ...c, code: colouringCodes(c, data2, tracks2) }));
+  }
+  function colouringCodes(c, data2, tracks2) {
+    if (c.from === "category") return tracks2.categoryCode;
+    const count2 = tracks2.count, code = new Uint16Array(count2).fill(NO_CATEGORY);
+    if (c.from === "cluster") {
+      const indexOfName = new Map(c.names.map((name, k) => [name, k]));
+      const nameOfId = new Map((data2.clusters || []).map((cluster) => [cluster.id, cluster.name]));
+      for (let i = 0; i < count2; i++) {
+        const k = indexOfName.get(nameOfId.get(tracks2.clusterIds[i]));
+        if (k !== void 0) code[i] = k;
+      }
+    } else if (c.from === "duration" || c.from === "tw") {
+      const values = c.from === "duration" ? tracks2.durations : tracks2.trustworthiness, edges = c.edges;
+      for (let i = 0; i < count2; i++) {
+        const v = values[i];
+        if (Number.isNaN(v)) continue;
+        let k = 0;
+        while (k < edges.length - 2 && edges[k + 1] <= v) k++;
+        code[i] = k;
+      }
+    } else {
+      return column(c.code, Uint16Array);
+    }
+    return code;
   }
   function featureNeighbourLists(data2, count2) {
     const has = new Uint8Array(count2).fill(data2.nb ? 1 : 0);
@@ -81,7 +123,6 @@
   }
 
   // src/songmap/web/static/src/groups.js
-  var UNCATEGORISED_LABEL = "uncategorised";
   var NO_CLUSTER_LABEL = "in no cluster";
   var DIRECTION_X = Float64Array.of(1, 1, 0, -1, -1, -1, 0, 1);
   var DIRECTION_Y = Float64Array.of(0, 1, 1, 1, 0, -1, -1, -1);
@@ -89,8 +130,13 @@
     const colours = data2.categoryColours || {};
     return name !== null && Object.hasOwn(colours, name) ? colours[name] : data2.uncategorisedColour;
   }
-  function groupByCategory(tracks2, colourOf) {
-    const { count: count2, categoryNames, categoryCode } = tracks2;
+  function groupByColouring(count2, colouring, data2) {
+    const given = colouring.colours;
+    const colourByName = given ? new Map(colouring.names.map((name, k) => [name, given[k]])) : null;
+    const colourOf = given ? (name) => name === null ? colouring.noneColour : colourByName.get(name) : (name) => colourOfCategory(data2, name);
+    return groupByCode(count2, colouring.names, colouring.code, colourOf, colouring.noneLabel, !given);
+  }
+  function groupByCode(count2, categoryNames, categoryCode, colourOf, noneLabel, sort = true) {
     const used = new Uint8Array(categoryNames.length);
     let hasNull = false;
     for (let i = 0; i < count2; i++) {
@@ -98,9 +144,9 @@
       else used[categoryCode[i]] = 1;
     }
     const names = categoryNames.filter((_, k) => used[k]);
-    const sorted = names.slice().sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+    const sorted = sort ? names.slice().sort((a, b) => a < b ? -1 : a > b ? 1 : 0) : names;
     const list = sorted.map((name) => ({ name, label: name, colour: colourOf(name), members: [] }));
-    if (hasNull) list.push({ name: null, label: UNCATEGORISED_LABEL, colour: colourOf(null), members: [] });
+    if (hasNull) list.push({ name: null, label: noneLabel, colour: colourOf(null), members: [] });
     const indexByName = new Map(sorted.map((name, index) => [name, index]));
     const listIndex = Int32Array.from(categoryNames, (name) => indexByName.has(name) ? indexByName.get(name) : -1);
     const of = new Uint16Array(count2);
@@ -207,12 +253,37 @@
   var worldX = tracks.x;
   var worldY = tracks.y;
   var featureGraph = hasFeatureGraph(data, count);
-  var { categories, categoryOf } = groupByCategory(tracks, (name) => colourOfCategory(data, name));
+  var colourings = tracks.colourings;
+  var colourKey = null;
+  var colourLabel = "";
+  var categories = [];
+  var categoryOf = new Uint16Array(count);
+  function setColourBy(key) {
+    const chosen = colourings.find((c) => c.key === key);
+    if (!chosen || key === colourKey) return false;
+    ({ categories, categoryOf } = groupByColouring(count, chosen, data));
+    colourKey = key;
+    colourLabel = chosen.label;
+    return true;
+  }
+  setColourBy(colourings.some((c) => c.key === data.colourBy) ? data.colourBy : colourings[0].key);
   var { clusterList, clusterOf } = groupByCluster(tracks, Array.isArray(data.clusters) ? data.clusters : []);
-  var titleLower = null;
+  function groupName(key, i) {
+    const c = colourings.find((entry) => entry.key === key);
+    if (!c) return null;
+    const code = c.code[i];
+    return code < c.names.length ? c.names[code] : null;
+  }
+  function detailsOf(i) {
+    const year = tracks.years ? tracks.years[i] : 0;
+    return [groupName("artist", i), groupName("album", i), year > 0 ? String(year) : null].filter((v) => v !== null);
+  }
+  var searchText = null;
   function lowerTitle(i) {
-    if (titleLower === null) titleLower = titles.map((t) => t.toLowerCase());
-    return titleLower[i];
+    if (searchText === null) {
+      searchText = titles.map((t, k) => [t, groupName("artist", k), groupName("album", k)].filter((v) => v !== null).join("\n").toLowerCase());
+    }
+    return searchText[i];
   }
   var featureLists = null;
   function featureNeighboursOf(i) {
@@ -220,6 +291,7 @@
     return neighboursIn(featureLists, i);
   }
   var audioUrl = (i) => audioUrlOf(data.audio, files, i);
+  var coverUrl = (i) => typeof data.coverPrefix === "string" ? data.coverPrefix + i : null;
   var trackOf = (i) => trackAt(tracks, i);
   function categoryOfTrack(index) {
     return categories[categoryOf[index]];
@@ -320,6 +392,8 @@
     resultsSection: byId("results-section"),
     results: byId("results"),
     legend: byId("legend"),
+    legendHeading: byId("legend-heading"),
+    colourBy: byId("colour-by"),
     summary: byId("summary"),
     pathEnds: byId("path-ends"),
     pathLength: byId("path-length"),
@@ -337,6 +411,8 @@
   dom.tooltipDot = dom.tooltip.querySelector(".dot");
   dom.tooltipCategory = dom.tooltip.querySelector(".tt-category");
   dom.tooltipDuration = dom.tooltip.querySelector(".tt-duration");
+  dom.tooltipDetails = dom.tooltip.querySelector(".tt-details");
+  dom.tooltipCover = dom.tooltip.querySelector(".tt-cover");
   var ctx = dom.canvas.getContext("2d");
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -955,6 +1031,20 @@
       ctx.fillText(text, x, y);
     }
   }
+  function showCover(index) {
+    const cover = dom.tooltipCover, url = coverUrl(index);
+    cover.hidden = true;
+    cover.onload = null;
+    cover.onerror = null;
+    if (url === null) return;
+    cover.onload = () => {
+      if (state.tooltipIndex === index) cover.hidden = false;
+    };
+    cover.onerror = () => {
+      cover.hidden = true;
+    };
+    cover.src = url;
+  }
   function positionTooltip() {
     const tooltip = dom.tooltip;
     const index = pointedIndex();
@@ -969,6 +1059,10 @@
       dom.tooltipCategory.textContent = category.label;
       dom.tooltipDot.style.background = category.colour;
       dom.tooltipDuration.textContent = formatDuration(track.duration);
+      const details = detailsOf(index);
+      dom.tooltipDetails.textContent = details.join(" · ");
+      dom.tooltipDetails.hidden = details.length === 0;
+      showCover(index);
       state.tooltipIndex = index;
     }
     tooltip.hidden = false;
@@ -1672,7 +1766,7 @@
     const shown = categories.reduce((sum, category, c) => sum + (state.shown[c] ? category.members.length : 0), 0);
     let text = plural(count, "track", "tracks");
     if (shown !== count) text += ` (${shown} shown)`;
-    text += ` · ${plural(categories.length, "category", "categories")}`;
+    if (colourKey === "category") text += ` · ${plural(categories.length, "category", "categories")}`;
     const named = clusterList.filter((c) => c.id >= 0).length;
     if (named > 0) text += ` · ${plural(named, "cluster", "clusters")}`;
     if (data.skipped) text += ` · ${data.skipped} skipped`;
@@ -1836,6 +1930,28 @@
       else state.shown[index] = !state.shown[index];
       categoriesChanged();
     });
+  }
+  var legendHeading = () => colourKey === "category" ? "Categories" : colourLabel;
+  function wireColourBy() {
+    const select = dom.colourBy;
+    select.textContent = "";
+    for (const c of colourings) {
+      const option = el("option", "", c.label);
+      option.value = c.key;
+      select.append(option);
+    }
+    select.value = colourKey;
+    select.disabled = colourings.length < 2;
+    select.addEventListener("change", () => colourBy(select.value));
+    dom.legendHeading.textContent = legendHeading();
+  }
+  function colourBy(key) {
+    if (!setColourBy(key)) return false;
+    dom.colourBy.value = key;
+    state.shown = categories.map(() => true);
+    dom.legendHeading.textContent = legendHeading();
+    categoriesChanged();
+    return true;
   }
   function categoriesChanged() {
     renderCategoryLegend();
@@ -2075,6 +2191,7 @@
     byId("collection").textContent = data.collection || "";
     if (data.collection) document.title = `${data.collection} · songmap`;
     byId("empty").hidden = count > 0;
+    wireColourBy();
     renderCategoryLegend();
     updateSummary();
     dom.clustersSection.hidden = clusterList.length === 0;
@@ -2130,6 +2247,10 @@
         visible: state.shown[index],
         count: c.members.length
       })),
+      colourKeys: () => colourings.map((c) => c.key),
+      colourKey: () => colourKey,
+      colourBy,
+      details: (index) => detailsOf(index),
       setCategoryVisible(label, visible) {
         categories.forEach((c, index) => {
           if (c.label === label) state.shown[index] = Boolean(visible);

@@ -1,8 +1,7 @@
-// The tracks grouped as the legends show them: by category and by cluster, with each cluster's
-// outline (its convex hull on the map).
+// The tracks grouped as the legends show them: by what they are coloured by and by cluster, with
+// each cluster's outline (its convex hull on the map).
 import { NO_CATEGORY } from "./wire.js";
 
-const UNCATEGORISED_LABEL = "uncategorised";
 const NO_CLUSTER_LABEL = "in no cluster";
 // The eight directions of a cluster hull's first pass (hullOf): x, x + y, y, -x + y, -x, ...
 const DIRECTION_X = Float64Array.of(1, 1, 0, -1, -1, -1, 0, 1), DIRECTION_Y = Float64Array.of(0, 1, 1, 1, 0, -1, -1, -1);
@@ -13,10 +12,22 @@ export function colourOfCategory(data, name) {
   return name !== null && Object.hasOwn(colours, name) ? colours[name] : data.uncategorisedColour;
 }
 
-// Categories: sorted names, then null ("uncategorised") last; categoryOf[i] is the index of
-// track i's category and category.members the tracks of each.
-export function groupByCategory(tracks, colourOf) {
-  const { count, categoryNames, categoryCode } = tracks;
+// The groups of one "Colour by" choice (wire.js readColourings): its names in the order sent
+// (sorted names, or bins from low to high) with their colours, then its "none" entry. A page made
+// before the choices existed sends only category colours (colourOfCategory), and its names are sorted here.
+export function groupByColouring(count, colouring, data) {
+  const given = colouring.colours;
+  const colourByName = given ? new Map(colouring.names.map((name, k) => [name, given[k]])) : null;
+  const colourOf = given
+    ? (name) => (name === null ? colouring.noneColour : colourByName.get(name))
+    : (name) => colourOfCategory(data, name);
+  return groupByCode(count, colouring.names, colouring.code, colourOf, colouring.noneLabel, !given);
+}
+
+// Tracks grouped by a code column (index into names, NO_CATEGORY: none), names sorted first when
+// `sort` is true, then the "none" entry last; categoryOf[i] is the index of track i's group and
+// group.members the tracks of each.
+function groupByCode(count, categoryNames, categoryCode, colourOf, noneLabel, sort = true) {
   const used = new Uint8Array(categoryNames.length);
   let hasNull = false;
   for (let i = 0; i < count; i++) {
@@ -24,9 +35,9 @@ export function groupByCategory(tracks, colourOf) {
     else used[categoryCode[i]] = 1;
   }
   const names = categoryNames.filter((_, k) => used[k]);
-  const sorted = names.slice().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = sort ? names.slice().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) : names;
   const list = sorted.map((name) => ({ name, label: name, colour: colourOf(name), members: [] }));
-  if (hasNull) list.push({ name: null, label: UNCATEGORISED_LABEL, colour: colourOf(null), members: [] });
+  if (hasNull) list.push({ name: null, label: noneLabel, colour: colourOf(null), members: [] });
   const indexByName = new Map(sorted.map((name, index) => [name, index]));
   const listIndex = Int32Array.from(categoryNames, (name) => (indexByName.has(name) ? indexByName.get(name) : -1));
   const of = new Uint16Array(count);

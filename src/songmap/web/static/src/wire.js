@@ -35,7 +35,7 @@ function unitColumn(data, key, count) {
 // these typed arrays, with indexed loops: the first draw runs before the JIT has warmed up.
 export function readTracks(data) {
   const count = data.count;
-  return {
+  const tracks = {
     count,
     titles: data.titles,   // strings (page_tracks.py makes every title a string)
     files: data.files,
@@ -47,7 +47,50 @@ export function readTracks(data) {
     clusterIds: data.cluster ? column(data.cluster, Int32Array) : new Int32Array(count).fill(NO_CLUSTER),
     trustworthiness: unitColumn(data, "tw", count),    // NaN: not in the document
     trajectories: data.paths || {},                     // track index -> [[x, y], ...] of its windows
+    years: data.year ? column(data.year, Uint16Array) : null,   // 0: no year
   };
+  tracks.colourings = readColourings(data, tracks);
+  return tracks;
+}
+
+// The "Colour by" choices (songmap/web/page_wire.py pack_colourings): per key its group names,
+// colours and each track's group code (NO_CATEGORY: none), sent or derived from the columns the
+// page has (categories, clusters, duration and trust bins). A page made before the choices has only
+// its categories, coloured by colourOfCategory.
+function readColourings(data, tracks) {
+  if (!Array.isArray(data.colourings)) {
+    return [{
+      key: "category", label: "Category", names: data.categoryNames, colours: null, noneLabel: "uncategorised",
+      noneColour: data.uncategorisedColour, code: tracks.categoryCode,
+    }];
+  }
+  return data.colourings.map((c) => ({ ...c, code: colouringCodes(c, data, tracks) }));
+}
+
+function colouringCodes(c, data, tracks) {
+  if (c.from === "category") return tracks.categoryCode;
+  const count = tracks.count, code = new Uint16Array(count).fill(NO_CATEGORY);
+  if (c.from === "cluster") {
+    const indexOfName = new Map(c.names.map((name, k) => [name, k]));
+    const nameOfId = new Map((data.clusters || []).map((cluster) => [cluster.id, cluster.name]));
+    for (let i = 0; i < count; i++) {
+      const k = indexOfName.get(nameOfId.get(tracks.clusterIds[i]));
+      if (k !== undefined) code[i] = k;
+    }
+  } else if (c.from === "duration" || c.from === "tw") {
+    // Bin of v: the number of inner edges <= v (numpy's searchsorted(side="right"), as colouring.py).
+    const values = c.from === "duration" ? tracks.durations : tracks.trustworthiness, edges = c.edges;
+    for (let i = 0; i < count; i++) {
+      const v = values[i];
+      if (Number.isNaN(v)) continue;
+      let k = 0;
+      while (k < edges.length - 2 && edges[k + 1] <= v) k++;
+      code[i] = k;
+    }
+  } else {
+    return column(c.code, Uint16Array);
+  }
+  return code;
 }
 
 // Feature-space neighbours, nearest first, with distances: track i's are index/distance

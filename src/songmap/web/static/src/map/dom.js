@@ -19,6 +19,8 @@ export const dom = {
   resultsSection: byId("results-section"),
   results: byId("results"),
   legend: byId("legend"),
+  legendHeading: byId("legend-heading"),
+  colourBy: byId("colour-by"),
   summary: byId("summary"),
   pathEnds: byId("path-ends"),
   pathLength: byId("path-length"),
@@ -36,6 +38,8 @@ dom.tooltipTitle = dom.tooltip.querySelector(".tt-title");
 dom.tooltipDot = dom.tooltip.querySelector(".dot");
 dom.tooltipCategory = dom.tooltip.querySelector(".tt-category");
 dom.tooltipDuration = dom.tooltip.querySelector(".tt-duration");
+dom.tooltipDetails = dom.tooltip.querySelector(".tt-details");
+dom.tooltipCover = dom.tooltip.querySelector(".tt-cover");
 export const ctx = dom.canvas.getContext("2d");
 
 export function el(tag, className, text) {

@@ -1,6 +1,6 @@
 // The canvas: one draw() of the whole map (points, rings, labels, the tooltip), scheduled at most
 // once a frame; the layers over the points are in layers.js, the many-points path in splat.js.
-import { categories, categoryOf, categoryOfTrack, count, titles, trackOf, trajectories, worldX, worldY } from "./page-data.js";
+import { categories, categoryOf, categoryOfTrack, count, coverUrl, detailsOf, titles, trackOf, trajectories, worldX, worldY } from "./page-data.js";
 import { isInteractive, pointedIndex, state } from "./state.js";
 import { ctx, dom, formatDuration } from "./dom.js";
 import { toScreenX, toScreenY, toWorldX, toWorldY } from "./view.js";
@@ -244,6 +244,19 @@ function drawLabels(inView, r, placed) {
   }
 }
 
+// The card's cover picture, loaded only when a served page's track is hovered; a track without
+// one (404) hides it again.
+function showCover(index) {
+  const cover = dom.tooltipCover, url = coverUrl(index);
+  cover.hidden = true;
+  cover.onload = null;
+  cover.onerror = null;
+  if (url === null) return;
+  cover.onload = () => { if (state.tooltipIndex === index) cover.hidden = false; };
+  cover.onerror = () => { cover.hidden = true; };
+  cover.src = url;
+}
+
 export function positionTooltip() {
   const tooltip = dom.tooltip;
   const index = pointedIndex();
@@ -258,6 +271,10 @@ export function positionTooltip() {
     dom.tooltipCategory.textContent = category.label;
     dom.tooltipDot.style.background = category.colour;
     dom.tooltipDuration.textContent = formatDuration(track.duration);
+    const details = detailsOf(index);
+    dom.tooltipDetails.textContent = details.join(" · ");
+    dom.tooltipDetails.hidden = details.length === 0;
+    showCover(index);
     state.tooltipIndex = index;
   }
   tooltip.hidden = false;

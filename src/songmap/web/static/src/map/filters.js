@@ -1,5 +1,6 @@
-// What is shown: the title search, and the category and cluster legends (one legend, two lists).
-import { categories, categoryOf, clusterList, clusterOf, count, lowerTitle } from "./page-data.js";
+// What is shown: the search (titles, artists, albums), the "Colour by" choice and its legend, and
+// the cluster legend.
+import { categories, categoryOf, clusterList, clusterOf, colourings, colourKey, colourLabel, count, lowerTitle, setColourBy } from "./page-data.js";
 import { isInteractive, state } from "./state.js";
 import { colourDot, dom, el } from "./dom.js";
 import { requestDraw } from "./draw.js";
@@ -70,6 +71,33 @@ export function renderCategoryLegend() {
     else state.shown[index] = !state.shown[index];
     categoriesChanged();
   });
+}
+
+const legendHeading = () => (colourKey === "category" ? "Categories" : colourLabel);
+
+// The "Colour by" list: every choice the data has; changing it regroups the legend (all shown).
+export function wireColourBy() {
+  const select = dom.colourBy;
+  select.textContent = "";
+  for (const c of colourings) {
+    const option = el("option", "", c.label);
+    option.value = c.key;
+    select.append(option);
+  }
+  select.value = colourKey;
+  select.disabled = colourings.length < 2;
+  select.addEventListener("change", () => colourBy(select.value));
+  dom.legendHeading.textContent = legendHeading();
+}
+
+// Colour the map by `key`; the legend's groups are all shown again. Returns whether it changed.
+export function colourBy(key) {
+  if (!setColourBy(key)) return false;
+  dom.colourBy.value = key;
+  state.shown = categories.map(() => true);
+  dom.legendHeading.textContent = legendHeading();
+  categoriesChanged();
+  return true;
 }
 
 export function categoriesChanged() {

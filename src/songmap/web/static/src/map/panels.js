@@ -1,6 +1,6 @@
 // The side panels' lists: the neighbours of the playing track, the search results, the path and
 // the selection, and the summary line; every entry is a trackItem.
-import { categories, categoryOfTrack, clusterList, count, data, featureNeighboursOf, titles, trackOf } from "./page-data.js";
+import { categories, categoryOfTrack, clusterList, colourKey, count, data, featureNeighboursOf, titles, trackOf } from "./page-data.js";
 import { isInteractive, state } from "./state.js";
 import { byId, colourDot, dom, el, formatDuration } from "./dom.js";
 import { requestDraw } from "./draw.js";
@@ -140,7 +140,7 @@ export function updateSummary() {
   const shown = categories.reduce((sum, category, c) => sum + (state.shown[c] ? category.members.length : 0), 0);
   let text = plural(count, "track", "tracks");
   if (shown !== count) text += ` (${shown} shown)`;
-  text += ` · ${plural(categories.length, "category", "categories")}`;
+  if (colourKey === "category") text += ` · ${plural(categories.length, "category", "categories")}`;
   const named = clusterList.filter((c) => c.id >= 0).length;
   if (named > 0) text += ` · ${plural(named, "cluster", "clusters")}`;
   if (data.skipped) text += ` · ${data.skipped} skipped`;

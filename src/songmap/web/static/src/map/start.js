@@ -7,7 +7,7 @@ import { resize } from "./view.js";
 import { wirePlayer } from "./player.js";
 import { renderPathPanel, updateSummary } from "./panels.js";
 import { setSelection, wireListening } from "./listening.js";
-import { renderCategoryLegend, renderClusterLegend, wireSearch } from "./filters.js";
+import { renderCategoryLegend, renderClusterLegend, wireColourBy, wireSearch } from "./filters.js";
 import { wireInput } from "./input.js";
 
 export function startMap() {
@@ -18,6 +18,7 @@ export function startMap() {
   byId("collection").textContent = data.collection || "";
   if (data.collection) document.title = `${data.collection} · songmap`;
   byId("empty").hidden = count > 0;
+  wireColourBy();
   renderCategoryLegend();
   updateSummary();
   dom.clustersSection.hidden = clusterList.length === 0;

@@ -1,13 +1,13 @@
 // The map's part of the test API, window.songmap (see songmap/web/page.py's docstring): for tests
 // and benchmarks; positions are in page (CSS) pixels, ready for page.mouse.move().
-import { categories, clusterList, count, titles, worldX, worldY } from "./page-data.js";
+import { categories, clusterList, colourings, colourKey, count, detailsOf, titles, worldX, worldY } from "./page-data.js";
 import { state } from "./state.js";
 import { dom } from "./dom.js";
 import { addOverlay, requestDraw } from "./draw.js";
 import { resetView, toScreenX, toScreenY } from "./view.js";
 import { play, playNext, playPrevious } from "./player.js";
 import { pathBetween, pathGraph } from "./listening.js";
-import { applySearch, categoriesChanged, visibleCount } from "./filters.js";
+import { applySearch, categoriesChanged, colourBy, visibleCount } from "./filters.js";
 
 export function mapTestApi() {
   const canvas = dom.canvas;
@@ -31,6 +31,10 @@ export function mapTestApi() {
     categories: () => categories.map((c, index) => ({
       label: c.label, colour: c.colour, visible: state.shown[index], count: c.members.length,
     })),
+    colourKeys: () => colourings.map((c) => c.key),
+    colourKey: () => colourKey,
+    colourBy,
+    details: (index) => detailsOf(index),
     setCategoryVisible(label, visible) {
       categories.forEach((c, index) => { if (c.label === label) state.shown[index] = Boolean(visible); });
       categoriesChanged();
