@@ -35,6 +35,7 @@ from songmap.report.playlists import (
     m3u8_location,
     read_m3u8,
     write_m3u8,
+    write_playlist,
     write_playlist_csv,
 )
 
@@ -284,6 +285,44 @@ def test_ffmpeg_opens_every_entry_of_the_m3u8(odd_names, tmp_path: Path) -> None
     assert failed == [str(len(tracks) - 1)], run.stderr[-2000:]
 
 
+def test_xspf_locates_every_file_and_relative_to_writes_library_paths(odd_names, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+    from urllib.parse import unquote_to_bytes
+
+    root, tracks = odd_names
+    tracks = [{**t, "artist": "AC/DC", "album": "Live"} if i == 0 else t for i, t in enumerate(tracks)]
+    playlist = tmp_path / "lists" / "path.xspf"
+    playlist.parent.mkdir()
+    assert write_playlist(playlist, tracks, input_dir=root, name="Path & more") == "xspf"
+    ns = {"x": "http://xspf.org/ns/0/"}
+    tree = ET.parse(playlist).getroot()
+    assert tree.get("version") == "1" and tree.find("x:title", ns).text == "Path & more"
+    entries = tree.findall("x:trackList/x:track", ns)
+    assert len(entries) == len(tracks)
+    for entry, t in zip(entries, tracks):
+        location = entry.find("x:location", ns).text
+        # A URI: percent-decoded, relative to the playlist's folder (or file://), it is the file.
+        raw = unquote_to_bytes(location.removeprefix("file://"))
+        path = Path(os.fsdecode(raw)) if location.startswith("file://") else playlist.parent / os.fsdecode(raw)
+        assert path.resolve() == (root / t["file"]).resolve() and path.is_file(), location
+        assert entry.find("x:title", ns).text == t["title"]
+        assert entry.find("x:duration", ns).text == str(round(t["duration_s"] * 1000))
+    assert [entries[0].find(f"x:{tag}", ns).text for tag in ("creator", "album")] == ["AC/DC", "Live"]
+    assert entries[1].find("x:creator", ns) is None
+    assert is_songmap_playlist(playlist)
+
+    # Relative to the library (a media server's root), not to the playlist's folder.
+    library_list = tmp_path / "elsewhere" / "lib.m3u8"
+    library_list.parent.mkdir()
+    utf8 = tracks[:-1]  # the name that is not UTF-8 is written as an absolute URI, outside any library
+    write_playlist(library_list, utf8, input_dir=root, name="n", relative_to=root.parent)
+    locations = [line for line in library_list.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert locations[:3] == ["music/plain.wav", "music/with space.wav", "music/sub dir/#1 hash.wav"]
+    assert all((root.parent / loc.removeprefix("./")).is_file() for loc in locations)
+    with pytest.raises(ValueError, match="is not inside --relative-to"):
+        write_playlist(library_list, utf8, input_dir=root, name="n", relative_to=root / "sub dir")
+
+
 def test_playlist_csv_columns_and_rows(odd_names, tmp_path: Path) -> None:
     _, tracks = odd_names
     path = tmp_path / "p.csv"
@@ -345,6 +384,13 @@ def test_path_and_playlist_commands_on_a_mapped_collection(small_collection: Pat
     assert [r["order"] for r in rows] == ["1", "2", "3"] and rows[0]["file"] == "Mid Hum.flac"
     bad = songmap("path", out, "--from", "Low Drone", "--to", "Blip", "--output", tmp_path / "p.txt")
     assert bad.exit_code == 1 and ".m3u8" in bad.output
+    served = tmp_path / "navidrome.xspf"
+    written = songmap("playlist", out, "--seed-track", "Mid Hum", "--length", "3", "--output", served,
+                      "--relative-to", small_collection)
+    assert written.exit_code == 0, written.output
+    assert "<location>Mid%20Hum.flac</location>" in served.read_text(encoding="utf-8")
+    lonely = songmap("playlist", out, "--seed-track", "Mid Hum", "--relative-to", small_collection)
+    assert lonely.exit_code == 1 and "give --output too" in lonely.output
 
 
 def test_titles_must_be_unambiguous_and_old_maps_fall_back(tmp_path: Path) -> None:

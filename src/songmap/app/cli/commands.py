@@ -39,6 +39,7 @@ from songmap.app.cli.options import (
     MapFolder,
     PlaylistForce,
     PlaylistOutput,
+    PlaylistRelativeTo,
     Preset,
     SongsFolder,
     parse_filters,
@@ -281,12 +282,14 @@ def path_command(
     length: Annotated[int | None, typer.Option("--length", min=2, help="Exactly this many tracks, evenly spaced (default: the shortest path).")] = None,
     output: PlaylistOutput = None,
     force: PlaylistForce = False,
+    relative_to: PlaylistRelativeTo = None,
 ) -> None:
     """Tracks that lead smoothly from one track to another (a shortest path through the features' neighbours)."""
     from songmap.app.jobs import path_playlist
 
     with user_errors():
-        print_playlist(path_playlist(out_dir, start, end, length=length, output=output, force=force))
+        print_playlist(path_playlist(out_dir, start, end, length=length, output=output, force=force,
+                                     relative_to=relative_to))
 
 
 @app.command("playlist")
@@ -296,12 +299,14 @@ def playlist_command(
     length: Annotated[int, typer.Option("--length", min=1, help="Number of tracks, the seed included.")] = 10,
     output: PlaylistOutput = None,
     force: PlaylistForce = False,
+    relative_to: PlaylistRelativeTo = None,
 ) -> None:
     """More like this: the tracks nearest a seed track in the features, in a smooth order."""
     from songmap.app.jobs import similar_playlist
 
     with user_errors():
-        print_playlist(similar_playlist(out_dir, seed, length=length, output=output, force=force))
+        print_playlist(similar_playlist(out_dir, seed, length=length, output=output, force=force,
+                                        relative_to=relative_to))
 
 
 @app.command("demo")

@@ -119,8 +119,13 @@ Device = Annotated[
 
 PlaylistOutput = Annotated[
     Path | None,
-    typer.Option("--output", help="Write the list to this file instead of printing it: .m3u8/.m3u (players) or "
-                                  ".csv (spreadsheets)."),
+    typer.Option("--output", help="Write the list to this file instead of printing it: .m3u8/.m3u or .xspf "
+                                  "(players) or .csv (spreadsheets)."),
+]
+PlaylistRelativeTo = Annotated[
+    Path | None,
+    typer.Option("--relative-to", help="Write the playlist's paths relative to this folder (a media server's "
+                                       "library, e.g. ~/Music for Navidrome or Jellyfin) instead of the playlist's."),
 ]
 PlaylistForce = Annotated[
     bool, typer.Option("--force", help="Replace an existing --output file that is not a playlist songmap wrote.")

@@ -96,8 +96,13 @@ def _neighbours(doc: dict, source: str) -> tuple[list, list, np.ndarray, list[st
     return [t["neighbours"] for t in tracks], [t["neighbour_distances"] for t in tracks], points, []
 
 
-def _check_output(out_dir: Path, output: str | os.PathLike | None, force: bool) -> Path | None:
+def _check_output(out_dir: Path, output: str | os.PathLike | None, force: bool,
+                  relative_to: str | os.PathLike | None = None) -> Path | None:
     """The output file, refused (ValueError) where writing it could lose something of the user's."""
+    if relative_to is not None and output is None:
+        raise ValueError("--relative-to is for a playlist file: give --output too")
+    if relative_to is not None and not Path(relative_to).is_dir():
+        raise ValueError(f"--relative-to is not a folder: {relative_to}")
     if output is None:
         return None
     target = Path(output)
@@ -113,12 +118,12 @@ def _check_output(out_dir: Path, output: str | os.PathLike | None, force: bool) 
 
 
 def _finish(doc: dict, indices: list[int], name: str, target: Path | None, notes: list[str],
-            recovered: list[str]) -> PlaylistResult:
+            recovered: list[str], relative_to: str | os.PathLike | None = None) -> PlaylistResult:
     tracks = [doc["tracks"][i] for i in indices]
     kind = None
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        kind = write_playlist(target, tracks, input_dir=doc["input_dir"], name=name)
+        kind = write_playlist(target, tracks, input_dir=doc["input_dir"], name=name, relative_to=relative_to)
     return PlaylistResult(tracks, indices, name, target, kind, notes, recovered)
 
 
@@ -130,6 +135,7 @@ def path_playlist(
     length: int | None = None,
     output: str | os.PathLike | None = None,
     force: bool = False,
+    relative_to: str | os.PathLike | None = None,
 ) -> PlaylistResult:
     """Tracks from ``start`` to ``end`` that move smoothly through the map's feature space.
 
@@ -143,10 +149,13 @@ def path_playlist(
         Exactly this many tracks (2 to the number of tracks); by default the
         shortest route. See :func:`songmap.evaluation.listening.find_path`.
     output : str or os.PathLike, optional
-        Playlist to write, ``.m3u8``/``.m3u`` or ``.csv``
+        Playlist to write, ``.m3u8``/``.m3u``, ``.xspf`` or ``.csv``
         (:mod:`songmap.report.playlists`).
     force : bool
         Replace an existing ``output`` that is not a playlist songmap wrote.
+    relative_to : str or os.PathLike, optional
+        Write M3U8/XSPF locations relative to this folder (a media server's library root), not
+        to the playlist's; every track must lie inside it.
 
     Raises
     ------
@@ -159,14 +168,14 @@ def path_playlist(
     a, b = find_track(doc, start), find_track(doc, end)
     if a == b:
         raise ValueError(f"--from and --to name the same track ({doc['tracks'][a]['file']}): choose two")
-    target = _check_output(out_dir, output, force)
+    target = _check_output(out_dir, output, force, relative_to)
     neighbours, distances, points, notes = _neighbours(doc, str(out_dir / EMBEDDINGS_FILENAME))
     found = find_path(neighbours=neighbours, distances=distances, points=points, start=a, end=b, length=length)
     if found.bridge is not None:
         u, v = (doc["tracks"][i]["file"] for i in found.bridge)
         notes.append(f"no chain of neighbours joins the two tracks: the path jumps from {u} to {v}, the closest on the map")
     title = [doc["tracks"][i].get("title") or doc["tracks"][i]["file"] for i in (a, b)]
-    return _finish(doc, found.tracks, f"Path from {title[0]} to {title[1]}", target, notes, recovered)
+    return _finish(doc, found.tracks, f"Path from {title[0]} to {title[1]}", target, notes, recovered, relative_to)
 
 
 def similar_playlist(
@@ -176,6 +185,7 @@ def similar_playlist(
     length: int,
     output: str | os.PathLike | None = None,
     force: bool = False,
+    relative_to: str | os.PathLike | None = None,
 ) -> PlaylistResult:
     """``length`` tracks like ``seed``, starting with it ("more like this").
 
@@ -186,8 +196,8 @@ def similar_playlist(
     recovered = finish_interrupted_map(out_dir)
     doc = read_embeddings(out_dir)
     s = find_track(doc, seed)
-    target = _check_output(out_dir, output, force)
+    target = _check_output(out_dir, output, force, relative_to)
     neighbours, distances, points, notes = _neighbours(doc, str(out_dir / EMBEDDINGS_FILENAME))
     indices = similar_tracks(neighbours=neighbours, distances=distances, points=points, seed=s, length=length)
     title = doc["tracks"][s].get("title") or doc["tracks"][s]["file"]
-    return _finish(doc, indices, f"More like {title}", target, notes, recovered)
+    return _finish(doc, indices, f"More like {title}", target, notes, recovered, relative_to)
