@@ -172,6 +172,9 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
                                    [track.get("year") for track in tracks]))
     if cover_prefix is not None:
         payload["coverPrefix"] = cover_prefix
+    added = [i for i, track in enumerate(tracks) if track.get("added_after_training") is True]
+    if added:
+        payload["added"] = added  # placed by `songmap update` since the map was trained: marked on the page
     if model is None:
         model = {"unavailable": "this page was made without the map's model"}
     return fill_template(data=embed_json(payload), model=embed_json(model))

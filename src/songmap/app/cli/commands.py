@@ -52,6 +52,7 @@ from songmap.app.cli.rendering import (
     print_map_summary,
     print_placed,
     print_playlist,
+    print_update_summary,
 )
 
 app = typer.Typer(
@@ -325,6 +326,21 @@ def demo_command(
             paths, result = demo(out_dir, SongMapper(epochs=epochs, seed=seed), progress=fit_hooks(progress, epochs=epochs))
         out.print(f"Synthesized {len(paths)} tracks into {out_dir / 'soundtrack'}.")
         print_map_summary(result, time.perf_counter() - started)
+
+
+@app.command("update")
+def update_command(
+    out_dir: MapFolder,
+    refit: Annotated[bool, typer.Option("--refit", help="Train again on the whole folder and align the new map onto the old one.")] = False,
+) -> None:
+    """Follow the folder a map was made from: place new and changed files, drop deleted ones; the others stay put."""
+    from songmap.app.jobs import update_map
+
+    with user_errors():
+        started = time.perf_counter()
+        with progress_bars() as progress:
+            result = update_map(out_dir, refit=refit, progress=fit_hooks(progress, epochs=300, show_training=refit))
+        print_update_summary(result, time.perf_counter() - started)
 
 
 @app.command("page")

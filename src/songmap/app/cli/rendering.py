@@ -55,6 +55,26 @@ def print_map_summary(result, seconds: float) -> None:
     out.print(f"Open the map: {(result.out_dir / 'map.html').resolve().as_uri()}")
 
 
+def print_update_summary(result, seconds: float) -> None:
+    """What ``songmap update`` found and did."""
+    doc = result.document
+    note(result.recovered)
+    if result.unstamped:
+        err.print(f"note: {result.unstamped} track(s) were mapped before songmap recorded file sizes and times: "
+                  "changes to them are not seen (run `songmap map` again, or `update --refit`)")
+    for item in doc["skipped"]:
+        err.print(f"skipped: {display_text(item['file'])}: {item['reason']}")
+    moved = "" if result.displacement is None else "retrained; "
+    out.print(f"Updated {len(doc['tracks'])} track(s): {len(result.added)} added, {len(result.changed)} changed, "
+              f"{len(result.deleted)} deleted, {result.kept} kept ({moved}{seconds:.1f} s).")
+    if result.displacement is not None:
+        median, p95 = result.displacement
+        out.print(f"Aligned onto the old map: kept tracks moved {100 * median:.1f} % of the map's extent (median), "
+                  f"{100 * p95:.1f} % (95th percentile).")
+    _print_quality(doc.get("quality"))
+    out.print(f"Wrote {', '.join(p.name for p in result.written)} to {result.out_dir}")
+
+
 def _print_quality(quality: dict | None) -> None:
     """One line of map-quality figures (see ``songmap compare`` for what they mean)."""
     if not quality:

@@ -17,6 +17,7 @@ from songmap.app.jobs.folders import ConvertResult, InspectResult, TrackInfo, co
 from songmap.app.jobs.listening import PlaylistResult, find_track, path_playlist, similar_playlist
 from songmap.app.jobs.mapping import MapResult, demo, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
+from songmap.app.jobs.updating import UpdateResult, update_map
 from songmap.io.tables import MetadataError
 from songmap.mapper import PRESETS, Progress
 from songmap.report.plots import METHOD_TITLES
@@ -38,6 +39,7 @@ __all__ = [
     "PlacedSong",
     "PlaylistResult",
     "TrackInfo",
+    "UpdateResult",
     "compare_folder",
     "convert_folder",
     "demo",
@@ -50,6 +52,7 @@ __all__ = [
     "path_playlist",
     "serve",
     "similar_playlist",
+    "update_map",
     "write_page",
 ]
 

@@ -30,7 +30,7 @@ from songmap.report.plots import plot_map
 if TYPE_CHECKING:  # SongMapper imports scikit-learn (a second); placing songs runs these modules' imports too
     from songmap.mapper.estimator import SongMapper
 
-__all__ = ["MapResult", "map_folder", "demo"]
+__all__ = ["MapResult", "map_folder", "demo", "file_stamp", "map_document", "write_map_outputs"]
 
 
 @dataclass
@@ -120,31 +120,53 @@ def map_folder(
                          file_column=file_column, category_column=category_column,
                          genre_separators=genre_separators)
     fitted = mapper_for_job(mapper, job.out_dir, _with_checkpoints(progress))
+    scan = {"metadata": None if metadata_path is None else str(Path(metadata_path).resolve()), "categories": categories,
+            "ignore_case": ignore_case, "file_column": file_column, "category_column": category_column,
+            "genre_separators": genre_separators}
     # The staging folder is made before the long part, so an unwritable --out fails at once.
     with OutputStaging(job.out_dir) as staging:
         fitted.fit(job.collection.files)
         checkpoint("trained")
-        doc, tracks = _document(job, fitted)
+        doc, tracks = map_document(job, fitted)
+        doc["scan"] = scan
         if colour_by is not None:
             doc["colour_by"] = colour_by
-
-        from songmap.web.page import local_audio_urls, render_map_page  # the page module is large; load it only now
-        from songmap.web.placing import page_model
-
-        fitted.save(staging.path / MODEL_FILE)
-        write_embeddings_csv(staging.path / "embeddings.csv", tracks)
-        plot_map(tracks, staging.path / "map.png", title=display_text(job.input_dir.resolve().name), colour_by=colour_by)
-        # Audio URLs are relative to where the page will be, not to the staging folder.
-        html = render_map_page(doc, local_audio_urls(doc, job.out_dir), page_model(fitted))
-        (staging.path / "map.html").write_bytes(html.encode("utf-8"))
-        write_embeddings_json(staging.path / EMBEDDINGS_FILENAME, doc)
-        # embeddings.json is moved last: its presence means the rest of the folder is complete.
-        written = staging.commit([MODEL_FILE, "embeddings.csv", "map.png", "map.html", EMBEDDINGS_FILENAME])
+        written = write_map_outputs(staging, job, fitted, doc, tracks, with_model=True)
     return MapResult(doc, job.out_dir, job.collection, fitted, written, staging.recovered)
 
 
-def _document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
-    """The embeddings document of a fitted mapper, and its tracks."""
+def write_map_outputs(staging: OutputStaging, job: Prepared, mapper: SongMapper, doc: dict, tracks: list[dict], *,
+                      with_model: bool) -> list[Path]:
+    """Write a map's outputs into ``staging`` and commit them (the model too ``with_model``); returns what was written."""
+    from songmap.web.page import local_audio_urls, render_map_page  # the page module is large; load it only now
+    from songmap.web.placing import page_model
+
+    names = [MODEL_FILE] if with_model else []
+    if with_model:
+        mapper.save(staging.path / MODEL_FILE)
+    write_embeddings_csv(staging.path / "embeddings.csv", tracks)
+    plot_map(tracks, staging.path / "map.png", title=display_text(job.input_dir.resolve().name), colour_by=doc.get("colour_by"))
+    # Audio URLs are relative to where the page will be, not to the staging folder.
+    html = render_map_page(doc, local_audio_urls(doc, job.out_dir), page_model(mapper))
+    (staging.path / "map.html").write_bytes(html.encode("utf-8"))
+    write_embeddings_json(staging.path / EMBEDDINGS_FILENAME, doc)
+    # embeddings.json is moved last: its presence means the rest of the folder is complete.
+    return staging.commit([*names, "embeddings.csv", "map.png", "map.html", EMBEDDINGS_FILENAME])
+
+
+def file_stamp(path: Path) -> tuple[int | None, int | None]:
+    """A file's size and modification time in nanoseconds (None, None when it cannot be read):
+    how ``songmap update`` tells a changed file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None, None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def map_document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
+    """The embeddings document of a fitted mapper (``embedding_``, ``durations_`` and ``skipped_``
+    row for row with ``job.collection.files``), and its tracks."""
     collection = job.collection
     tracks, skipped = [], []
     reasons = {path: reason for path, reason in mapper.skipped_}
@@ -155,6 +177,7 @@ def _document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
             continue
         x, y = mapper.embedding_[i]
         described = collection.describe(path)
+        size, mtime_ns = file_stamp(path)
         tracks.append(
             {
                 "file": rel,
@@ -164,6 +187,8 @@ def _document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
                 "x": float(x),
                 "y": float(y),
                 **described,
+                "file_size": size,
+                "file_mtime_ns": mtime_ns,
             }
         )
     params = {**mapper.params_, "crop_seconds": round(float(mapper.crop_seconds_), 3)}

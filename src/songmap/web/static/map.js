@@ -274,9 +274,14 @@
     const code = c.code[i];
     return code < c.names.length ? c.names[code] : null;
   }
+  var added = Int32Array.from(Array.isArray(data.added) ? data.added : []);
+  var isAdded = new Uint8Array(count);
+  for (const i of added) if (i >= 0 && i < count) isAdded[i] = 1;
   function detailsOf(i) {
     const year = tracks.years ? tracks.years[i] : 0;
-    return [groupName("artist", i), groupName("album", i), year > 0 ? String(year) : null].filter((v) => v !== null);
+    const details = [groupName("artist", i), groupName("album", i), year > 0 ? String(year) : null];
+    if (isAdded[i]) details.push("added after training");
+    return details.filter((v) => v !== null);
   }
   var searchText = null;
   function lowerTitle(i) {
@@ -961,6 +966,12 @@
     if (state.showTrust && !splatting) drawTrustRings(inView, r, drawn);
     if (state.path.length > 1) drawPath(r, drawn);
     if (currentIndex >= 0 && Array.isArray(trajectories[currentIndex])) drawTrajectory(currentIndex, drawn);
+    drawn.addedRings = 0;
+    for (const index of added) {
+      if (!isInteractive(index)) continue;
+      ring(index, r + 2.5, "rgba(255,255,255,0.7)", 1);
+      drawn.addedRings++;
+    }
     if (state.pathStart >= 0) ring(state.pathStart, r + 4, "#7cc4ff", 2);
     if (state.pathEnd >= 0) ring(state.pathEnd, r + 4, "#7cc4ff", 2);
     if (searching && state.matchTotal <= 500) {

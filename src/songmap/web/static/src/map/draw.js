@@ -1,6 +1,6 @@
 // The canvas: one draw() of the whole map (points, rings, labels, the tooltip), scheduled at most
 // once a frame; the layers over the points are in layers.js, the many-points path in splat.js.
-import { categories, categoryOf, categoryOfTrack, count, coverUrl, detailsOf, titles, trackOf, trajectories, worldX, worldY } from "./page-data.js";
+import { added, categories, categoryOf, categoryOfTrack, count, coverUrl, detailsOf, titles, trackOf, trajectories, worldX, worldY } from "./page-data.js";
 import { isInteractive, pointedIndex, state } from "./state.js";
 import { ctx, dom, formatDuration } from "./dom.js";
 import { toScreenX, toScreenY, toWorldX, toWorldY } from "./view.js";
@@ -163,6 +163,12 @@ export function draw() {
   if (state.showTrust && !splatting) drawTrustRings(inView, r, drawn);
   if (state.path.length > 1) drawPath(r, drawn);
   if (currentIndex >= 0 && Array.isArray(trajectories[currentIndex])) drawTrajectory(currentIndex, drawn);
+  drawn.addedRings = 0;
+  for (const index of added) {
+    if (!isInteractive(index)) continue;
+    ring(index, r + 2.5, "rgba(255,255,255,0.7)", 1);   // added by `songmap update` since training
+    drawn.addedRings++;
+  }
   if (state.pathStart >= 0) ring(state.pathStart, r + 4, "#7cc4ff", 2);
   if (state.pathEnd >= 0) ring(state.pathEnd, r + 4, "#7cc4ff", 2);
 

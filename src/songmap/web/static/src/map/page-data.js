@@ -38,10 +38,18 @@ export function groupName(key, i) {
   return code < c.names.length ? c.names[code] : null;
 }
 
-// What the hover card shows under the title: artist, album and year, those the track has.
+// Tracks `songmap update` placed since the map was trained (marked on the map and in the card).
+export const added = Int32Array.from(Array.isArray(data.added) ? data.added : []);
+const isAdded = new Uint8Array(count);
+for (const i of added) if (i >= 0 && i < count) isAdded[i] = 1;
+
+// What the hover card shows under the title: artist, album and year, those the track has, and
+// whether it was added after the map was trained.
 export function detailsOf(i) {
   const year = tracks.years ? tracks.years[i] : 0;
-  return [groupName("artist", i), groupName("album", i), year > 0 ? String(year) : null].filter((v) => v !== null);
+  const details = [groupName("artist", i), groupName("album", i), year > 0 ? String(year) : null];
+  if (isAdded[i]) details.push("added after training");
+  return details.filter((v) => v !== null);
 }
 
 let searchText = null;   // lower-case title, artist and album for the search, made on its first use
