@@ -87,11 +87,6 @@ class Collection:
         value = self.metadata.get(self.relative(path), {}).get(self.category_column, "").strip()
         return value or None
 
-    def title(self, path: Path) -> str:
-        """Title column when metadata has one, otherwise the file name without extension (no tags read)."""
-        value = self.metadata.get(self.relative(path), {}).get(self.title_column, "").strip() if self.title_column else ""
-        return display_text(value or path.stem)
-
     def describe(self, path: Path) -> dict:
         """A track's :data:`TAG_KEYS`: its embedded tags, overridden cell by cell by metadata.csv.
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from songmap.report.palette import UNCATEGORISED_COLOUR, category_colours, sequential_colours
 
-__all__ = ["COLOUR_KEYS", "CONTINUOUS_BINS", "Colouring", "colourings", "colouring", "default_colour_key"]
+__all__ = ["COLOUR_KEYS", "CONTINUOUS_BINS", "Colouring", "check_colour_key", "colourings", "colouring", "default_colour_key"]
 
 #: Every key a map can be coloured by, in the order the page lists them.
 COLOUR_KEYS = ("category", "genre", "artist", "album", "decade", "cluster", "duration", "trust")
@@ -60,6 +60,19 @@ class Colouring:
         return (self.none_label, self.none_colour) if code < 0 else (self.names[code], self.colours[code])
 
 
+def check_colour_key(key: str) -> str:
+    """``key`` when it is one of :data:`COLOUR_KEYS`; else a ValueError saying which are.
+
+    Examples
+    --------
+    >>> check_colour_key("genre")
+    'genre'
+    """
+    if key not in COLOUR_KEYS:
+        raise ValueError(f"cannot colour by {key!r}: choose one of {', '.join(COLOUR_KEYS)}")
+    return key
+
+
 def _value(track: dict, key: str):
     """Track's value under a discrete key, or None."""
     if key == "genre":
@@ -99,9 +112,7 @@ def colouring(tracks: list[dict], key: str) -> Colouring | None:
     >>> c.names, c.codes
     (['Rock'], [0, -1])
     """
-    if key not in COLOUR_KEYS:
-        raise ValueError(f"cannot colour by {key!r}: choose one of {', '.join(COLOUR_KEYS)}")
-    if key in ("duration", "trust"):
+    if check_colour_key(key) in ("duration", "trust"):
         import numpy as np  # here, not at the top: the CLI's options import this module's keys
 
         values = [_number(t, key) for t in tracks]

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from songmap.io.atomic import atomic_write_text
-from songmap.report.colouring import COLOUR_KEYS, colourings, default_colour_key
+from songmap.report.colouring import check_colour_key, colourings, default_colour_key
 from songmap.report.documents import read_embeddings, validate_embeddings
 from songmap.report.palette import category_colours
 from songmap.web.page_template import fill_template
@@ -125,11 +125,11 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
         What the page's "Place a song" control runs (:func:`songmap.web.placing.page_model`),
         or ``{"unavailable": reason}``; None: unavailable, as for a page without a model.
     colour_by
-        What the page is first coloured by (default: the document's ``colour_by``, which
-        ``songmap map --colour-by`` writes); a key of
-        :data:`songmap.report.colouring.COLOUR_KEYS`); by default its categories, else its
-        genres, artists or albums (:func:`songmap.report.colouring.default_colour_key`).
-        A key no track has a value for falls back to that default.
+        What the page is first coloured by, a key of :data:`songmap.report.colouring.COLOUR_KEYS`
+        (ValueError for another); by default the document's ``colour_by`` (which ``songmap map
+        --colour-by`` writes), else :func:`songmap.report.colouring.default_colour_key`: its
+        categories, else its genres, artists or albums, else its clusters. A key no track has a
+        value for falls back to that default.
     cover_prefix
         URL prefix of the tracks' cover pictures (``/cover/`` on a served page: track
         ``i``'s is ``/cover/i``); None: no covers (a page opened from disk stays self-contained).
@@ -166,8 +166,8 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
     payload.update(pack_tracks(page_tracks, [str(url) for url in audio_urls]))
     choices = colourings(tracks)
     colour_by = colour_by if colour_by is not None else doc.get("colour_by")
-    if colour_by is not None and colour_by not in COLOUR_KEYS:
-        raise ValueError(f"cannot colour by {colour_by!r}: choose one of {', '.join(COLOUR_KEYS)}")
+    if colour_by is not None:
+        check_colour_key(colour_by)
     payload.update(pack_colourings(choices, colour_by if colour_by in choices else default_colour_key(choices),
                                    [track.get("year") for track in tracks]))
     if cover_prefix is not None:

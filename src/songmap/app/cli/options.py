@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from songmap.report.colouring import COLOUR_KEYS
+from songmap.report.colouring import COLOUR_KEYS, check_colour_key
 
 DEFAULT_JOBS = os.cpu_count() or 1
 
@@ -80,16 +80,17 @@ FileColumn = Annotated[
     typer.Option(help="Metadata column naming the files. Default: guessed (filename; else file or path; "
                       "else name or title when it holds file names)."),
 ]
-def check_colour_key(value: str | None) -> str | None:
+def colour_key_option(value: str | None) -> str | None:
     """``--colour-by``: one of :data:`songmap.report.colouring.COLOUR_KEYS`."""
-    if value is not None and value not in COLOUR_KEYS:
-        raise typer.BadParameter(f"choose one of {', '.join(COLOUR_KEYS)}")
-    return value
+    try:
+        return None if value is None else check_colour_key(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 ColourBy = Annotated[
     str | None,
-    typer.Option(callback=check_colour_key, metavar="KEY",
+    typer.Option(callback=colour_key_option, metavar="KEY",
                  help=f"What map.png and the page are first coloured by: {', '.join(COLOUR_KEYS)}. Default: the "
                       "categories, else the genres, artists or albums, else the clusters."),
 ]

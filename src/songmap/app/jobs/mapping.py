@@ -17,7 +17,7 @@ from songmap.io.collection import Collection
 from songmap.io.text import display_text
 from songmap.mapper import Progress
 from songmap.mapper.persistence import MODEL_FILE
-from songmap.report.colouring import COLOUR_KEYS
+from songmap.report.colouring import check_colour_key
 from songmap.report.documents import (
     EMBEDDINGS_FILENAME,
     embeddings_document,
@@ -113,8 +113,8 @@ def map_folder(
     FileNotFoundError, NotADirectoryError, MetadataError, ValueError
         Bad input (one-line messages), including fewer than 2 decodable files.
     """
-    if colour_by is not None and colour_by not in COLOUR_KEYS:
-        raise ValueError(f"cannot colour by {colour_by!r}: choose one of {', '.join(COLOUR_KEYS)}")
+    if colour_by is not None:
+        check_colour_key(colour_by)  # before the long part
     job = prepare_folder(input_dir, out_dir, metadata_path=metadata_path, categories=categories,
                          pairs_path=pairs_path, ignore_case=ignore_case,
                          file_column=file_column, category_column=category_column,

@@ -141,8 +141,9 @@ def update_map(out_dir: str | os.PathLike, *, refit: bool = False, progress: Pro
                 doc[key] = old[key]
         if not refit:
             doc["training"] = old.get("training", doc["training"])
+            placed = {*result.added, *result.changed}
             for track in tracks:
-                if before.get(track["file"], {}).get(ADDED_KEY) or track["file"] in result.added or track["file"] in result.changed:
+                if track["file"] in placed or before.get(track["file"], {}).get(ADDED_KEY):
                     track[ADDED_KEY] = True
         result.written = write_map_outputs(staging, job, mapper, doc, tracks, with_model=refit)
     result.document = doc
