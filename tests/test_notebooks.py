@@ -291,7 +291,7 @@ def test_another_extension_is_matched_only_when_one_file_fits(tmp_path: Path) ->
     assert c.missing_in_folder == ["Theme.wav", "Jingle.wav", "Twice.wav", "Twice.flac"]
     assert c.stem_candidates == {"Theme.wav": ["Theme.mp3", "Theme.ogg"], "Twice.wav": ["Twice.mp3"],
                                  "Twice.flac": ["Twice.mp3"]}
-    assert c.title(root / "Black Mist.mp3") == "Black Mist"
+    assert c.describe(root / "Black Mist.mp3")["title"] == "Black Mist"
 
     result = songmap("inspect", root, "--metadata", sheet)
     assert result.exit_code == 0, result.output
