@@ -4,12 +4,14 @@ Each job takes explicit parameters, reports progress through callbacks and
 returns what it did; it prints nothing. ``map_folder``/``demo`` (mapping),
 ``compare_folder`` (comparing), ``inspect_folder``/``convert_folder``
 (folders), ``embed_files``/``write_page``/``serve`` (placing), ``export_map`` (exporting),
-``path_playlist``/``similar_playlist`` (listening). The names a caller needs to
-set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``)
+``path_playlist``/``similar_playlist`` (listening), ``read_map`` (reading: the map as a
+data frame). The names a caller needs to
+set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``, ``MissingExtraError``)
 are re-exported here, so the CLI needs no other module; ``SongMapper`` on first use, as
 :mod:`songmap.mapper` gives it.
 """
 
+from songmap._extras import MissingExtraError
 from songmap.app.jobs.common import finish_interrupted_map
 from songmap.app.jobs.comparing import COMPARE_METHODS, CompareResult, compare_folder
 from songmap.app.jobs.exporting import EXPORT_FORMATS, ExportResult, export_map
@@ -17,6 +19,7 @@ from songmap.app.jobs.folders import ConvertResult, InspectResult, TrackInfo, co
 from songmap.app.jobs.listening import PlaylistResult, find_track, path_playlist, similar_playlist
 from songmap.app.jobs.mapping import MapResult, demo, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
+from songmap.app.jobs.reading import read_map
 from songmap.io.tables import MetadataError
 from songmap.mapper import PRESETS, Progress
 from songmap.report.plots import METHOD_TITLES
@@ -27,6 +30,7 @@ __all__ = [
     "METHOD_TITLES",
     "PRESETS",
     "MetadataError",
+    "MissingExtraError",
     "Progress",
     "SongMapper",
     "CompareResult",
@@ -48,6 +52,7 @@ __all__ = [
     "inspect_folder",
     "map_folder",
     "path_playlist",
+    "read_map",
     "serve",
     "similar_playlist",
     "write_page",
