@@ -108,7 +108,9 @@ def local_audio_urls(doc: dict[str, Any], out_dir: str | os.PathLike[str]) -> li
         urls.append(urllib.parse.quote(relative.replace(os.sep, "/"), safe="/", errors="surrogateescape"))
     return urls
 
-def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str, Any] | None = None) -> str:
+def render_map_page(
+    doc: dict[str, Any], audio_urls: list[str], model: dict[str, Any] | None = None, *, media_origins: tuple[str, ...] = ()
+) -> str:
     """Render the self-contained interactive map page.
 
     Parameters
@@ -122,6 +124,9 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
     model
         What the page's "Place a song" control runs (:func:`songmap.web.placing.page_model`),
         or ``{"unavailable": reason}``; None: unavailable, as for a page without a model.
+    media_origins
+        Origins the page may also play audio from (the ``songmap serve`` of a notebook's page,
+        :mod:`songmap.web.notebook`); its Content-Security-Policy allows nothing else more.
 
     Returns
     -------
@@ -155,7 +160,7 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
     payload.update(pack_tracks(page_tracks, [str(url) for url in audio_urls]))
     if model is None:
         model = {"unavailable": "this page was made without the map's model"}
-    return fill_template(data=embed_json(payload), model=embed_json(model))
+    return fill_template(data=embed_json(payload), model=embed_json(model), media_origins=media_origins)
 
 
 def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None = None) -> Path:
