@@ -5,7 +5,7 @@ returns what it did; it prints nothing. ``map_folder``/``demo`` (mapping),
 ``compare_folder`` (comparing), ``inspect_folder``/``convert_folder``
 (folders), ``embed_files``/``write_page``/``serve`` (placing), ``export_map`` (exporting),
 ``path_playlist``/``similar_playlist`` (listening), ``read_map`` (reading: the map as a
-data frame). The names a caller needs to
+data frame), ``show`` (showing: the map page in a notebook). The names a caller needs to
 set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``, ``MissingExtraError``)
 are re-exported here, so the CLI needs no other module; ``SongMapper`` on first use, as
 :mod:`songmap.mapper` gives it.
@@ -20,6 +20,7 @@ from songmap.app.jobs.listening import PlaylistResult, find_track, path_playlist
 from songmap.app.jobs.mapping import MapResult, demo, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
 from songmap.app.jobs.reading import read_map
+from songmap.app.jobs.showing import show
 from songmap.io.tables import MetadataError
 from songmap.mapper import PRESETS, Progress
 from songmap.report.plots import METHOD_TITLES
@@ -54,6 +55,7 @@ __all__ = [
     "path_playlist",
     "read_map",
     "serve",
+    "show",
     "similar_playlist",
     "write_page",
 ]
