@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,9 @@ from typer.testing import CliRunner
 
 from conftest import FAST, make_doc, track, write_small_collection
 from songmap.app.cli import app
-from songmap.app.jobs import MissingExtraError, SongMapper, export_map, map_folder, read_map
+from songmap.app.jobs import MissingExtraError, SongMapper, export_map, map_folder, read_map, show
 from songmap.report.frames import FRAME_COLUMNS
+from songmap.web.page_wire import unpack_page_tracks
 
 runner = CliRunner()
 LISTENING_KEYS = ("neighbours", "neighbour_distances", "cluster", "cluster_name", "trustworthiness", "continuity")
@@ -206,3 +208,31 @@ def test_embedding_atlas_opens_the_parquet_with_its_neighbours(mapped, tmp_path:
     for cell, ids in zip(loaded["neighbors"], frame["neighbours"]):
         assert [row_ids[i] for i in cell["ids"]] == ids
     assert not math.isnan(loaded["trustworthiness"].iloc[0])
+
+
+# -- show, on the same maps --------------------------------------------------------------------------
+
+
+def page_block(view, name: str) -> dict:
+    return json.loads(re.search(rf'id="songmap-{name}"[^>]*>(.*?)</script>', view.html, re.S).group(1))
+
+
+def page_tracks(view) -> list[dict]:
+    return unpack_page_tracks(page_block(view, "data"))
+
+
+def test_show_gives_the_page_of_maps_of_every_preset(mapped) -> None:
+    result, out = mapped
+    view = show(out)
+    tracks = page_tracks(view)
+    assert [t["file"] for t in tracks] == read_map(out)["file"].tolist()
+    has_paths = [bool(t.get("path")) for t in tracks]
+    assert all(has_paths) if result.document["params"]["representation"] == "songwise" else not any(has_paths)
+    assert "unavailable" not in page_block(view, "model")  # the page's placer has the map's model
+
+
+def test_show_gives_the_page_of_a_map_made_before_the_listening_keys(old_map: Path) -> None:
+    view = show(old_map)
+    assert [t["file"] for t in page_tracks(view)] == ["a.ogg", "b.ogg", "sub/c.ogg"]
+    assert "unavailable" in page_block(view, "model")  # no model in the folder: placing is off, the rest works
+    assert view.frame["neighbours"].isna().all() and view.selected.empty
