@@ -146,7 +146,7 @@ def test_export_problems_are_one_clear_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "run `songmap map" in result.output
     assert len(result.output.strip().splitlines()) == 1
     result = songmap("export", tmp_path, "--format", "umap")
-    assert result.exit_code == 2 and "--format must be one of notebooks, tsv" in result.output
+    assert result.exit_code == 2 and "--format must be one of notebooks, tsv, parquet" in result.output
     assert "Traceback" not in result.output
 
 

@@ -15,7 +15,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from songmap._version import __version__
 
-__all__ = ["__version__", "SongMapper"]
+__all__ = ["__version__", "SongMapper", "read_map", "show"]
 
 
 def __getattr__(name: str):
@@ -24,4 +24,9 @@ def __getattr__(name: str):
         from songmap.mapper.estimator import SongMapper
 
         return SongMapper
+    # Maps in Python (docs/reference.md, "In a notebook"): the jobs API's read_map and show.
+    if name in ("read_map", "show"):
+        from songmap.app import jobs
+
+        return getattr(jobs, name)
     raise AttributeError(f"module 'songmap' has no attribute {name!r}")

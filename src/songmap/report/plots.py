@@ -16,22 +16,26 @@ from songmap.io.atomic import atomic_write_bytes
 from songmap.report.colouring import colourings, default_colour_key
 from songmap.report.palette import category_colours
 
-__all__ = ["METHOD_TITLES", "plot_map", "plot_comparison", "plot_duration_histogram", "pyplot", "save_figure"]
+__all__ = ["METHOD_TITLES", "figure", "plot_map", "plot_comparison", "plot_duration_histogram", "save_figure"]
 
 #: Panel and table titles of the methods of ``songmap compare``.
 METHOD_TITLES = {"ae": "autoencoder", "pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 
 
-def pyplot():
-    import matplotlib
+def figure(**kwargs):
+    """A matplotlib figure drawn by Agg, made without pyplot (``kwargs``: those of ``Figure``).
 
-    matplotlib.use("Agg")  # files only: no display on servers and CI
-    import matplotlib.pyplot as plt
+    Files only, and no display needed on servers and CI; pyplot's backend is left
+    alone, so mapping from a notebook does not turn off its inline plots.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     # An emoji or a script the font lacks is drawn as a box; a warning per glyph would only clutter the console.
     warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
-
-    return plt
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def plot_map(tracks: list[dict], path: str | os.PathLike, title: str = "songmap", max_labels: int = 150,
@@ -52,10 +56,10 @@ def plot_map(tracks: list[dict], path: str | os.PathLike, title: str = "songmap"
         A key of :data:`songmap.report.colouring.COLOUR_KEYS`; by default, and for a key no
         track has a value for, :func:`songmap.report.colouring.default_colour_key` (as the page).
     """
-    plt = pyplot()
     n = len(tracks)
     size = 8 if n <= 40 else min(16, 8 + (n - 40) / 15)
-    fig, ax = plt.subplots(figsize=(size, size * 0.8), dpi=120)
+    fig = figure(figsize=(size, size * 0.8), dpi=120)
+    ax = fig.subplots()
     available = colourings(tracks)
     groups = available.get(colour_by) or available[default_colour_key(available)]
     xy = np.array([[t["x"], t["y"]] for t in tracks], dtype=float).reshape(-1, 2)
@@ -75,7 +79,6 @@ def plot_map(tracks: list[dict], path: str | os.PathLike, title: str = "songmap"
         ax.legend(loc="best", fontsize=8, framealpha=0.85, title=groups.label if groups.key != "category" else None)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def _place_labels(fig, ax, xy: np.ndarray, labels: list[str], max_labels: int) -> int:
@@ -125,8 +128,8 @@ def plot_duration_histogram(
     durations: list[float], categories: list[str | None], crop_s: float, path: str | os.PathLike
 ) -> None:
     """Histogram of track durations per category (log-spaced bins) with the crop length marked."""
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    fig = figure(figsize=(8, 4.5), dpi=120)
+    ax = fig.subplots()
     durations_arr = np.asarray(durations, dtype=float)
     positive = durations_arr[durations_arr > 0]
     low = max(positive.min() if positive.size else 0.01, 0.01)
@@ -146,7 +149,6 @@ def plot_duration_histogram(
     ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def save_figure(fig, path: str | os.PathLike) -> None:
@@ -182,11 +184,11 @@ def plot_comparison(
     title : str
         Figure title.
     """
-    plt = pyplot()
     names = list(maps)
     cols = min(len(names), 4)
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.4 * rows), dpi=110, squeeze=False)
+    fig = figure(figsize=(4.2 * cols, 4.4 * rows), dpi=110)
+    axes = fig.subplots(rows, cols, squeeze=False)
     colours = category_colours(list(categories))
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
@@ -217,4 +219,3 @@ def plot_comparison(
     fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     save_figure(fig, path)
-    plt.close(fig)

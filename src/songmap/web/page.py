@@ -110,7 +110,8 @@ def local_audio_urls(doc: dict[str, Any], out_dir: str | os.PathLike[str]) -> li
     return urls
 
 def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str, Any] | None = None, *,
-                    colour_by: str | None = None, cover_prefix: str | None = None) -> str:
+                    colour_by: str | None = None, cover_prefix: str | None = None,
+                    media_origins: tuple[str, ...] = ()) -> str:
     """Render the self-contained interactive map page.
 
     Parameters
@@ -133,6 +134,9 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
     cover_prefix
         URL prefix of the tracks' cover pictures (``/cover/`` on a served page: track
         ``i``'s is ``/cover/i``); None: no covers (a page opened from disk stays self-contained).
+    media_origins
+        Origins the page may also play audio from (the ``songmap serve`` of a notebook's page,
+        :mod:`songmap.web.notebook`); its Content-Security-Policy allows nothing else more.
 
     Returns
     -------
@@ -177,7 +181,7 @@ def render_map_page(doc: dict[str, Any], audio_urls: list[str], model: dict[str,
         payload["added"] = added  # placed by `songmap update` since the map was trained: marked on the page
     if model is None:
         model = {"unavailable": "this page was made without the map's model"}
-    return fill_template(data=embed_json(payload), model=embed_json(model))
+    return fill_template(data=embed_json(payload), model=embed_json(model), media_origins=media_origins)
 
 
 def write_map_page(out_dir: str | os.PathLike[str], doc: dict[str, Any] | None = None, *, colour_by: str | None = None) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import re
 from importlib import resources
 
 __all__ = ["fill_template"]
@@ -26,6 +27,8 @@ _DATA_PLACEHOLDER = "__SONGMAP_DATA__"
 # The model the in-page placer runs (songmap.web.placing).
 _MODEL_PLACEHOLDER = "__SONGMAP_MODEL__"
 _PLACEHOLDERS = (_CSP_PLACEHOLDER, _STYLE_PLACEHOLDER, _SCRIPT_PLACEHOLDER, _DATA_PLACEHOLDER, _MODEL_PLACEHOLDER)
+# An origin that can stand in a CSP source list: no path, space, quote or semicolon.
+_ORIGIN_RE = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 # Text that would end (or, in a script, change the parsing of) the element a source is inlined into.
 _FORBIDDEN_IN_SOURCE = {_STYLE_NAME: ("</style",), _SCRIPT_NAME: ("</script", "<script", "<!--")}
 
@@ -40,16 +43,17 @@ def _static_text(name: str) -> str:
     return resources.files("songmap.web").joinpath(name).read_text(encoding="utf-8")
 
 
-@functools.lru_cache(maxsize=1)
-def _template_with_csp() -> str:
+@functools.lru_cache(maxsize=4)
+def _template_with_csp(media_origins: tuple[str, ...] = ()) -> str:
     """The page template with its style, script and Content-Security-Policy filled in.
 
     ``map.css`` and ``map.js`` are inlined into the ``<style>`` and ``<script>``
     elements of ``map.html``. The policy allows exactly those two inline
     sources (by hash, so an injected script would not run even if the escaping
-    failed), audio from the page's own origin or from disk, and nothing else:
-    no network requests, no external scripts, fonts or images. Only the data
-    and model placeholders are left to fill.
+    failed), audio from the page's own origin or from disk (and from
+    ``media_origins``: the ``songmap serve`` a notebook's page plays from), and
+    nothing else: no network requests, no external scripts, fonts or images.
+    Only the data and model placeholders are left to fill.
     """
     template = _static_text(_TEMPLATE_NAME)
     for placeholder in _PLACEHOLDERS:
@@ -70,7 +74,7 @@ def _template_with_csp() -> str:
             f"script-src {_csp_hash(script)}",
             f"style-src {_csp_hash(style)}",
             "img-src data: 'self'",  # 'self': cover pictures of a served page (/cover/N)
-            "media-src 'self' file: blob:",  # blob: plays a song dropped on the page
+            " ".join(["media-src 'self' file: blob:", *media_origins]),  # blob: plays a song dropped on the page
             "base-uri 'none'",
             "form-action 'none'",
         ]
@@ -84,7 +88,7 @@ def _template_with_csp() -> str:
     return page
 
 
-def fill_template(*, data: str, model: str) -> str:
+def fill_template(*, data: str, model: str, media_origins: tuple[str, ...] = ()) -> str:
     """The complete page: the template with its data and model blocks filled in.
 
     Parameters
@@ -94,6 +98,13 @@ def fill_template(*, data: str, model: str) -> str:
         (:func:`songmap.web.page_wire.embed_json`).
     model : str
         The in-page placer's model block, likewise.
+    media_origins : tuple of str
+        Origins (``http://127.0.0.1:8000``) the page may play audio from besides its own.
+
+    Raises
+    ------
+    ValueError
+        If an origin is not ``http(s)://host[:port]``.
 
     Returns
     -------
@@ -102,5 +113,8 @@ def fill_template(*, data: str, model: str) -> str:
     """
     # The data placeholder is replaced last (and its block comes before the model's), so data
     # that happens to contain a placeholder string can never be substituted into.
-    page = _template_with_csp().replace(_MODEL_PLACEHOLDER, model, 1)
+    for origin in media_origins:
+        if not _ORIGIN_RE.fullmatch(origin):
+            raise ValueError(f"not an http(s) origin such as http://127.0.0.1:8000: {origin!r}")
+    page = _template_with_csp(tuple(media_origins)).replace(_MODEL_PLACEHOLDER, model, 1)
     return page.replace(_DATA_PLACEHOLDER, data, 1)

@@ -254,14 +254,14 @@ def embed_command(
 def export_command(
     out_dir: MapFolder,
     export_format: Annotated[
-        str, typer.Option("--format", help='notebooks: the notebooks\' embeddings file {"<stem>.npy": [x, y]}; tsv: file, x, y with a header.')
+        str, typer.Option("--format", help='notebooks: the notebooks\' embeddings file {"<stem>.npy": [x, y]}; tsv: file, x, y with a header; parquet: every track key, for pandas and embedding-atlas (needs songmap[data]).')
     ] = "notebooks",
     output: Annotated[
-        Path | None, typer.Option("--output", help="File to write. Default: OUT_DIR/embeddings-notebooks.json (notebooks) or OUT_DIR/embeddings.tsv (tsv), replaced on every export.")
+        Path | None, typer.Option("--output", help="File to write. Default: OUT_DIR/embeddings-notebooks.json (notebooks), OUT_DIR/embeddings.tsv (tsv) or OUT_DIR/map.parquet (parquet), replaced on every export.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --output file.")] = False,
 ) -> None:
-    """Write a map in another tool's format: the original notebooks' embeddings file, or a TSV."""
+    """Write a map in another tool's format: the original notebooks' embeddings file, a TSV, or parquet."""
     from songmap.app.jobs import EXPORT_FORMATS, export_map
 
     with user_errors():

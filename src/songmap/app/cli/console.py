@@ -47,7 +47,7 @@ def note(lines) -> None:
 @contextlib.contextmanager
 def user_errors():
     """Turn every failure into one clear line and an exit code; never a traceback."""
-    from songmap.app.jobs import MetadataError
+    from songmap.app.jobs import MetadataError, MissingExtraError
 
     try:
         yield
@@ -55,7 +55,7 @@ def user_errors():
         raise
     except KeyboardInterrupt:
         raise fail("interrupted; finished features are cached and will be reused", EXIT_INTERRUPTED) from None
-    except (FileNotFoundError, NotADirectoryError, MetadataError, ValueError) as exc:
+    except (FileNotFoundError, NotADirectoryError, MetadataError, MissingExtraError, ValueError) as exc:
         raise fail(str(exc)) from None
     except PermissionError as exc:
         raise fail(f"permission denied: {exc.filename or exc}") from None

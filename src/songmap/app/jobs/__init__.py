@@ -4,12 +4,14 @@ Each job takes explicit parameters, reports progress through callbacks and
 returns what it did; it prints nothing. ``map_folder``/``demo`` (mapping),
 ``compare_folder`` (comparing), ``inspect_folder``/``convert_folder``
 (folders), ``embed_files``/``write_page``/``serve`` (placing), ``export_map`` (exporting),
-``path_playlist``/``similar_playlist`` (listening). The names a caller needs to
-set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``)
+``path_playlist``/``similar_playlist`` (listening), ``read_map`` (reading: the map as a
+data frame), ``show`` (showing: the map page in a notebook). The names a caller needs to
+set a job up (``SongMapper``, ``Progress``, ``PRESETS``, ``METHOD_TITLES``, ``MetadataError``, ``MissingExtraError``)
 are re-exported here, so the CLI needs no other module; ``SongMapper`` on first use, as
 :mod:`songmap.mapper` gives it.
 """
 
+from songmap._extras import MissingExtraError
 from songmap.app.jobs.common import finish_interrupted_map
 from songmap.app.jobs.comparing import COMPARE_METHODS, CompareResult, compare_folder
 from songmap.app.jobs.exporting import EXPORT_FORMATS, ExportResult, export_map
@@ -17,6 +19,8 @@ from songmap.app.jobs.folders import ConvertResult, InspectResult, TrackInfo, co
 from songmap.app.jobs.listening import PlaylistResult, find_track, path_playlist, similar_playlist
 from songmap.app.jobs.mapping import MapResult, demo, map_folder
 from songmap.app.jobs.placing import EmbedResult, PlacedSong, embed_files, serve, write_page
+from songmap.app.jobs.reading import read_map
+from songmap.app.jobs.showing import show
 from songmap.app.jobs.updating import UpdateResult, update_map
 from songmap.io.tables import MetadataError
 from songmap.mapper import PRESETS, Progress
@@ -28,6 +32,7 @@ __all__ = [
     "METHOD_TITLES",
     "PRESETS",
     "MetadataError",
+    "MissingExtraError",
     "Progress",
     "SongMapper",
     "CompareResult",
@@ -50,7 +55,9 @@ __all__ = [
     "inspect_folder",
     "map_folder",
     "path_playlist",
+    "read_map",
     "serve",
+    "show",
     "similar_playlist",
     "update_map",
     "write_page",

@@ -12,8 +12,10 @@ from songmap.report.exports import (
     EXPORT_FILENAMES,
     EXPORT_FORMATS,
     write_embeddings_tsv,
+    write_map_parquet,
     write_notebooks_embeddings,
 )
+from songmap.report.frames import map_frame
 
 __all__ = ["EXPORT_FORMATS", "ExportResult", "export_map"]
 
@@ -45,12 +47,14 @@ def export_map(
     ----------
     out_dir : str or os.PathLike
         Output folder of ``songmap map``.
-    export_format : {"notebooks", "tsv"}
+    export_format : {"notebooks", "tsv", "parquet"}
         ``notebooks``: the original notebooks' embeddings file (``{"<stem>.npy": [x, y]}``);
-        ``tsv``: ``file<TAB>x<TAB>y`` (see :mod:`songmap.report.exports`).
+        ``tsv``: ``file<TAB>x<TAB>y``; ``parquet``: the map's data frame, for pandas and
+        embedding-atlas (see :mod:`songmap.report.exports`; needs ``songmap[data]``).
     output : str or os.PathLike, optional
-        Where to write; by default ``out_dir/embeddings-notebooks.json`` or
-        ``out_dir/embeddings.tsv``, which export owns and replaces on every run.
+        Where to write; by default ``out_dir/embeddings-notebooks.json``,
+        ``out_dir/embeddings.tsv`` or ``out_dir/map.parquet``, which export owns and
+        replaces on every run.
     force : bool
         Replace an existing ``output`` file. Without it an existing file other
         than the default one is refused: it may be the user's own.
@@ -62,6 +66,13 @@ def export_map(
         naming a folder or ``embeddings.json`` itself.
     FileNotFoundError
         No ``embeddings.json`` in ``out_dir`` (the message says how to make one).
+    songmap._extras.MissingExtraError
+        ``parquet`` without pandas and pyarrow (``pip install 'songmap[data]'``).
+
+    Examples
+    --------
+    >>> export_map("my-map", "parquet").path  # doctest: +SKIP
+    PosixPath('my-map/map.parquet')
     """
     if export_format not in EXPORT_FORMATS:
         raise ValueError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {export_format!r}")
@@ -76,10 +87,14 @@ def export_map(
         raise ValueError(f"--output would replace the map itself: {target}")
     if target.exists() and not force and target.resolve() != default.resolve():
         raise ValueError(f"{target} exists: use --force to replace it")
+    # Without pandas this fails here, before anything is made.
+    frame = map_frame(doc) if export_format == "parquet" else None
     target.parent.mkdir(parents=True, exist_ok=True)
     shared: dict[str, list[str]] = {}
     if export_format == "notebooks":
         shared = write_notebooks_embeddings(target, doc["tracks"])
+    elif export_format == "parquet":
+        write_map_parquet(target, frame)
     else:
         write_embeddings_tsv(target, doc["tracks"])
     return ExportResult(target, export_format, len(doc["tracks"]), shared, recovered)

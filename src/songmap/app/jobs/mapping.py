@@ -28,6 +28,8 @@ from songmap.report.outdir import OutputStaging
 from songmap.report.plots import plot_map
 
 if TYPE_CHECKING:  # SongMapper imports scikit-learn (a second); placing songs runs these modules' imports too
+    import pandas as pd
+
     from songmap.mapper.estimator import SongMapper
 
 __all__ = ["MapResult", "map_folder", "demo", "file_stamp", "map_document", "write_map_outputs"]
@@ -45,6 +47,18 @@ class MapResult:
     written: list[Path] = field(default_factory=list)
     #: messages about an interrupted earlier run whose outputs were completed first
     recovered: list[str] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        """The map as a data frame, the same as ``songmap.read_map(out_dir)`` gives (needs ``songmap[data]``).
+
+        Examples
+        --------
+        >>> result = map_folder("my songs", "my-map", SongMapper())  # doctest: +SKIP
+        >>> result.frame()[["title", "category", "x", "y"]].head()  # doctest: +SKIP
+        """
+        from songmap.report.frames import map_frame
+
+        return map_frame(self.document)
 
 
 def _with_checkpoints(progress: Progress | None) -> Progress:

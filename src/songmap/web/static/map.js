@@ -1581,6 +1581,10 @@
     renderQueueList(dom.selectionList, "selection", indices);
     setButtons("selection", n > 0);
     requestDraw();
+    announceSelection(indices);
+  }
+  function announceSelection(indices) {
+    if (window.parent !== window) window.parent.postMessage({ songmap: "selection", indices: Array.from(indices) }, "*");
   }
   function listeningOrder(indices, from) {
     if (indices.length === 0) return indices;

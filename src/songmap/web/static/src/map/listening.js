@@ -81,6 +81,13 @@ export function setSelection(indices) {
   renderQueueList(dom.selectionList, "selection", indices);
   setButtons("selection", n > 0);
   requestDraw();
+  announceSelection(indices);
+}
+
+// Embedded in a notebook (songmap.show), the page tells its parent what is selected, so Python
+// can read it back; only row numbers leave the page, and only to the window that embeds it.
+function announceSelection(indices) {
+  if (window.parent !== window) window.parent.postMessage({ songmap: "selection", indices: Array.from(indices) }, "*");
 }
 
 // Listening order of a selection: a nearest-neighbour chain over map positions from the
