@@ -28,6 +28,9 @@ and ``album`` (string or null), ``genre`` (a list of strings, maybe empty),
 cell by cell by metadata.csv (:meth:`songmap.io.collection.Collection.describe`);
 ``title`` is the tag's when metadata has none. ``colour_by`` (top level, only when
 ``songmap map --colour-by`` gave one) is what map.png and the page are first coloured by.
+``file_size`` and ``file_mtime_ns`` (ints) stamp each track's file, ``added_after_training``
+(true, else absent) marks a track ``songmap update`` placed since training, and ``scan`` (top
+level) holds the folder's read options (:mod:`songmap.app.jobs.updating`).
 
 Added for listening (:mod:`songmap.evaluation.listening`; documents written
 before them lack these keys and stay valid): ``neighbours`` are the indices into
