@@ -21,7 +21,7 @@ from conftest import make_doc, track
 from songmap.evaluation.listening import feature_neighbours as feature_neighbours_of
 from songmap.evaluation.listening import find_path, neighbour_k
 from songmap.report.palette import category_colours
-from songmap.report.playlists import PLAYLIST_COLUMNS, m3u8_text, read_m3u8
+from songmap.report.playlists import PLAYLIST_COLUMNS, m3u8_text, read_m3u8, xspf_text
 from songmap.web.page import write_map_page
 
 pytestmark = pytest.mark.browser
@@ -312,6 +312,45 @@ def test_path_exports_m3u8_and_csv_that_find_the_audio(open_page, listening_dirs
     assert [int(row["order"]) for row in rows] == list(range(1, len(path) + 1))
     assert list(rows[0]) == list(PLAYLIST_COLUMNS)
     assert rows[0]["cluster_name"] == CLUSTER_NAMES[0]
+
+
+def test_path_exports_xspf_and_paths_relative_to_a_library_folder(open_page, listening_dirs):
+    out = listening_dirs["new"]
+    library = listening_dirs["input"].parent
+    session = open_page((out / "map.html").as_uri())
+    page = session.page
+    page.evaluate("window.songmap.play(0)")
+    page.click("#path-from")
+    page.evaluate("window.songmap.play(10)")
+    page.click("#path-to")
+    path = page.evaluate("window.songmap.path()")
+    doc = json.loads((out / "embeddings.json").read_text(encoding="utf-8"))
+    chosen, name = [doc["tracks"][i] for i in path], f"Path from {NAMES[0]} to {NAMES[10]}"
+
+    filename, text = download_text(page, "#path-xspf")
+    assert filename == "songmap-path.xspf"
+    assert text == xspf_text(chosen, input_dir=doc["input_dir"], playlist_dir=out, name=name)
+
+    # Relative to the library's root, as `songmap path --relative-to` writes them (for a media server).
+    page.fill("#export-relative-to", str(library))
+    _, text = download_text(page, "#path-m3u")
+    assert text == m3u8_text(chosen, input_dir=doc["input_dir"], playlist_dir=out, name=name, relative_to=library)
+    for (_, location), index in zip(m3u8_entries(text), path):
+        assert (library / location).resolve() == (listening_dirs["input"] / FILES[index]).resolve()
+    _, text = download_text(page, "#path-xspf")
+    assert text == xspf_text(chosen, input_dir=doc["input_dir"], playlist_dir=out, name=name, relative_to=library)
+
+    # A folder that does not hold the tracks, or one not written in full: nothing saved, and why.
+    downloads = []
+    page.on("download", lambda download: downloads.append(download))
+    for folder, reason in ((out, "is not inside"), ("Music", "in full")):
+        page.fill("#export-relative-to", str(folder))
+        page.click("#path-xspf")
+        page.click("#path-m3u")
+        assert reason in page.text_content("#status")
+    page.wait_for_timeout(300)
+    assert downloads == []
+    assert session.errors == []
 
 
 def test_old_documents_get_paths_over_map_neighbours_and_no_cluster_layer(open_page, listening_dirs):

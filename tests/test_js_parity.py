@@ -33,7 +33,7 @@ from songmap.features.windows import extract_windows, window_starts
 from songmap.io.decode import load, resample
 from songmap.io.windowed import load_windows
 from songmap.model.numpy_encoder import encode_numpy
-from songmap.report.playlists import m3u8_text, write_playlist_csv
+from songmap.report.playlists import m3u8_text, write_playlist_csv, xspf_text
 from songmap.web.page import local_audio_urls, render_map_page
 from songmap.web.page_wire import unpack_page_tracks
 from songmap.web.placing import page_model
@@ -93,13 +93,17 @@ def _paths_fixture(root: Path) -> dict:
 
 def _exports_fixture(root: Path) -> dict:
     """Playlists of tricky titles and file names, as songmap writes them next to map.html."""
-    titles = ["Low Drone", "=SUM(A1)", 'Say "hi", then', "Café  Chime 🎵", "-minus", "tab\there"]
-    files = ["tones/Low Drone.wav", "tones/sub dir/#1.wav", "a,b.wav", "Café.flac", "x%41.wav", "deep/é/t.ogg"]
+    titles = ["Low Drone", "=SUM(A1)", 'Say "hi", then', "Café  Chime 🎵", "-minus", "tab\there", "Not UTF-8 <&>"]
+    files = ["tones/Low Drone.wav", "tones/sub dir/#1.wav", "a,b.wav", "Café.flac", "x%41.wav", "deep/é/t (1)!'*.ogg",
+             "caf\udce9 & co.ogg"]
     # Whole, tiny and negative values too: Python writes floats as "30.0", "5e-05", "-2.0".
-    durations = [2.5, 30.0, None, 61.25, 0.5, 1.75]
-    xs = [0.3, 1.0, 0.55, 5e-05, 0.8, -2.0]
-    tracks = [track(file, x=x, y=-1.5 + i, title=title, duration_s=duration, category=["a", None][i % 2])
-              for i, (title, file, duration, x) in enumerate(zip(titles, files, durations, xs))]
+    durations = [2.5, 30.0, None, 61.25, 0.5, 1.75, 0.0125]
+    xs = [0.3, 1.0, 0.55, 5e-05, 0.8, -2.0, 0.1]
+    artists = ["Jens Erler", None, " ", "AC/DC & <Friends>", None, "two\n lines", None]
+    albums = ["Musix 4 XMoto", "Ålbum", None, None, "", None, "x"]
+    tracks = [track(file, x=x, y=-1.5 + i, title=title, duration_s=duration, category=["a", None][i % 2],
+                    artist=artist, album=album)
+              for i, (title, file, duration, x, artist, album) in enumerate(zip(titles, files, durations, xs, artists, albums))]
     doc = make_doc(root / "songs", tracks)
     for i, entry in enumerate(doc["tracks"]):
         entry["cluster"] = i % 2 - (i == 4)
@@ -115,8 +119,23 @@ def _exports_fixture(root: Path) -> dict:
         write_playlist_csv(csv_path, chosen)
         cases.append({"indices": indices, "name": name,
                       "m3u8": m3u8_text(chosen, input_dir=doc["input_dir"], playlist_dir=out, name=name),
+                      "xspf": xspf_text(chosen, input_dir=doc["input_dir"], playlist_dir=out, name=name),
                       "csv": csv_path.read_text(encoding="utf-8")})
-    return {"data": data, "baseURI": (out / "map.html").as_uri(), "tracks": unpack_page_tracks(data), "cases": cases}
+    # `--relative-to`: a library root above the input folder, the input folder itself, a folder
+    # some tracks are not in, and a name that is not UTF-8 (the page refuses the last two, as the CLI does).
+    relative = []
+    for base, indices in ((root, [0, 1, 3, 5]), (root / "songs", [5, 2, 1, 4]), (root / "songs" / "tones", [0, 1]),
+                          (root / "songs" / "tones", [0, 2]), (root, [0, 6])):
+        chosen = [doc["tracks"][i] for i in indices]
+        try:
+            texts = {kind: text(chosen, input_dir=doc["input_dir"], playlist_dir=out, name="Mix", relative_to=base)
+                     for kind, text in (("m3u8", m3u8_text), ("xspf", xspf_text))}
+        except ValueError:
+            texts = None
+        relative.append({"base": str(base), "indices": indices, "expected": texts})
+    return {"data": data, "baseURI": (out / "map.html").as_uri(), "tracks": unpack_page_tracks(data), "cases": cases,
+            "relative": relative, "inputDir": doc["input_dir"], "files": [t["file"] for t in doc["tracks"]],
+            "artists": [t.get("artist") for t in doc["tracks"]], "albums": [t.get("album") for t in doc["tracks"]]}
 
 
 def _tensor(values: np.ndarray) -> list:
@@ -185,7 +204,7 @@ def fixtures(tmp_path_factory, families) -> Path:
     written = {"paths": _paths_fixture(root / "paths"), "exports": _exports_fixture(root / "exports"),
                "placing": _placing_fixture(Path(families))}
     for name, value in written.items():
-        (root / f"{name}.json").write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+        (root / f"{name}.json").write_text(json.dumps(value), encoding="utf-8")  # \udcXX of names that are not UTF-8 as escapes
     return root
 
 

@@ -1451,6 +1451,63 @@
     });
     return lines.join("\n") + "\n";
   }
+  function quotePath2(text) {
+    let out = "";
+    for (const char of String(text)) {
+      const code = char.codePointAt(0);
+      if (/^[A-Za-z0-9_.\-~/]$/.test(char)) out += char;
+      else if (code >= 56448 && code <= 56575) out += "%" + (code - 56320).toString(16).toUpperCase();
+      else out += encodeURIComponent(char).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+    }
+    return out;
+  }
+  function pathParts(path) {
+    const parts = [];
+    for (const part of path.split("/")) {
+      if (part === "..") parts.pop();
+      else if (part !== "" && part !== ".") parts.push(part);
+    }
+    return parts;
+  }
+  var hasLoneSurrogate = (text) => /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(text);
+  function relativeLocation(inputDir, file, base) {
+    const target = pathParts(`${inputDir}/${file}`);
+    const joined = target.join("/");
+    if (hasLoneSurrogate(joined) || [...joined].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127)) {
+      return "file://" + quotePath2("/" + joined);
+    }
+    const from = pathParts(base);
+    let common = 0;
+    while (common < from.length && common < target.length && from[common] === target[common]) common++;
+    if (common < from.length) return null;
+    const relative = target.slice(common).join("/") || ".";
+    return relative.startsWith("#") ? "./" + relative : relative;
+  }
+  var xmlText = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  function xspf(tracks2, locations, name, version) {
+    const lines = [
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<playlist xmlns="http://xspf.org/ns/0/" version="1">',
+      `  <title>${xmlText(oneLine(name))}</title>`,
+      `  <annotation># songmap ${version || ""} playlist</annotation>`
+    ];
+    if (tracks2.length === 0) lines.push("  <trackList />");
+    else {
+      lines.push("  <trackList>");
+      tracks2.forEach((track, k) => {
+        const location = /^[a-z][a-z0-9+.-]*:/i.test(locations[k]) ? locations[k] : quotePath2(locations[k]);
+        lines.push("    <track>", `      <location>${xmlText(location)}</location>`, `      <title>${xmlText(oneLine(track.title))}</title>`);
+        for (const [tag, value] of [["creator", track.artist], ["album", track.album]]) {
+          if (typeof value === "string" && value.trim()) lines.push(`      <${tag}>${xmlText(oneLine(value))}</${tag}>`);
+        }
+        if (typeof track.duration === "number") lines.push(`      <duration>${roundHalfEven(track.duration * 1e3)}</duration>`);
+        lines.push("    </track>");
+      });
+      lines.push("  </trackList>");
+    }
+    lines.push("</playlist>");
+    return lines.join("\n") + "\n";
+  }
   function csvCell(value) {
     if (value === null || value === void 0) return "";
     if (typeof value === "number") return String(value);
@@ -1474,9 +1531,40 @@
   }
 
   // src/songmap/web/static/src/map/downloads.js
+  function locationsOf(indices) {
+    const base = byId("export-relative-to").value.trim();
+    if (!base) return indices.map((index) => playlistLocation(audioUrl(index), document.baseURI));
+    if (!base.startsWith("/")) {
+      setStatus("Write the folder the playlist's paths are relative to in full, from / (e.g. /home/me/Music).");
+      return null;
+    }
+    if (!data.inputDir) {
+      setStatus("This map does not say where its files are, so its playlists cannot name them relative to a folder.");
+      return null;
+    }
+    const locations = indices.map((index) => relativeLocation(data.inputDir, files[index], base));
+    const unnamed = locations.findIndex((location) => location !== null && location.startsWith("file:"));
+    if (unnamed >= 0) {
+      setStatus(`${files[indices[unnamed]]} cannot be named relative to a folder: its name is not UTF-8.`);
+      return null;
+    }
+    const outside = locations.indexOf(null);
+    if (outside >= 0) {
+      const count2 = locations.filter((location) => location === null).length;
+      setStatus(`${files[indices[outside]]} is not inside ${base} (${count2} ${count2 === 1 ? "track is" : "tracks are"} not).`);
+      return null;
+    }
+    return locations;
+  }
   function m3u8Of(indices, name) {
-    const locations = indices.map((index) => playlistLocation(audioUrl(index), document.baseURI));
-    return m3u8(indices.map(trackOf), locations, name, data.version);
+    const locations = locationsOf(indices);
+    return locations === null ? null : m3u8(indices.map(trackOf), locations, name, data.version);
+  }
+  function xspfOf(indices, name) {
+    const locations = locationsOf(indices);
+    if (locations === null) return null;
+    const tracks2 = indices.map((index) => ({ ...trackOf(index), artist: groupName("artist", index), album: groupName("album", index) }));
+    return xspf(tracks2, locations, name, data.version);
   }
   var csvOf = (indices) => csv(indices.map((index) => ({ ...trackOf(index), cluster: clusterNameOf(clusterList, clusterOf, index) })));
   var filePathsOf = (indices) => filePaths(data.inputDir, indices.map((index) => files[index]));
@@ -1653,12 +1741,14 @@
     byId("path-play").addEventListener("click", () => playQueue("path", state.path, 0));
     byId("path-clear").addEventListener("click", clearPath);
     byId("path-m3u").addEventListener("click", () => download("songmap-path.m3u8", m3u8Of(state.path, playlistName("path")), "audio/x-mpegurl"));
+    byId("path-xspf").addEventListener("click", () => download("songmap-path.xspf", xspfOf(state.path, playlistName("path")), "application/xspf+xml"));
     byId("path-csv").addEventListener("click", () => download("songmap-path.csv", csvOf(state.path), "text/csv"));
     dom.lasso.addEventListener("click", () => setLassoMode(!state.lassoMode));
     byId("select-view").addEventListener("click", selectInView);
     byId("selection-play").addEventListener("click", () => playQueue("selection", state.selection, 0));
     byId("selection-clear").addEventListener("click", () => setSelection([]));
     byId("selection-m3u").addEventListener("click", () => download("songmap-selection.m3u8", m3u8Of(state.selection, playlistName("selection")), "audio/x-mpegurl"));
+    byId("selection-xspf").addEventListener("click", () => download("songmap-selection.xspf", xspfOf(state.selection, playlistName("selection")), "application/xspf+xml"));
     byId("selection-csv").addEventListener("click", () => download("songmap-selection.csv", csvOf(state.selection), "text/csv"));
     byId("selection-copy").addEventListener("click", () => copyText(filePathsOf(state.selection)));
   }
@@ -1716,7 +1806,7 @@
     return item2;
   }
   function setButtons(prefix, enabled) {
-    for (const name of ["play", "m3u", "csv", "copy", "clear"]) {
+    for (const name of ["play", "m3u", "xspf", "csv", "copy", "clear"]) {
       const button = byId(`${prefix}-${name}`);
       if (button) button.disabled = !enabled;
     }

@@ -49,6 +49,74 @@ export function m3u8(tracks, locations, name, version) {
   return lines.join("\n") + "\n";
 }
 
+// Python's urllib.parse.quote(text, safe="/"): UTF-8, everything but letters, digits, _.-~ and "/"
+// percent-encoded; a lone surrogate (\udcXX: byte XX of a name that is not UTF-8) as that byte.
+function quotePath(text) {
+  let out = "";
+  for (const char of String(text)) {
+    const code = char.codePointAt(0);
+    if (/^[A-Za-z0-9_.\-~/]$/.test(char)) out += char;
+    else if (code >= 0xdc80 && code <= 0xdcff) out += "%" + (code - 0xdc00).toString(16).toUpperCase();
+    else out += encodeURIComponent(char).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+  }
+  return out;
+}
+
+// A POSIX path with "." and ".." resolved, as os.path.normpath does for an absolute one.
+function pathParts(path) {
+  const parts = [];
+  for (const part of path.split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== "" && part !== ".") parts.push(part);
+  }
+  return parts;
+}
+
+const hasLoneSurrogate = (text) => /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(text);
+
+// Where a playlist whose paths are relative to the folder `base` finds `inputDir`/`file`, as
+// songmap.report.playlists.m3u8_location writes it for `--relative-to` (a name that is not UTF-8 or
+// holds a control character: an absolute file:// URI), or null for a file outside `base`.
+export function relativeLocation(inputDir, file, base) {
+  const target = pathParts(`${inputDir}/${file}`);
+  const joined = target.join("/");
+  if (hasLoneSurrogate(joined) || [...joined].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+    return "file://" + quotePath("/" + joined);
+  }
+  const from = pathParts(base);
+  let common = 0;
+  while (common < from.length && common < target.length && from[common] === target[common]) common++;
+  if (common < from.length) return null;
+  const relative = target.slice(common).join("/") || ".";
+  return relative.startsWith("#") ? "./" + relative : relative;
+}
+
+const xmlText = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+// XSPF as songmap.report.playlists.xspf_text writes it (ElementTree, indented by two spaces): per
+// track its location (a relative path percent-encoded; a URI as it is), title, creator (artist),
+// album and duration in milliseconds, those it has. A track here also has `artist` and `album`.
+export function xspf(tracks, locations, name, version) {
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<playlist xmlns="http://xspf.org/ns/0/" version="1">',
+    `  <title>${xmlText(oneLine(name))}</title>`, `  <annotation># songmap ${version || ""} playlist</annotation>`];
+  if (tracks.length === 0) lines.push("  <trackList />");
+  else {
+    lines.push("  <trackList>");
+    tracks.forEach((track, k) => {
+      const location = /^[a-z][a-z0-9+.-]*:/i.test(locations[k]) ? locations[k] : quotePath(locations[k]);
+      lines.push("    <track>", `      <location>${xmlText(location)}</location>`, `      <title>${xmlText(oneLine(track.title))}</title>`);
+      for (const [tag, value] of [["creator", track.artist], ["album", track.album]]) {
+        if (typeof value === "string" && value.trim()) lines.push(`      <${tag}>${xmlText(oneLine(value))}</${tag}>`);
+      }
+      if (typeof track.duration === "number") lines.push(`      <duration>${roundHalfEven(track.duration * 1000)}</duration>`);
+      lines.push("    </track>");
+    });
+    lines.push("  </trackList>");
+  }
+  lines.push("</playlist>");
+  return lines.join("\n") + "\n";
+}
+
 // A cell that starts with = + - @ (or tab/CR) is run as a formula by spreadsheets: prefix "'",
 // as embeddings.csv does. Text cells are quoted when they hold a comma, quote or line break.
 function csvCell(value) {

@@ -9,7 +9,7 @@ import { toWorldX, toWorldY } from "./view.js";
 import { theGrid, tracksInPolygon } from "./hits.js";
 import { playQueue } from "./player.js";
 import { renderPathPanel, renderQueueList, setButtons } from "./panels.js";
-import { copyText, csvOf, download, filePathsOf, m3u8Of, playlistName } from "./downloads.js";
+import { copyText, csvOf, download, filePathsOf, m3u8Of, playlistName, xspfOf } from "./downloads.js";
 
 const CHAIN_LIMIT = 2000;     // a selection up to this size is ordered as a nearest-neighbour chain
 
@@ -161,12 +161,14 @@ export function wireListening() {
   byId("path-play").addEventListener("click", () => playQueue("path", state.path, 0));
   byId("path-clear").addEventListener("click", clearPath);
   byId("path-m3u").addEventListener("click", () => download("songmap-path.m3u8", m3u8Of(state.path, playlistName("path")), "audio/x-mpegurl"));
+  byId("path-xspf").addEventListener("click", () => download("songmap-path.xspf", xspfOf(state.path, playlistName("path")), "application/xspf+xml"));
   byId("path-csv").addEventListener("click", () => download("songmap-path.csv", csvOf(state.path), "text/csv"));
   dom.lasso.addEventListener("click", () => setLassoMode(!state.lassoMode));
   byId("select-view").addEventListener("click", selectInView);
   byId("selection-play").addEventListener("click", () => playQueue("selection", state.selection, 0));
   byId("selection-clear").addEventListener("click", () => setSelection([]));
   byId("selection-m3u").addEventListener("click", () => download("songmap-selection.m3u8", m3u8Of(state.selection, playlistName("selection")), "audio/x-mpegurl"));
+  byId("selection-xspf").addEventListener("click", () => download("songmap-selection.xspf", xspfOf(state.selection, playlistName("selection")), "application/xspf+xml"));
   byId("selection-csv").addEventListener("click", () => download("songmap-selection.csv", csvOf(state.selection), "text/csv"));
   byId("selection-copy").addEventListener("click", () => copyText(filePathsOf(state.selection)));
 }

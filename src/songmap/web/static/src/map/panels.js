@@ -67,7 +67,7 @@ export function trackItem(index, options) {
 }
 
 export function setButtons(prefix, enabled) {
-  for (const name of ["play", "m3u", "csv", "copy", "clear"]) {
+  for (const name of ["play", "m3u", "xspf", "csv", "copy", "clear"]) {
     const button = byId(`${prefix}-${name}`);
     if (button) button.disabled = !enabled;
   }
