@@ -11,7 +11,9 @@ Without the variable, :func:`checkpoint` does nothing.
 The points, in order: ``features:N`` (N files' features are done),
 ``trained``, ``staged`` (every output written to the staging folder, not yet
 committed), ``committed`` (the staging folder is marked complete) and
-``moved:K`` (K outputs moved into place).
+``moved:K`` (K outputs moved into place). Every atomic write of any command
+(:func:`songmap.io.atomic.atomic_path`) also passes ``replacing:<file name>``
+when the new file is complete, just before it replaces the old one.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ than the results in flight; results arrive in completion order.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +16,7 @@ from songmap.features.cache import FeatureCache
 from songmap.features.spectrogram import FeatureParams, TrackFeatures, extract_features
 from songmap.features.windows import WindowedFeatures, WindowSpec, extract_windows
 from songmap.io.decode_errors import DecodeError
+from songmap.io.oserrors import WriteError, is_out_of_space, os_reason
 
 __all__ = ["iter_features", "extract_collection"]
 
@@ -39,10 +41,8 @@ def _features_for_file(
     except DecodeError as exc:  # extract_features turns every per-file failure into one
         return None, str(exc)
     if cache is not None:
-        try:
+        with _cache_write(cache):
             cache.put(path, params, feats)
-        except OSError:
-            pass  # a read-only or full disk only costs the cache, not the run
     return feats, None
 
 
@@ -55,14 +55,24 @@ def _windows_for_file(path: Path, params: FeatureParams, spec: WindowSpec, cache
     except DecodeError as exc:
         return None, str(exc)
     if cache is not None:
-        try:
+        with _cache_write(cache):
             cache.put_windows(path, params, spec, feats)
-        except OSError:
-            pass
     return feats, None
 
 
-def _worker_init() -> None:
+@contextlib.contextmanager
+def _cache_write(cache: FeatureCache):
+    """A read-only cache only costs the cache, not the run; a full disk stops the run with its reason
+    (every later write would fail too, after minutes of work)."""
+    try:
+        yield
+    except OSError as exc:
+        if is_out_of_space(exc):
+            failure = exc if isinstance(exc, WriteError) else WriteError(exc.errno, os_reason(exc), cache.folder)
+            raise failure.renamed(cache.folder, "the feature cache") from None
+
+
+def _worker_init(owner: int) -> None:
     # Ctrl-C reaches the whole process group: the parent turns it into one line and shuts the
     # pool down; workers that took it too would each print a KeyboardInterrupt traceback.
     import signal
@@ -70,9 +80,51 @@ def _worker_init() -> None:
     from threadpoolctl import threadpool_limits  # comes with scikit-learn
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_owner(owner)
     # One process per core already: BLAS threads (the mel filterbank product) would only fight
     # over the cores. Set for the life of the worker.
     threadpool_limits(1)
+
+
+def _exit_with_owner(owner: int) -> None:
+    """End this worker as soon as process ``owner`` (the one that made the pool) ends, however it ends.
+
+    A worker is the forkserver's child, not the owner's, so the kernel would not tell it
+    (``PR_SET_PDEATHSIG`` watches the parent); and each worker holds the pipes that keep
+    the forkserver and the resource tracker running. Without this, a ``kill -9`` or a
+    crash of ``songmap map`` left all of them running for ever, holding its stdout open.
+    Once the workers are gone, the forkserver and the tracker read end-of-file and exit.
+    """
+    import select
+    import threading
+    import time
+
+    try:
+        handle = os.pidfd_open(owner)  # Linux 5.3+: readable once the owner has ended
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _alive(owner):
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="songmap-owner-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run_serial(tasks):
@@ -93,7 +145,8 @@ def _run_local(tasks, jobs: int):
 
     # forkserver, not fork: forking a process that has used PyTorch's thread pool can deadlock.
     context = multiprocessing.get_context("forkserver")
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init) as pool:
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
+                                initargs=(os.getpid(),)) as pool:
         pending: dict = {}
         queue = iter(tasks)
         try:

@@ -3,6 +3,8 @@
 Bytes and text (:func:`atomic_write_bytes`, :func:`atomic_write_text`), sound
 files written block by block (:func:`write_sound`, :func:`atomic_write_sound`).
 Whole output folders are staged and committed by :mod:`songmap.report.outdir`.
+A failed write raises :class:`~songmap.io.oserrors.WriteError` naming ``path``, the
+file the caller asked for, never the temporary file beside it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from songmap._checkpoints import checkpoint
+from songmap.io.oserrors import writing
 
 __all__ = [
     "SOUND_BLOCK_FRAMES",
@@ -53,7 +58,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """A temporary name beside ``path``; renamed over ``path`` when the block ends without error.
 
     The temporary file is unique (``mkstemp``), gets the mode a plain ``open()``
-    would give, and is removed when the block raises.
+    would give, and is removed when the block raises; an OSError (a full disk, a
+    read-only folder) comes out as a :class:`~songmap.io.oserrors.WriteError` on ``path``.
 
     Examples
     --------
@@ -61,16 +67,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     ...     save_file(tensors, str(tmp))
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with writing(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+            os.chmod(tmp, 0o666 & ~_UMASK)
+            checkpoint(f"replacing:{path.name}")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -129,7 +137,10 @@ def encode_sound(y: np.ndarray, sample_rate: int, *, fmt: str, subtype: str | No
 def atomic_write_sound(
     path: str | os.PathLike, y: np.ndarray, sample_rate: int, *, fmt: str | None = None, subtype: str | None = None
 ) -> None:
-    """:func:`write_sound` to a temporary name beside ``path``, then renamed over it."""
+    """:func:`write_sound` to a temporary name beside ``path``, then renamed over it.
+
+    Encoded in memory first: libsndfile reports a full disk as "System error", without the
+    errno that tells the user what happened; a plain write of the bytes keeps it.
+    """
     fmt, subtype = _sound_format(path, fmt, subtype)
-    with atomic_path(path) as tmp:
-        write_sound(tmp, y, sample_rate, fmt=fmt, subtype=subtype)
+    atomic_write_bytes(path, encode_sound(y, sample_rate, fmt=fmt, subtype=subtype))

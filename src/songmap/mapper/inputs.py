@@ -18,6 +18,7 @@ from songmap.features.tonal import PITCH_CLASSES
 from songmap.features.windows import WindowSpec
 from songmap.io.decode import probe
 from songmap.io.decode_errors import DecodeError
+from songmap.io.oserrors import check_free_space, writing
 from songmap.mapper.progress import Progress
 
 __all__ = [
@@ -33,7 +34,10 @@ class InputRows:
     read them back a batch at a time, so the mapper's own memory does not grow
     with the number of tracks: the rows live in the operating system's page
     cache, which it can write out and drop. The file is unlinked as soon as it
-    is made (POSIX), so nothing is left behind, not even after a kill.
+    is made (POSIX), so nothing is left behind, not even after a kill. Its blocks
+    are allocated when it is made (``posix_fallocate``): a write into a mapped page
+    the file system has no room for would kill the process with SIGBUS, so a full
+    disk must be found here, as a :class:`~songmap.io.oserrors.WriteError`.
 
     Parameters
     ----------
@@ -52,14 +56,30 @@ class InputRows:
                 Path(folder).mkdir(parents=True, exist_ok=True)
             self._file = tempfile.TemporaryFile(prefix="songmap-inputs-", dir=folder)
         except OSError:  # a read-only cache folder only costs where the rows go
+            folder = None
             self._file = tempfile.TemporaryFile(prefix="songmap-inputs-")
         # np.memmap cannot map an empty file: a collection with no decodable file still gets one row.
-        self.array = np.memmap(self._file, dtype=np.float32, mode="w+", shape=(max(n_rows, 1), *row_shape))
+        shape = (max(n_rows, 1), *row_shape)
+        try:
+            self._allocate(int(np.prod(shape)) * np.dtype(np.float32).itemsize, folder or tempfile.gettempdir())
+            self.array = np.memmap(self._file, dtype=np.float32, mode="r+", shape=shape)
+        except BaseException:
+            self._file.close()
+            raise
         self.durations = np.full(n_rows, np.nan)
         self.filled = np.zeros(n_rows, dtype=bool)
         #: Indices of the files that have a row, and those rows (set by :meth:`compact`).
         self.order = np.zeros(0, dtype=np.int64)
         self.rows = self.array[:0]
+
+    def _allocate(self, size: int, folder: str | os.PathLike) -> None:
+        what = "the model inputs"
+        check_free_space(folder, size, path=folder, what=what)
+        with writing(folder, what):
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(self._file.fileno(), 0, size)
+            else:  # Windows: no SIGBUS to fear, a failed page write raises there
+                self._file.truncate(size)
 
     def put(self, row: int, values: np.ndarray, duration_s: float) -> None:
         self.array[row] = values

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 from songmap._checkpoints import checkpoint
+from songmap.io.oserrors import WriteError, os_reason, writing
 
 __all__ = ["STAGING_PREFIX", "OutputStaging", "recover_output_folder"]
 
@@ -163,7 +164,9 @@ class OutputStaging:
     ...     staging.commit(["embeddings.json"])
 
     Leaving the ``with`` block without :meth:`commit` (an error, Ctrl-C)
-    deletes the staging folder and leaves ``out_dir`` as it was.
+    deletes the staging folder and leaves ``out_dir`` as it was. A write that
+    fails inside it (a full disk) is reported on the output's own name,
+    ``out_dir/<name>``: the staging folder is songmap's business, not the user's.
     """
 
     def __init__(self, out_dir: str | os.PathLike):
@@ -172,14 +175,22 @@ class OutputStaging:
         self.committed = False
 
     def __enter__(self) -> OutputStaging:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.recovered = recover_output_folder(self.out_dir)
-        self.path.mkdir()
+        with writing(self.out_dir, "the outputs"):
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.recovered = recover_output_folder(self.out_dir)
+            self.path.mkdir()
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, exc_type, exc, traceback) -> bool:
         if not self.committed:
             shutil.rmtree(self.path, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            staged = Path(exc.filename)
+            if staged.parent == self.path:
+                failure = exc if isinstance(exc, WriteError) else WriteError(exc.errno, os_reason(exc), staged)
+                name = staged.name if not staged.name.startswith(_COMMIT) else None
+                raise failure.renamed(self.out_dir / name if name else self.out_dir,
+                                      None if name else "the outputs") from exc
         return False
 
     def commit(self, names: list[str]) -> list[Path]:
@@ -201,7 +212,8 @@ class OutputStaging:
         checkpoint("staged")
         with _locked(self.out_dir):
             commit_tmp = self.path / (_COMMIT + ".tmp")
-            commit_tmp.write_text("\n".join(names) + "\n", encoding="utf-8")
+            with writing(commit_tmp):
+                commit_tmp.write_text("\n".join(names) + "\n", encoding="utf-8")
             _fsync(commit_tmp)
             os.replace(commit_tmp, self.path / _COMMIT)
             _fsync(self.path, directory=True)

@@ -1,7 +1,8 @@
 """The two consoles, error lines with their exit codes, and the progress bars of long runs.
 
 Exit codes: 0 success; 1 bad input (missing folder, unusable metadata, fewer
-than two decodable files, ...); 2 bad usage (unknown option, invalid value);
+than two decodable files, ...) or a write the system refused (a full disk, a
+quota, a read-only or unwritable folder: :func:`~songmap.io.oserrors.os_error_line`); 2 bad usage (unknown option, invalid value);
 3 an unexpected internal error (a bug: please report it); 130 interrupted.
 """
 
@@ -48,6 +49,7 @@ def note(lines) -> None:
 def user_errors():
     """Turn every failure into one clear line and an exit code; never a traceback."""
     from songmap.app.jobs import MetadataError, MissingExtraError
+    from songmap.io.oserrors import os_error_line
 
     try:
         yield
@@ -55,12 +57,10 @@ def user_errors():
         raise
     except KeyboardInterrupt:
         raise fail("interrupted; finished features are cached and will be reused", EXIT_INTERRUPTED) from None
-    except (FileNotFoundError, NotADirectoryError, MetadataError, MissingExtraError, ValueError) as exc:
+    except (MetadataError, MissingExtraError, ValueError) as exc:
         raise fail(str(exc)) from None
-    except PermissionError as exc:
-        raise fail(f"permission denied: {exc.filename or exc}") from None
     except OSError as exc:
-        raise fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+        raise fail(os_error_line(exc)) from None
     except Exception as exc:  # a bug: still one line, with a way to see more
         if os.environ.get("SONGMAP_DEBUG"):
             raise

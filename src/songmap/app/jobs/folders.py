@@ -15,10 +15,14 @@ from songmap.io.atomic import atomic_write_sound
 from songmap.io.collection import Collection, scan_collection
 from songmap.io.decode import decode, probe, resample
 from songmap.io.decode_errors import DecodeError
+from songmap.io.oserrors import check_free_space, writing
 from songmap.mapper import PRESETS
 from songmap.report.plots import plot_duration_histogram
 
 __all__ = ["TrackInfo", "InspectResult", "inspect_folder", "ConvertResult", "convert_folder"]
+
+# Bytes a WAV or FLAC file needs beyond its samples (headers, FLAC frame overhead on silence).
+_HEADER_ROOM = 64 * 1024
 
 
 @dataclass
@@ -149,6 +153,13 @@ def convert_folder(
         Overwrite existing targets; otherwise they are kept and reported.
     on_file : callable, optional
         ``on_file(done, total, path)`` progress callback.
+
+    Raises
+    ------
+    songmap.io.oserrors.WriteError
+        When a file cannot be written (a full disk, checked before each file and
+        saying how much it needs; a read-only or unwritable folder): every later file
+        would fail alike. The files written so far are complete.
     """
     audio_format = audio_format.lower()
     if audio_format not in ("wav", "flac"):
@@ -174,13 +185,14 @@ def convert_folder(
                 if sample_rate is not None and sample_rate != native_sr:
                     y = np.stack([resample(y[:, c], native_sr, sample_rate) for c in range(y.shape[1])], axis=1)
                     rate = sample_rate
-                target.parent.mkdir(parents=True, exist_ok=True)
+                with writing(target):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                # 16-bit PCM: the size is known before encoding (FLAC is smaller, never larger).
+                check_free_space(target.parent, y.size * 2 + _HEADER_ROOM, path=target, what=None)
                 atomic_write_sound(target, np.clip(y, -1.0, 1.0), rate, fmt=audio_format.upper(), subtype="PCM_16")
                 result.written.append(target)
             except DecodeError as exc:
                 result.failed.append((path, str(exc)))
-            except OSError as exc:
-                result.failed.append((path, f"cannot write {target}: {exc.strerror or exc}"))
         if on_file is not None:
             on_file(done, len(collection.files), path)
     return result

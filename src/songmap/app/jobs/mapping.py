@@ -13,6 +13,7 @@ from songmap._checkpoints import checkpoint
 from songmap.app.jobs.common import Prepared, mapper_for_job, prepare_folder
 from songmap.evaluation.listening import listening_keys
 from songmap.evaluation.quality import fitted_map_quality, pair_report
+from songmap.io.atomic import atomic_write_bytes
 from songmap.io.collection import Collection
 from songmap.io.text import display_text
 from songmap.mapper import Progress
@@ -162,7 +163,7 @@ def write_map_outputs(staging: OutputStaging, job: Prepared, mapper: SongMapper,
     plot_map(tracks, staging.path / "map.png", title=display_text(job.input_dir.resolve().name), colour_by=doc.get("colour_by"))
     # Audio URLs are relative to where the page will be, not to the staging folder.
     html = render_map_page(doc, local_audio_urls(doc, job.out_dir), page_model(mapper))
-    (staging.path / "map.html").write_bytes(html.encode("utf-8"))
+    atomic_write_bytes(staging.path / "map.html", html.encode("utf-8"))  # a failure names the file
     write_embeddings_json(staging.path / EMBEDDINGS_FILENAME, doc)
     # embeddings.json is moved last: its presence means the rest of the folder is complete.
     return staging.commit([*names, "embeddings.csv", "map.png", "map.html", EMBEDDINGS_FILENAME])
