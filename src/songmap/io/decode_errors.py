@@ -53,12 +53,20 @@ def pyav_errors() -> Iterator[None]:
     PyAV raises many error types; all mean "not audio we can read", apart from the operating
     system's own errors, which keep their reason. A DecodeError raised inside passes unchanged.
     """
+    from av.error import FFmpegError
+
     try:
         yield
     except DecodeError:
         raise
-    except Exception as exc:
+    except FFmpegError as exc:
+        raise _ffmpeg_os_reason(exc) or DecodeError(f"not decodable audio ({_short(exc)})") from None
+    except OSError as exc:
         raise _os_reason(exc) or DecodeError(f"not decodable audio ({_short(exc)})") from None
+    except Exception:
+        # PyAV met a stream it cannot describe (a damaged header: no codec, no layout); its
+        # Python error (an AttributeError, a UnicodeDecodeError of a tag) would only puzzle users.
+        raise DecodeError("not decodable audio (damaged or unsupported audio stream)") from None
 
 
 def usable_samples(signals: list[np.ndarray]) -> list[np.ndarray]:
@@ -89,14 +97,28 @@ def usable_samples(signals: list[np.ndarray]) -> list[np.ndarray]:
     return [y if f.all() else np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0) for y, f in zip(signals, finite)]
 
 
-def _os_reason(exc: BaseException) -> DecodeError | None:
+def _os_reason(exc: OSError) -> DecodeError | None:
     """The user-facing reason for an operating-system error met while decoding, or None."""
-    if isinstance(exc, FileNotFoundError):
+    if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
         return DecodeError("file not found")
-    if isinstance(exc, PermissionError):
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         return DecodeError("cannot read file (permission denied)")
     if isinstance(exc, OSError) and exc.errno == errno.EIO:
         return DecodeError("cannot read file (input/output error)")
+    return None
+
+
+def _ffmpeg_os_reason(exc: OSError) -> DecodeError | None:
+    """The operating system's reason behind an FFmpeg error, or None when FFmpeg's errno is its own.
+
+    FFmpeg reuses errnos for what its decoders find: a damaged AAC packet fails with EPERM
+    ("Operation not permitted") from a readable file. Only the errnos of opening and reading a
+    file (missing, access refused, an I/O error) are the operating system's.
+    """
+    if exc.errno == errno.EPERM:
+        return DecodeError("not decodable audio (damaged audio data: the decoder refused it)")
+    if exc.errno in (errno.ENOENT, errno.EACCES, errno.EIO):
+        return _os_reason(OSError(exc.errno, exc.strerror))
     return None
 
 
