@@ -184,7 +184,15 @@ def test_embed_errors(mapped, tmp_path: Path) -> None:
     bad.write_text("nope")
     result = songmap("embed", out, bad)
     assert result.exit_code == 1
-    assert "none of the files could be placed" in result.output
+    # One line, with the file's own reason.
+    assert result.output.strip().splitlines() == [
+        "error: none of the files could be placed on the map (bad.mp3: not decodable audio (not a known audio format))"]
+    (tmp_path / "empty.wav").write_bytes(b"")
+    result = songmap("embed", out, bad, tmp_path / "empty.wav", tmp_path / "gone.ogg", tmp_path)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1
+    assert "bad.mp3: not decodable audio" in lines[0] and "empty.wav: empty file (0 bytes)" in lines[0]
+    assert lines[0].endswith("; and 1 more)")
     result = songmap("embed", tmp_path / "nowhere", bad)
     assert result.exit_code == 1 and "no model.safetensors" in result.output
 

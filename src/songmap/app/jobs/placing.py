@@ -10,6 +10,7 @@ import numpy as np
 
 from songmap._version import __version__
 from songmap.app.jobs.common import finish_interrupted_map
+from songmap.io.text import display_text
 from songmap.mapper.fitted import FittedMap
 from songmap.mapper.persistence import LEGACY_MODEL_FILE, MODEL_FILE
 from songmap.report.documents import read_embeddings, write_embeddings_csv, write_json_document
@@ -100,7 +101,11 @@ def embed_files(
             nearest = reference[int(np.argmin(np.linalg.norm(ref_xy - [x, y], axis=1)))]["title"]
         result.placed.append(PlacedSong(str(path), Path(path).stem, float(x), float(y), nearest))
     if not result.placed:
-        raise ValueError("none of the files could be placed on the map")
+        # One line still, with each file's reason (the first few): the user learns what to fix.
+        shown = "; ".join(f"{display_text(Path(path).name)}: {reason}" for path, reason in skipped[:3])
+        more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        raise ValueError(f"none of the files could be placed on the map ({shown}{more})" if shown
+                         else "none of the files could be placed on the map")
     if output is not None:
         output = Path(output)
         tracks = [song.track() for song in result.placed]
