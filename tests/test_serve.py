@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -326,3 +327,85 @@ def test_server_keeps_serving_when_embeddings_becomes_invalid(site):
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
     status, _, body = request(site, "/audio/0")
     assert status == 200 and body == site["contents"]["a.wav"]
+
+
+# -- limits: many clients, non-HTTP bytes, huge headers ------------------------------------------------
+
+
+def test_the_listen_backlog_holds_a_burst_of_a_hundred_connections(out_dir):
+    """Before the server accepts any of them, 120 connections all complete their handshake."""
+    server = make_server(out_dir, port=0)  # listening, not yet accepting
+    port = server.server_address[1]
+    clients = []
+    try:
+        for _ in range(120):
+            client = socket.create_connection(("127.0.0.1", port), timeout=2)  # times out once the queue is full
+            clients.append(client)
+        assert len(clients) == 120
+    finally:
+        for client in clients:
+            client.close()
+        server.server_close()
+
+
+def test_bytes_that_are_not_http_get_400_and_the_connection_closed_at_once(site):
+    hello = bytes.fromhex("16030100a5010000a10303") + bytes(32)  # the start of a TLS ClientHello
+    with socket.create_connection(("127.0.0.1", site["port"]), timeout=5) as client:
+        client.sendall(hello)
+        started = time.monotonic()
+        answer = b""
+        while chunk := client.recv(4096):  # ends when the server closes
+            answer += chunk
+        assert time.monotonic() - started < 2  # not the 60 s idle timeout
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert request(site, "/embeddings.json")[0] == 200  # and the server still answers
+
+
+def test_headers_over_their_limit_get_431(site):
+    status, _, _ = request(site, "/embeddings.json", headers={f"X-Filler-{i}": "x" * 8000 for i in range(10)})
+    assert status == 431
+    assert request(site, "/embeddings.json", headers={"X-Filler": "x" * 8000})[0] == 200
+
+
+def test_connections_over_the_cap_get_503_and_the_server_recovers(out_dir, monkeypatch):
+    import songmap.web.serve as serve_module
+
+    monkeypatch.setattr(serve_module, "MAX_CONNECTIONS", 3)
+    with serving(out_dir) as port:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]  # each holds a slot
+        time.sleep(0.3)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
+            extra.sendall(b"GET /embeddings.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert extra.recv(4096).startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+        for client in idle:
+            client.close()
+        time.sleep(0.3)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/embeddings.json")
+        assert connection.getresponse().status == 200
+        connection.close()
+
+
+def test_a_hundred_concurrent_clients_and_fifty_idle_connections_are_all_answered(site):
+    idle = [socket.create_connection(("127.0.0.1", site["port"]), timeout=10) for _ in range(50)]
+    answers: list[int] = []
+    lock = threading.Lock()
+
+    def client(k: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", site["port"], timeout=30)
+        for j in range(5):
+            connection.request("GET", f"/audio/{(k + j) % 4}", headers={"Range": "bytes=10-99"} if j % 2 else {})
+            response = connection.getresponse()
+            response.read()
+            with lock:
+                answers.append(response.status)
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for connection in idle:
+        connection.close()
+    assert sorted(set(answers)) == [200, 206] and len(answers) == 500

@@ -10,6 +10,20 @@ It serves exactly these resources and nothing else:
 * ``/cover/<index>``: the picture embedded in that file's tags (204 without one),
   read when the page first asks for it.
 
+Limits, so that a busy or hostile client cannot stall the others:
+
+* the listen backlog is :data:`LISTEN_BACKLOG` (128) connections, so a burst of 100
+  browsers' connections waits in the kernel rather than being refused or SYN-cookied;
+* at most :data:`MAX_CONNECTIONS` (256) connections are served at once; one more is
+  answered 503 and closed;
+* a connection whose first byte cannot begin an HTTP request (a TLS ClientHello sent to
+  the plain port, binary noise) is answered 400 and closed at once, not held until the
+  idle timeout;
+* the request line and each header line are at most 65 536 bytes (414 and 431, the
+  standard library's limits), at most 100 header lines, and at most
+  :data:`MAX_HEADER_BYTES` (64 KiB) of headers in all (431);
+* a connection idle for 60 s is closed.
+
 Every other path is 404. Paths are matched on the raw request target without
 any decoding, so no percent-encoded or ``..`` variant can name another file,
 and a track whose real path (after symlinks) lies outside ``input_dir`` is
@@ -22,9 +36,11 @@ conditional requests, path checks, loopback binding) belong together with the ha
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import ipaddress
 import os
+import queue
 import re
 import socket
 import sys
@@ -32,7 +48,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +59,9 @@ from songmap.web.page import render_map_page, resolve_input_dir
 from songmap.web.placing import page_model_for
 
 __all__ = [
+    "LISTEN_BACKLOG",
+    "MAX_CONNECTIONS",
+    "MAX_HEADER_BYTES",
     "RangeNotSatisfiable",
     "parse_range_header",
     "make_server",
@@ -54,8 +73,16 @@ _FALLBACK_CONTENT_TYPE = "application/octet-stream"
 _AUDIO_PATH_RE = re.compile(r"/audio/([0-9]{1,9})")
 _COVER_PATH_RE = re.compile(r"/cover/([0-9]{1,9})")
 _RANGE_SPEC_RE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
-_COPY_CHUNK_BYTES = 256 * 1024
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+#: Connections the kernel queues before songmap accepts them (http.server's default is 5).
+LISTEN_BACKLOG = 128
+#: Connections served at once (each holds a thread); more are answered 503.
+MAX_CONNECTIONS = 256
+#: Bytes of request headers, names and values together, a request may carry.
+MAX_HEADER_BYTES = 64 * 1024
+#: Bytes an HTTP request can begin with: a method's first letter (RFC 9110 methods are tokens; all
+#: in use are upper-case letters).
+_REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class RangeNotSatisfiable(ValueError):
@@ -199,9 +226,29 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Idle keep-alive connections give their thread back after this long.
     timeout = 60
+    # Headers and body go out in separate writes: with Nagle's algorithm the body waits for the
+    # client's delayed ACK of the headers (40 ms on Linux) on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return "songmap"
+
+    def handle(self) -> None:
+        # Peek, not read: a connection that does not start like HTTP (a TLS hello) would otherwise
+        # hold its thread until the idle timeout, waiting for a request line that never comes.
+        try:
+            first = self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return
+        if not first:
+            return
+        if first[0] not in _REQUEST_START:
+            self.close_connection = True
+            body = b"not an HTTP request\n"
+            self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            return
+        super().handle()
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         self._respond(send_body=True)
@@ -215,6 +262,10 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
 
     # -- routing ----------------------------------------------------------
     def _respond(self, send_body: bool) -> None:
+        if sum(len(name) + len(value) for name, value in self.headers.items()) > MAX_HEADER_BYTES:
+            self.close_connection = True
+            self._send_text(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "request headers too large\n", send_body)
+            return
         if not self._host_allowed():
             self._send_text(HTTPStatus.FORBIDDEN, "unexpected Host header\n", send_body)
             return
@@ -330,25 +381,25 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
         self._send_bytes(cover[0], cover[1], send_body)
 
     def _copy_range(self, source: Any, first: int, length: int) -> None:
-        source.seek(first)
-        remaining = length
-        while remaining > 0:
-            chunk = source.read(min(_COPY_CHUNK_BYTES, remaining))
-            if not chunk:  # the file shrank under us; the client sees a short body
-                self.close_connection = True
-                return
-            self.wfile.write(chunk)
-            remaining -= len(chunk)
+        # socket.sendfile: the kernel copies file to socket (os.sendfile) without the bytes passing
+        # through Python, so a hundred clients' audio does not queue on the interpreter lock.
+        sent = self.connection.sendfile(source, first, length)
+        if sent < length:  # the file shrank under us; the client sees a short body
+            self.close_connection = True
 
 
-class SongmapHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that carries the site and stays quiet.
+class SongmapHTTPServer(HTTPServer):
+    """An HTTP server with a pool of handler threads that carries the site and stays quiet.
 
-    Browsers routinely abort media requests (seeking, switching tracks); the
-    resulting connection resets are not errors worth a traceback.
+    The threads are started with the server, not per connection: under a burst of new
+    connections, starting a thread each (``ThreadingHTTPServer``) waits for the new thread
+    to take the interpreter lock, and the last of a hundred browsers' first requests waited
+    about 2 s (``benchmarks/bench_serve.py``). Browsers routinely abort media requests
+    (seeking, switching tracks); the resulting connection resets are not errors worth a
+    traceback.
     """
 
-    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(self, address: tuple[str, int], site: _Site, verbose: bool = False) -> None:
         host = address[0]
@@ -359,6 +410,39 @@ class SongmapHTTPServer(ThreadingHTTPServer):
         self.loopback_only = _is_loopback(host)
         self.allowed_host_names = _LOOPBACK_NAMES | {host.strip("[]").lower()}
         super().__init__(address, SongmapRequestHandler)
+        # One slot per connection being served; every slot's connection has a thread waiting for it.
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._connections: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers = [threading.Thread(target=self._serve_connections, daemon=True, name=f"songmap-serve-{i}")
+                         for i in range(MAX_CONNECTIONS)]
+        for worker in self._workers:
+            worker.start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            # Full: a short answer from the accepting thread beats a connection that hangs.
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n"
+                                b"Retry-After: 1\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        self._connections.put((request, client_address))
+
+    def _serve_connections(self) -> None:
+        while (item := self._connections.get()) is not None:
+            request, client_address = item
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+                self._slots.release()
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in self._workers:
+            self._connections.put(None)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         error = sys.exc_info()[1]
@@ -387,7 +471,7 @@ def make_server(
     port: int = 8000,
     *,
     verbose: bool = False,
-) -> ThreadingHTTPServer:
+) -> SongmapHTTPServer:
     """Create (but do not start) the server for a songmap output folder.
 
     Parameters
@@ -403,7 +487,7 @@ def make_server(
 
     Returns
     -------
-    http.server.ThreadingHTTPServer
+    SongmapHTTPServer
         Bound and listening; call ``serve_forever()`` to serve.
 
     Raises
@@ -422,7 +506,7 @@ def make_server(
         raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
-def server_url(server: ThreadingHTTPServer) -> str:
+def server_url(server: HTTPServer) -> str:
     """The ``http://host:port/`` URL at which ``server`` serves the map page."""
     host, port = server.server_address[:2]
     if ":" in str(host):
