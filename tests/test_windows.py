@@ -64,7 +64,7 @@ def test_pyav_seek_decoding_equals_full_decoding_of_the_same_span(tmp_path: Path
     path = write_audio(tmp_path / "long.wav", _chirp(20.0, rate), rate)
     full = decode(path)[0][:, 0]
     starts = [0.0, 7.3, 15.0]
-    windows, native = _decode_windows_pyav(path, starts, 3.0)
+    windows, native = _decode_windows_pyav(path, starts, 3.0, [])
     assert native == rate
     for start, window in zip(starts, windows):
         first = int(round(start * rate))
@@ -85,7 +85,7 @@ def test_pyav_seek_decoding_of_a_lossy_codec_equals_full_decoding(tmp_path: Path
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c:a", "aac", "-b:a", "128k", str(path)], check=True)
     full = decode(path)[0][:, 0]
     starts = [0.0, 0.7, 2.3, 4.0]
-    windows, native = _decode_windows_pyav(path, starts, 1.5)
+    windows, native = _decode_windows_pyav(path, starts, 1.5, [])
     assert native == rate
     for start, window in zip(starts, windows):
         first = int(round(start * rate))

@@ -50,6 +50,7 @@ class FeatureCache:
                     float(data["duration_s"]),
                     float(data["covered_s"]),
                     bool(data["complete"]),
+                    _damage(data),
                 )
         except (OSError, KeyError, ValueError):
             return None
@@ -66,6 +67,7 @@ class FeatureCache:
             duration_s=features.duration_s,
             covered_s=features.covered_s,
             complete=features.complete,
+            damage=features.damage,
         )
         atomic_write_bytes(entry, buffer.getvalue())
 
@@ -83,6 +85,7 @@ class FeatureCache:
                     data["starts"].astype(np.float64),
                     data["used"].astype(bool),
                     float(data["duration_s"]),
+                    damage=_damage(data),
                 )
             if int(spec.augment) > 0:
                 with np.load(self._entry_path(path, params, spec)) as data:
@@ -104,10 +107,15 @@ class FeatureCache:
         if not clean_entry.exists():
             buffer = io.BytesIO()
             np.savez(buffer, images=features.images.astype(np.float32), starts=features.starts,
-                     used=features.used, duration_s=features.duration_s)
+                     used=features.used, duration_s=features.duration_s, damage=features.damage)
             atomic_write_bytes(clean_entry, buffer.getvalue())
         augmented_entry = self._entry_path(path, params, spec)
         if int(spec.augment) > 0 and features.augmented is not None and not augmented_entry.exists():
             buffer = io.BytesIO()
             np.savez(buffer, augmented=features.augmented.astype(np.float32))
             atomic_write_bytes(augmented_entry, buffer.getvalue())
+
+
+def _damage(data) -> str:
+    """An entry's damage note; entries written before songmap salvaged damaged files have none."""
+    return str(data["damage"]) if "damage" in data.files else ""

@@ -88,12 +88,16 @@ class TrackFeatures:
         Seconds of audio the spectrogram covers (all of it when ``complete``).
     complete : bool
         True when the whole file was decoded.
+    damage : str
+        What was damaged in a file that still decoded ("" for an intact one):
+        :func:`songmap.io.decode.decode`'s notes.
     """
 
     log_mel: np.ndarray
     duration_s: float
     covered_s: float
     complete: bool
+    damage: str = ""
 
     def covers(self, seconds: float) -> bool:
         """Whether this spectrogram holds at least ``seconds`` of the track (or all of it)."""
@@ -280,7 +284,8 @@ SILENCE_DBFS = -90.0
 
 
 def _extract_features(path: str | os.PathLike, params: FeatureParams, max_seconds: float | None) -> TrackFeatures:
-    y, duration_s = load(path, params.sample_rate, max_seconds=max_seconds)
+    damage: list[str] = []
+    y, duration_s = load(path, params.sample_rate, max_seconds=max_seconds, damage=damage)
     if duration_s < MIN_SECONDS or len(y) == 0:
         raise DecodeError(f"too short: {duration_s * 1000:.2g} ms of audio, less than {MIN_SECONDS * 1000:g} ms")
     peak = float(np.max(np.abs(y)))
@@ -292,4 +297,4 @@ def _extract_features(path: str | os.PathLike, params: FeatureParams, max_second
     complete = max_seconds is None or covered_s + 1.0 / params.sample_rate >= duration_s
     # Rounded to the cache's float16 here, so a fresh run and a cached run see identical inputs.
     log_mel = log_mel_spectrogram(y / np.float32(peak), params).astype(np.float16).astype(np.float32)
-    return TrackFeatures(log_mel, duration_s, covered_s, bool(complete))
+    return TrackFeatures(log_mel, duration_s, covered_s, bool(complete), "; ".join(damage))

@@ -119,6 +119,8 @@ class WindowedFeatures:
         ``(augment, n_mels + 12, n_bins)`` float32: each augmented copy's model
         input, :meth:`summary` plus the change its recording chain made to one
         of the track's windows (drawn with the chain), or None.
+    damage : str
+        What was damaged in a file that still decoded ("" for an intact one).
     """
 
     images: np.ndarray
@@ -126,6 +128,7 @@ class WindowedFeatures:
     used: np.ndarray
     duration_s: float
     augmented: np.ndarray | None = None
+    damage: str = ""
 
     def summary(self) -> np.ndarray:
         """The track's model input: the mean image of its (non-silent) windows, ``(n_mels + 12, n_bins)``."""
@@ -192,7 +195,8 @@ def _extract_windows(path, params: FeatureParams, spec: WindowSpec, duration_s: 
 
         duration_s = probe(path).duration_s
     starts = window_starts(duration_s, window_s=spec.window_s, max_windows=int(spec.max_windows))
-    signals, duration_s = load_windows(path, starts, spec.window_s, params.sample_rate)
+    damage: list[str] = []
+    signals, duration_s = load_windows(path, starts, spec.window_s, params.sample_rate, damage=damage)
     if duration_s < MIN_SECONDS or not any(len(y) for y in signals):
         raise DecodeError(f"too short: {duration_s * 1000:.2g} ms of audio, less than {MIN_SECONDS * 1000:g} ms")
     peaks = np.array([float(np.max(np.abs(y))) if len(y) else 0.0 for y in signals])
@@ -221,7 +225,7 @@ def _extract_windows(path, params: FeatureParams, spec: WindowSpec, duration_s: 
         for c in (c for c in range(copies) if heard_in[c] == i):
             heard = apply_chain(power, chains[c], rngs[c], sample_rate=params.sample_rate, n_fft=params.n_fft)
             augmented[c] = _window_image(heard, params, n_frames, int(spec.n_bins)) - images[i]
-    features = WindowedFeatures(images, np.asarray(starts, np.float64), used, float(duration_s))
+    features = WindowedFeatures(images, np.asarray(starts, np.float64), used, float(duration_s), damage="; ".join(damage))
     if copies:
         features.augmented = augmented + features.summary()[None]
     return features

@@ -162,7 +162,44 @@ def pyav_audio_stream(container):
     return stream, rate, channels, length, resampler
 
 
-def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int]:
+#: The damage note of a file that ends before its header says (a partial download).
+TRUNCATED_NOTE = "the file ends early: a truncated download?"
+
+
+def salvaged_frames(container, stream, damage: list[BaseException]):
+    """The decoded frames of ``stream``, past what is damaged, as FFmpeg's own tools decode them.
+
+    A packet its decoder refuses is skipped (a flipped bit costs one frame, not the song), and
+    where the demuxer cannot read on (a truncated download, a damaged stretch) decoding ends
+    with what came before. Each such error is appended to ``damage``: the caller raises the
+    first one when nothing decoded, and otherwise reports the file as damaged.
+    """
+    from av.error import FFmpegError
+
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except FFmpegError as exc:
+                damage.append(exc)
+                continue
+            yield from frames
+    except FFmpegError as exc:
+        damage.append(exc)
+
+
+def damage_note(damage: list[BaseException]) -> str:
+    """What :func:`salvaged_frames` met, in a user's words, for a file that was still decoded."""
+    from av.error import FFmpegError
+
+    ended = [exc for exc in damage if isinstance(exc, FFmpegError) and "End of file" in str(exc)]
+    refused = len(damage) - len(ended)
+    parts = ([f"the decoder refused {refused} damaged packet{'s' if refused != 1 else ''}"] if refused else []) + (
+        [TRUNCATED_NOTE] if ended else [])
+    return "; ".join(parts)
+
+
+def _decode_pyav(path: Path, max_seconds: float | None, damage: list[BaseException]) -> tuple[np.ndarray, int]:
     import av
 
     chunks: list[np.ndarray] = []
@@ -170,13 +207,15 @@ def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int
     with pyav_errors(), av.open(str(path)) as container:
         stream, rate, channels, length, resampler = pyav_audio_stream(container)
         limit = None if max_seconds is None else int(np.ceil(max_seconds * rate))
-        for frame in container.decode(stream):
+        for frame in salvaged_frames(container, stream, damage):
             for out in resampler.resample(frame):
                 block = out.to_ndarray().reshape(-1, channels)
                 chunks.append(block)
                 total += len(block)
             if limit is not None and total >= limit:
                 break
+        if not chunks and damage:
+            raise damage[0]  # nothing salvaged: the first error is the reason
     y = np.concatenate(chunks) if chunks else np.zeros((0, 1), np.float32)
     if max_seconds is not None:
         y = y[: int(np.ceil(max_seconds * rate))]
@@ -185,7 +224,8 @@ def _decode_pyav(path: Path, max_seconds: float | None) -> tuple[np.ndarray, int
     return y.astype(np.float32, copy=False), rate
 
 
-def decode(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[np.ndarray, int, float]:
+def decode(path: str | os.PathLike, max_seconds: float | None = None, *,
+           damage: list[str] | None = None) -> tuple[np.ndarray, int, float]:
     """Decode a file at its own rate, keeping its channels.
 
     Parameters
@@ -194,6 +234,9 @@ def decode(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[n
         Audio file; never opened for writing.
     max_seconds : float, optional
         Stop decoding after this many seconds from the start.
+    damage : list of str, optional
+        Where a damaged file that was still decoded says so: a note is appended (packets the
+        decoder refused and skipped, a file that ends before its header says).
 
     Returns
     -------
@@ -221,10 +264,15 @@ def decode(path: str | os.PathLike, max_seconds: float | None = None) -> tuple[n
         if len(y) < (total_frames if frames < 0 else min(frames, total_frames)):
             # A truncated download: the header promised more than the file holds.
             duration_s = len(y) / native_sr
+            if damage is not None:
+                damage.append(TRUNCATED_NOTE)
     except Exception:  # whatever libsndfile cannot read, FFmpeg may
         check_readable(path)
-        y, native_sr = _decode_pyav(path, max_seconds)
+        met: list[BaseException] = []
+        y, native_sr = _decode_pyav(path, max_seconds, met)
         duration_s = probe_pyav(path).duration_s
+        if met and damage is not None:
+            damage.append(damage_note(met))
     (y,) = usable_samples([y])
     return y, native_sr, float(max(duration_s, len(y) / native_sr))
 
@@ -234,6 +282,8 @@ def load(
     sample_rate: int = 22050,
     max_seconds: float | None = None,
     resample_quality: str = "HQ",
+    *,
+    damage: list[str] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Decode a file to a mono float32 signal at ``sample_rate``.
 
@@ -248,6 +298,8 @@ def load(
         cropped later anyway, so this saves most of the decoding time.
     resample_quality : str
         soxr quality recipe, see :func:`resample`.
+    damage : list of str, optional
+        Notes of a damaged file that was still decoded are appended (see :func:`decode`).
 
     Returns
     -------
@@ -261,7 +313,7 @@ def load(
     DecodeError
         Undecodable, empty or unreadable file, with the reason as message.
     """
-    y, native_sr, duration_s = decode(path, max_seconds)
+    y, native_sr, duration_s = decode(path, max_seconds, damage=damage)
     return resample(to_mono(y), native_sr, sample_rate, resample_quality), duration_s
 
 

@@ -15,10 +15,13 @@ import numpy as np
 import soundfile as sf
 
 from songmap.io.decode import (
+    TRUNCATED_NOTE,
+    damage_note,
     probe_pyav,
     pyav_audio_stream,
     quiet_native_stderr,
     resample,
+    salvaged_frames,
     soundfile_name,
     to_mono,
 )
@@ -59,7 +62,8 @@ def _stretches(firsts: list[int], count: int, total: int) -> list[tuple[int, int
     return [(first, end) for first, end in stretches]
 
 
-def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int, float]:
+def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int, float, bool]:
+    """The windows, the rate, the duration, and whether the file held fewer frames than its header says."""
     name = soundfile_name(path)
     with quiet_native_stderr():
         with sf.SoundFile(name) as f:
@@ -75,7 +79,8 @@ def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.n
         k = bisect.bisect_right(stretch_firsts, first) - 1  # the stretch holding this window
         offset = first - stretch_firsts[k]
         windows.append(decoded[k][offset : offset + min(count, total - first)])
-    return windows, rate, total / rate if rate else 0.0
+    short = any(len(frames) < end - first for frames, (first, end) in zip(decoded, stretches))
+    return windows, rate, total / rate if rate else 0.0, short
 
 
 def _decode_stretches(name: str | bytes, stretches: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -99,8 +104,9 @@ def _decode_stretches(name: str | bytes, stretches: list[tuple[int, int]]) -> li
 SEEK_PREROLL_S = 0.5
 
 
-def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int]:
+def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[BaseException]) -> tuple[list[np.ndarray], int]:
     import av
+    from av.error import FFmpegError
 
     windows = []
     with pyav_errors(), av.open(str(path)) as container:
@@ -113,11 +119,16 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np
             # frame after a seek was off by up to 0.3), then drop what comes before it by timestamp.
             target = max(start - SEEK_PREROLL_S, 0.0)
             if not (at_start and target == 0.0):
-                container.seek(int(target / stream.time_base), stream=stream, backward=True)
+                try:
+                    container.seek(int(target / stream.time_base), stream=stream, backward=True)
+                except FFmpegError as exc:  # past where a truncated file ends: an empty window
+                    damage.append(exc)
+                    windows.append(np.zeros((0, channels), np.float32))
+                    continue
             at_start = False
             first = int(round(max(start, 0.0) * rate))
             chunks, position, got = [], None, 0
-            for frame in container.decode(stream):
+            for frame in salvaged_frames(container, stream, damage):
                 if position is None:
                     position = int(round(float(frame.pts * frame.time_base) * rate)) if frame.pts is not None else 0
                 for out in resampler.resample(frame):
@@ -133,6 +144,8 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float) -> tuple[list[np
             if end is not None:
                 y = y[: max(end - first, 0)]
             windows.append(y[:count].astype(np.float32, copy=False))
+        if damage and not any(len(w) for w in windows):
+            raise damage[0]  # nothing salvaged: the first error is the reason
     return windows, rate
 
 
@@ -142,6 +155,8 @@ def load_windows(
     length_s: float,
     sample_rate: int = 22050,
     resample_quality: str = "HQ",
+    *,
+    damage: list[str] | None = None,
 ) -> tuple[list[np.ndarray], float]:
     """Decode only some windows of a file, each by seeking to its start, to mono at ``sample_rate``.
 
@@ -161,6 +176,9 @@ def load_windows(
         Target rate in Hz.
     resample_quality : str
         soxr quality recipe, see :func:`songmap.io.decode.resample`.
+    damage : list of str, optional
+        Notes of a damaged file that was still decoded are appended (packets FFmpeg refused and
+        skipped, a file that ends before its header says): see :func:`songmap.io.decode.decode`.
 
     Returns
     -------
@@ -179,10 +197,15 @@ def load_windows(
     if length_s <= 0:
         raise ValueError(f"window length must be positive, got {length_s}")
     try:
-        windows, native_sr, duration_s = _decode_windows_sf(path, starts_s, length_s)
+        windows, native_sr, duration_s, short = _decode_windows_sf(path, starts_s, length_s)
+        if short and damage is not None:
+            damage.append(TRUNCATED_NOTE)
     except Exception:  # whatever libsndfile cannot read, FFmpeg may
         check_readable(path)
-        windows, native_sr = _decode_windows_pyav(path, starts_s, length_s)
+        met: list[BaseException] = []
+        windows, native_sr = _decode_windows_pyav(path, starts_s, length_s, met)
         duration_s = probe_pyav(path).duration_s
+        if met and damage is not None:
+            damage.append(damage_note(met))
     windows = usable_samples(windows)
     return [resample(to_mono(w), native_sr, sample_rate, resample_quality) for w in windows], float(duration_s)

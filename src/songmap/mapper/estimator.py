@@ -142,6 +142,8 @@ class SongMapper(FittedMap, BaseEstimator):
         Files left out at fit time and why.
     durations_ : np.ndarray
         Duration in seconds of each fitted path (NaN for skipped files).
+    damaged_ : dict of int to str
+        Fitted paths (by index) that were damaged but decoded in part, with what was damaged.
     """
 
     _parameter_constraints: dict = PARAMETER_CONSTRAINTS
@@ -260,7 +262,7 @@ class SongMapper(FittedMap, BaseEstimator):
                 prepare=self._normalise, augmented=None if copies is None else copies.rows,
                 on_epoch=self.progress.on_epoch if self.progress is not None else None,
             )
-            order, durations_s = store.order, store.durations[store.order]
+            order, durations_s, damaged = store.order, store.durations[store.order], dict(store.damage)
         if copies is not None:
             copies.close()
 
@@ -273,6 +275,7 @@ class SongMapper(FittedMap, BaseEstimator):
         self.embedding_[order] = coords
         self.durations_ = np.full(len(paths), np.nan)
         self.durations_[order] = durations_s
+        self.damaged_ = damaged
         return self
 
     def fit_transform(self, paths: Iterable[str | os.PathLike], y=None) -> np.ndarray:

@@ -67,6 +67,8 @@ class InputRows:
             self._file.close()
             raise
         self.durations = np.full(n_rows, np.nan)
+        #: Damage notes of files that were damaged but decoded, by row (file index).
+        self.damage: dict[int, str] = {}
         self.filled = np.zeros(n_rows, dtype=bool)
         #: Indices of the files that have a row, and those rows (set by :meth:`compact`).
         self.order = np.zeros(0, dtype=np.int64)
@@ -81,9 +83,11 @@ class InputRows:
             else:  # Windows: no SIGBUS to fear, a failed page write raises there
                 self._file.truncate(size)
 
-    def put(self, row: int, values: np.ndarray, duration_s: float) -> None:
+    def put(self, row: int, values: np.ndarray, duration_s: float, damage: str = "") -> None:
         self.array[row] = values
         self.durations[row] = duration_s
+        if damage:
+            self.damage[row] = damage
         self.filled[row] = True
 
     def compact(self) -> None:
@@ -202,7 +206,7 @@ def collect_inputs(
             else:
                 values = model_input(features.log_mel, n_frames=n_frames, representation=representation, width=row_shape[1])
             if features is not None:
-                store.put(row, values, features.duration_s)
+                store.put(row, values, features.duration_s, features.damage)
                 if augmented is not None:
                     augmented.put(row, features.augmented, features.duration_s)
             if progress is not None:

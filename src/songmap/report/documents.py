@@ -30,7 +30,8 @@ cell by cell by metadata.csv (:meth:`songmap.io.collection.Collection.describe`)
 ``songmap map --colour-by`` gave one) is what map.png and the page are first coloured by.
 ``file_size`` and ``file_mtime_ns`` (ints) stamp each track's file, ``added_after_training``
 (true, else absent) marks a track ``songmap update`` placed since training, and ``scan`` (top
-level) holds the folder's read options (:mod:`songmap.app.jobs.updating`).
+level) holds the folder's read options (:mod:`songmap.app.jobs.updating`). ``damaged`` (a
+string, else absent) says what was damaged in a file mapped from the part that decodes.
 
 Added for listening (:mod:`songmap.evaluation.listening`; documents written
 before them lack these keys and stay valid): ``neighbours`` are the indices into

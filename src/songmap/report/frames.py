@@ -6,7 +6,7 @@ track lacks â€” a map made before the key existed, a track with no trajectory â€
 missing in its row: ``NaN`` for numbers, ``<NA>`` for ``cluster``, ``None`` for
 text and lists. The columns' types do not depend on the map:
 
-* ``file``, ``title``, ``category``, ``cluster_name``, ``artist``, ``album``: text
+* ``file``, ``title``, ``category``, ``cluster_name``, ``artist``, ``album``, ``damaged``: text
   (pandas' ``str``; its Python storage in a column holding a name that is not valid
   UTF-8, kept exactly);
 * ``duration_s``, ``x``, ``y``, ``trustworthiness``, ``continuity``: ``float64``;
@@ -41,9 +41,10 @@ FRAME_COLUMNS = (
     "file", "title", "category", "duration_s", "x", "y", "neighbours", "neighbour_distances",
     "cluster", "cluster_name", "trustworthiness", "continuity", "path",
     "artist", "album", "genre", "year", "track_number", "file_size", "file_mtime_ns", "added_after_training",
+    "damaged",
 )
 #: The text columns (names and tags as the files and metadata spell them).
-TEXT_COLUMNS = ("file", "title", "category", "cluster_name", "artist", "album")
+TEXT_COLUMNS = ("file", "title", "category", "cluster_name", "artist", "album", "damaged")
 _FLOAT_COLUMNS = frozenset({"duration_s", "x", "y", "trustworthiness", "continuity"})
 _INT_COLUMNS = frozenset({"cluster", "year", "track_number", "file_size", "file_mtime_ns"})
 _LIST_COLUMNS = frozenset({"neighbours", "neighbour_distances", "path", "genre"})

@@ -36,6 +36,12 @@ def print_map_summary(result, seconds: float) -> None:
         err.print(f"note: {collection.excluded_by_category} file(s) left out by --categories")
     for item in doc["skipped"]:
         err.print(f"skipped: {display_text(item['file'])}: {item['reason']}")
+    damaged = [t for t in doc["tracks"] if t.get("damaged")]
+    for track in damaged[:10]:
+        err.print(f"damaged: {display_text(track['file'])}: {track['damaged']}; mapped from the part that decodes")
+    if damaged:
+        err.print(f"note: {len(damaged)} damaged file{' was' if len(damaged) == 1 else 's were'} mapped from the part "
+                  "that decodes (\"damaged\" in embeddings.json)")
     for rel, reason in sorted(collection.tag_problems.items())[:10]:
         err.print(f"warning: {display_text(rel)}: {reason}; mapped without its tags")
     if len(collection.tag_problems) > 10:

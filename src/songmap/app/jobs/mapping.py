@@ -206,6 +206,8 @@ def map_document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
                 "file_mtime_ns": mtime_ns,
             }
         )
+        if damage := getattr(mapper, "damaged_", {}).get(i):
+            tracks[-1]["damaged"] = damage  # mapped from the part that decodes
     params = {**mapper.params_, "crop_seconds": round(float(mapper.crop_seconds_), 3)}
     training = {
         "epochs_run": len(mapper.training_.losses),

@@ -162,6 +162,8 @@ def _place(mapper, files: list[Path], before: dict, relative: list[str], kept: n
     durations = probe_durations(new, on_error="skip", skipped=[])
     mapper.embedding_ = np.full((len(files), 2), np.nan)
     mapper.durations_ = np.full(len(files), np.nan)
+    mapper.damaged_ = {i: before[rel]["damaged"] for i, (rel, keep) in enumerate(zip(relative, kept))
+                       if keep and before[rel].get("damaged")}
     placed = iter(range(len(new)))
     for i, (rel, keep) in enumerate(zip(relative, kept)):
         if keep:
