@@ -39,7 +39,7 @@ from songmap.app.cli import app
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, tmpfs and setpriv are Linux's")
 needs_root = pytest.mark.skipif(not IS_ROOT, reason=NEEDS_ROOT)
 
-COMMANDS = ["map", "compare", "convert", "export", "path", "playlist", "page"]
+COMMANDS = ["map", "compare", "convert", "export", "path", "playlist", "page", "update"]
 MAP_OUTPUTS = ("model.safetensors", "embeddings.csv", "map.png", "map.html", "embeddings.json")
 CONVERT_RATE = 16000
 
@@ -92,6 +92,7 @@ def _prepare(world: World, command: str, folder: Path) -> tuple[list[str], Path]
         "path": ["path", target, "--from", "a drone.wav", "--to", "f storm.wav", "--output", target / "list.m3u8"],
         "playlist": ["playlist", target, "--seed-track", "a drone.wav", "--length", "4", "--output", target / "list.m3u8"],
         "page": ["page", target],
+        "update": ["update", target],  # re-reads the same songs: every output is written again
     }[command]
     return [str(a) for a in args], target
 
@@ -123,6 +124,9 @@ def _check_complete(command: str, target: Path) -> None:
     elif command == "convert":
         rates = {sf.info(str(p)).samplerate for p in target.rglob("*.wav")}
         assert rates == {CONVERT_RATE} and len(list(target.rglob("*.wav"))) == 6
+    elif command == "update":
+        doc = json.loads((target / "embeddings.json").read_text(encoding="utf-8"))
+        assert len(doc["tracks"]) == 6 and all((target / name).stat().st_size > 0 for name in MAP_OUTPUTS)
     elif command in ("path", "playlist"):
         assert (target / "list.m3u8").read_text(encoding="utf-8").startswith("#EXTM3U")
 
@@ -244,6 +248,7 @@ KILL_POINTS = {
     "path": "replacing:list.m3u8",
     "playlist": "replacing:list.m3u8",
     "page": "replacing:map.html",
+    "update": "staged",
 }
 
 
