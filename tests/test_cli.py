@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -347,3 +348,15 @@ def test_module_entry_point_and_version() -> None:
     proc = subprocess.run([sys.executable, "-m", "songmap", "map", "/definitely/not/here"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "error: input folder not found: /definitely/not/here"
+
+
+def test_a_long_features_stage_says_how_long_is_left(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    for k in range(24):
+        write_audio(folder / f"clip {k:02d}.wav", tone(110 * (1 + k % 7), 0.5 + 0.05 * k, 16000, seed=k), 16000)
+    result = songmap("map", folder, "--out", tmp_path / "out", *FAST_ARGS, "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("features: ")]
+    # A line with the time left at each tenth of the files (24 files: after 3, 5, 8, ... 22), then the total.
+    assert [line.split()[1] for line in lines] == [f"{d}/24" for d in (3, 5, 8, 10, 12, 15, 17, 20, 22)] + ["24"]
+    assert all(re.search(r", about \d+ (s|min \d+ s) left$", line) for line in lines[:-1]), lines

@@ -70,11 +70,21 @@ def user_errors():
         ) from None
 
 
+def _duration(seconds: float) -> str:
+    """``75.4`` -> ``"1 min 15 s"``; ``4000`` -> ``"1 h 7 min"``."""
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
+
+
 def progress_bars() -> Progress:
     """Bars on stderr; disabled (the hooks then print plain lines) unless stderr is a terminal
     or ``SONGMAP_PROGRESS`` is set."""
     # Imported here: `embed` and the other quick commands show no bars.
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     return Progress(
         TextColumn("{task.description:<10}"),
@@ -82,6 +92,8 @@ def progress_bars() -> Progress:
         MofNCompleteColumn(),
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),  # of training: at most, as it stops once the loss no longer improves
         console=err,
         transient=False,
         disable=not err.is_terminal and not os.environ.get("SONGMAP_PROGRESS"),
@@ -102,7 +114,8 @@ def fit_hooks(progress: Progress, *, epochs: int, show_training: bool = True, re
         autoencoder only computes the features.
     report_rates : bool, default=True
         Show files/s and the realtime factor on the features bar and, without bars,
-        print a line when the features are done and one every 50 epochs.
+        print a line with the time left at every tenth of the files (of 20 or more), one
+        when the features are done, and one every 50 epochs.
 
     Returns
     -------
@@ -121,8 +134,14 @@ def fit_hooks(progress: Progress, *, epochs: int, show_training: bool = True, re
         elapsed = max(time.perf_counter() - started, 1e-9)
         info = f"{done / elapsed:5.1f} files/s, {hooks.audio_seconds / elapsed:5.0f}x realtime"
         progress.update(files_task, total=total, completed=done, info=info)
-        if progress.disable and done == total:  # piped output gets plain lines instead of bars
+        if not progress.disable:
+            return
+        # Piped output (a log, a notebook) gets plain lines instead of bars.
+        if done == total:
             err.print(f"features: {total} files, {info}, {elapsed:.1f} s")
+        elif total >= 20 and done * 10 // total > (done - 1) * 10 // total:
+            left = elapsed * (total - done) / done
+            err.print(f"features: {done}/{total} files, {info}, {elapsed:.0f} s, about {_duration(left)} left")
 
     def on_epoch(epoch: int, max_epochs: int, loss: float) -> None:
         progress.update(train_task, visible=show_training, total=max_epochs, completed=epoch + 1,
