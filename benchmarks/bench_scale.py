@@ -7,6 +7,7 @@ table with medians, ratios, machine and date for BENCHMARKS.md::
     python benchmarks/bench_scale.py long     [--tracks 40 --minutes 8]
     python benchmarks/bench_scale.py scale    [--counts 1000,10000] [--before TREE]
     python benchmarks/bench_scale.py embed
+    python benchmarks/bench_scale.py library  [--sources DIR] [--count 1000] [--subset 200]
 
 * ``features``: feature extraction with --jobs 1 and 2 against decode-only of the same files
   and against the librosa path (``librosa.load(sr=22050)`` + ``melspectrogram``), interleaved.
@@ -14,6 +15,10 @@ table with medians, ratios, machine and date for BENCHMARKS.md::
 * ``scale``: ``songmap map`` on N short generated tracks (5-20 s); wall time and peak RSS of
   the main process and of the whole process tree (psutil, sampled every 50 ms).
 * ``embed``: ``songmap embed`` of one 3-minute song on a fitted map, in process and as a command.
+* ``library``: full-length songs (3-6 min of real audio, in ``--sources``) linked under several names
+  into a library of ``--count`` files: libsndfile against FFmpeg on the windows songmap reads, per
+  format; on ``--subset`` of them, decoding exactly those windows in 2 processes against songmap's
+  feature stage with 2 workers, interleaved; then ``songmap map`` of the whole library, end to end.
 """
 
 from __future__ import annotations
@@ -110,7 +115,9 @@ def run_features(args) -> None:
     import librosa
     import torch
 
-    from songmap.features import FeatureParams, crop_seconds, extract_collection
+    from songmap.features.parallel import extract_collection
+    from songmap.features.shaping import crop_seconds
+    from songmap.features.spectrogram import FeatureParams
     from songmap.io.decode import decode, probe
     from songmap.io.discovery import find_audio_files
 
@@ -242,6 +249,117 @@ def run_embed(args) -> None:
     print(f"| `songmap embed` command (includes Python start-up and imports) | {statistics.median(command):.2f} |")
 
 
+def library(sources: Path, count: int) -> Path:
+    """``count`` hard links to the 3-6-minute songs in ``sources``, in folders ``copy NN/``: a file's
+    copies are different paths to the feature cache (keyed by path), so each is decoded afresh."""
+    from songmap.io.decode import probe
+    from songmap.io.discovery import find_audio_files
+
+    songs = [p for p in find_audio_files(sources) if 180 <= probe(p).duration_s <= 360]
+    if not songs:
+        raise SystemExit(f"no songs of 3-6 minutes in {sources}")
+    folder = DATA / f"library-{count}"
+    for k in range(count):
+        song = songs[k % len(songs)]
+        link = folder / f"copy {k // len(songs):02d}" / song.name
+        if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.link(song, link)
+    return folder
+
+
+def _windows_of(paths: list[Path]):
+    """What songmap's default preset reads of ``paths``: its feature parameters, window spec and
+    each file's window starts (as :meth:`SongMapper.fit` chooses them)."""
+    from songmap.features.shaping import crop_seconds
+    from songmap.features.windows import window_starts
+    from songmap.io.decode import probe
+    from songmap.mapper import SongMapper
+
+    mapper = SongMapper()
+    mapper.params_ = mapper._checked_params()
+    durations = [probe(p).duration_s for p in paths]
+    mapper.crop_seconds_ = crop_seconds(durations, mapper.params_["crop_percentile"], mapper.min_crop_s, mapper.max_crop_s)
+    spec = mapper._window_spec(augment=True)
+    starts = [window_starts(d, window_s=spec.window_s, max_windows=int(spec.max_windows)) for d in durations]
+    return mapper._feature_params(), spec, starts, durations
+
+
+def _decode_windows(job) -> int:
+    from songmap.io.windowed import load_windows
+
+    path, starts, window_s, rate = job
+    return len(load_windows(path, starts, window_s, rate)[0])
+
+
+def run_library(args) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from songmap.features.parallel import iter_features
+    from songmap.io.windowed import _decode_windows_pyav, _decode_windows_sf
+
+    folder = library(args.sources, args.count)
+    paths = sorted(folder.rglob("*.*"))
+    originals = sorted(args.sources.glob("*.*"))
+    print(f"\n{machine()}; load {os.getloadavg()[0]:.2f}; {len(paths)} files in {folder}", flush=True)
+
+    # 1. libsndfile against FFmpeg on the same windows, per format: each codec's native rate, no resampling.
+    print("\n| format | files | libsndfile s / file | FFmpeg (PyAV) s / file | FFmpeg / libsndfile |\n|---|---:|---:|---:|---:|")
+    for suffix in sorted({p.suffix.lower() for p in originals}):
+        chosen = [p for p in originals if p.suffix.lower() == suffix][: args.per_format]
+        _, spec, starts, _ = _windows_of(chosen)
+        times = {"sf": [], "av": []}
+        for _ in range(args.repeats):
+            window_s = spec.window_s
+            for name, fn in (("sf", lambda p, s, w=window_s: _decode_windows_sf(p, s, w)),
+                             ("av", lambda p, s, w=window_s: _decode_windows_pyav(p, s, w, []))):
+                began = time.perf_counter()
+                try:
+                    for path, s in zip(chosen, starts):
+                        fn(path, s)
+                except Exception:  # this decoder does not read the format
+                    times[name].append(float("nan"))
+                    continue
+                times[name].append((time.perf_counter() - began) / len(chosen))
+        sf_s, av_s = statistics.median(times["sf"]), statistics.median(times["av"])
+        print(f"| {suffix} | {len(chosen)} | {sf_s:.3f} | {av_s:.3f} | {av_s / sf_s:.2f} |", flush=True)
+
+    # 2. Decoding the windows songmap reads against its feature stage, on a subset, interleaved.
+    subset = paths[:: max(1, len(paths) // args.subset)][: args.subset]
+    params, spec, starts, durations = _windows_of(subset)
+    jobs = [(p, s, spec.window_s, params.sample_rate) for p, s in zip(subset, starts)]
+
+    def decode_only() -> None:
+        with ProcessPoolExecutor(2) as pool:
+            list(pool.map(_decode_windows, jobs, chunksize=4))
+
+    def features() -> None:
+        for _, feats, reason in iter_features(subset, params, spec.window_s, jobs=2, windows=spec):
+            assert feats is not None, reason
+
+    times = {"decode": [], "features": []}
+    for _ in range(args.repeats):
+        for name, fn in (("decode", decode_only), ("features", features)):
+            began = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - began)
+    decode_s, features_s = statistics.median(times["decode"]), statistics.median(times["features"])
+    audio_h = sum(durations) / 3600
+    print(f"\n{len(subset)} files ({audio_h:.1f} h), {len(starts[0])} windows of {spec.window_s:.0f} s each, 2 processes, "
+          f"median of {args.repeats}; load {os.getloadavg()[0]:.2f}")
+    print("\n| stage | median s | s per song | throughput / decoding's |\n|---|---:|---:|---:|")
+    print(f"| decode + resample exactly those windows | {decode_s:.1f} | {decode_s / len(subset):.3f} | 1.00 |")
+    print(f"| songmap feature stage (windows, tonal view, 2 augmented copies) | {features_s:.1f} | "
+          f"{features_s / len(subset):.3f} | {decode_s / features_s:.2f} |")
+    print("runs: " + "; ".join(f"{k}: {', '.join(f'{t:.1f}' for t in v)}" for k, v in times.items()), flush=True)
+
+    # 3. The whole library, end to end.
+    if args.count:
+        wall, main_mb, tree_mb = timed_map(folder, [])
+        print("\n| library | songmap map wall s | s per song | peak RSS main / process tree MB |\n|---|---:|---:|---:|")
+        print(f"| {len(paths)} songs | {wall:.1f} | {wall / len(paths):.3f} | {main_mb:.0f} / {tree_mb:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
@@ -257,8 +375,14 @@ def main() -> None:
     p.add_argument("--before", type=Path, help="also run this source tree (a git worktree), after each count")
     p = sub.add_parser("embed")
     p.add_argument("--repeats", type=int, default=5)
+    p = sub.add_parser("library")
+    p.add_argument("--sources", type=Path, required=True, help="a folder of full-length songs (real audio)")
+    p.add_argument("--count", type=int, default=1000, help="songs in the library (0: skip the end-to-end run)")
+    p.add_argument("--subset", type=int, default=200)
+    p.add_argument("--per-format", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    {"features": run_features, "long": run_long, "scale": run_scale, "embed": run_embed}[args.part](args)
+    {"features": run_features, "long": run_long, "scale": run_scale, "embed": run_embed, "library": run_library}[args.part](args)
 
 
 if __name__ == "__main__":

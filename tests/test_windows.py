@@ -150,3 +150,23 @@ def test_songwise_mapper_places_each_window_and_saves_its_windows(tmp_path: Path
     np.testing.assert_allclose(loaded.transform(paths), coords, atol=1e-4)
     with pytest.raises(ValueError, match="songwise"):
         SongMapper(preset="modulation", epochs=1).fit(paths[:2]).transform_windows(paths[:1])
+
+
+def test_opus_is_decoded_by_ffmpeg_first_and_its_windows_are_libsndfiles(tmp_path: Path, monkeypatch) -> None:
+    # FFmpeg decodes Opus about twice as fast (BENCHMARKS.md "Full-length songs"); the windows must not change.
+    import songmap.io.windowed as windowed
+
+    rate = 48000
+    path = write_audio(tmp_path / "song.opus", np.stack([_chirp(20.0, rate)] * 2, axis=1), rate)
+    starts = [0.0, 6.1, 15.0]
+    by_sndfile, native, _, short = windowed._decode_windows_sf(path, starts, 4.0)
+    assert native == rate and not short
+    used = []
+    original = windowed._decode_windows_pyav
+    monkeypatch.setattr(windowed, "_decode_windows_pyav", lambda *a: used.append(a[0]) or original(*a))
+    signals, duration = load_windows(path, starts, 4.0, sample_rate=rate)
+    assert used == [path]  # FFmpeg, not libsndfile
+    assert duration == pytest.approx(20.0, abs=0.01)
+    for window, reference in zip(signals, by_sndfile):
+        assert len(window) == len(reference)
+        np.testing.assert_allclose(window, reference.mean(axis=1), atol=0.02)

@@ -24,6 +24,7 @@ from songmap.io.decode import (
     salvaged_frames,
     soundfile_name,
     to_mono,
+    with_fallback,
 )
 from songmap.io.decode_errors import check_readable, pyav_errors, usable_samples
 
@@ -196,16 +197,21 @@ def load_windows(
     check_readable(path)
     if length_s <= 0:
         raise ValueError(f"window length must be positive, got {length_s}")
-    try:
+    notes: list[str] = []
+
+    def sndfile():
         windows, native_sr, duration_s, short = _decode_windows_sf(path, starts_s, length_s)
-        if short and damage is not None:
-            damage.append(TRUNCATED_NOTE)
-    except Exception:  # whatever libsndfile cannot read, FFmpeg may
-        check_readable(path)
+        notes.extend([TRUNCATED_NOTE] if short else [])
+        return windows, native_sr, duration_s
+
+    def ffmpeg():
         met: list[BaseException] = []
         windows, native_sr = _decode_windows_pyav(path, starts_s, length_s, met)
-        duration_s = probe_pyav(path).duration_s
-        if met and damage is not None:
-            damage.append(damage_note(met))
+        notes.extend([damage_note(met)] if met else [])
+        return windows, native_sr, probe_pyav(path).duration_s
+
+    windows, native_sr, duration_s = with_fallback(path, sndfile, ffmpeg)
+    if damage is not None:
+        damage.extend(notes)
     windows = usable_samples(windows)
     return [resample(to_mono(w), native_sr, sample_rate, resample_quality) for w in windows], float(duration_s)
