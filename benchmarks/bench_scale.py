@@ -311,7 +311,7 @@ def run_library(args) -> None:
         times = {"sf": [], "av": []}
         for _ in range(args.repeats):
             window_s = spec.window_s
-            for name, fn in (("sf", lambda p, s, w=window_s: _decode_windows_sf(p, s, w)),
+            for name, fn in (("sf", lambda p, s, w=window_s: _decode_windows_sf(p, s, w, [])),
                              ("av", lambda p, s, w=window_s: _decode_windows_pyav(p, s, w, []))):
                 began = time.perf_counter()
                 try:

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from conftest import FAST_ARGS, noise_burst, tone, write_audio
 from songmap.app.cli import app
+from songmap.io.decode import TRUNCATED_NOTE
 
 runner = CliRunner()
 MUTANTS_PER_SOURCE = 7
@@ -133,20 +134,27 @@ def test_embed_and_inspect_answer_each_mutant_in_one_line_or_a_table(mutants: Pa
     assert result.exit_code == 0 and "Traceback" not in result.output
 
 
-def test_a_file_ffmpeg_decodes_in_part_is_mapped_and_marked_damaged(tmp_path: Path) -> None:
-    """A FLAC cut at 30 % (libsndfile refuses it; FFmpeg decodes the first 6 s) is mapped, and says so."""
+def test_files_cut_short_are_mapped_and_marked_damaged(tmp_path: Path) -> None:
+    """A FLAC cut at 30 % (libsndfile refuses it; FFmpeg decodes the first 6 s), a WAV and an Ogg cut
+    short (libsndfile reads what is there; only its log says the file ends early) are mapped, and say so."""
     folder = tmp_path / "songs"
     full = write_audio(folder / "whole.flac", tone(330, 20.0, 44100, harmonics=4), 44100)
     write_audio(folder / "other.wav", tone(550, 4.0, 22050), 22050)
     write_audio(folder / "noise.wav", noise_burst(2.0, 22050, seed=3), 22050)
     data = full.read_bytes()
     (folder / "cut.flac").write_bytes(data[: int(len(data) * 0.3)])
+    rich = tone(220, 10.0, 22050, harmonics=4) + 0.3 * noise_burst(10.0, 22050, seed=5)[: 10 * 22050]
+    for ext in ("wav", "ogg"):  # kept out of the folder whole: only their cut copies are mapped
+        data = write_audio(tmp_path / f"whole.{ext}", rich, 22050).read_bytes()
+        (folder / f"cut.{ext}").write_bytes(data[: int(len(data) * 0.3)])
     out = tmp_path / "out"
     for run in ("fresh", "from the cache"):
         result = songmap("map", folder, "--out", out, *FAST_ARGS, "--jobs", "1")
         assert result.exit_code == 0, (run, result.output)
         tracks = {t["file"]: t for t in json.loads((out / "embeddings.json").read_text(encoding="utf-8"))["tracks"]}
-        assert set(tracks) == {"whole.flac", "cut.flac", "other.wav", "noise.wav"}, run
+        assert set(tracks) == {"whole.flac", "cut.flac", "cut.wav", "cut.ogg", "other.wav", "noise.wav"}, run
         assert "damaged packet" in tracks["cut.flac"]["damaged"], run
+        assert tracks["cut.wav"]["damaged"] == tracks["cut.ogg"]["damaged"] == TRUNCATED_NOTE, run
+        assert 2.0 < tracks["cut.wav"]["duration_s"] < 3.5 and 1.0 < tracks["cut.ogg"]["duration_s"] < 3.5, run
         assert not any("damaged" in tracks[name] for name in ("whole.flac", "other.wav", "noise.wav")), run
-        assert "1 damaged file was mapped from the part that decodes" in result.output, run
+        assert "3 damaged files were mapped from the part that decodes" in result.output, run

@@ -159,7 +159,7 @@ def test_opus_is_decoded_by_ffmpeg_first_and_its_windows_are_libsndfiles(tmp_pat
     rate = 48000
     path = write_audio(tmp_path / "song.opus", np.stack([_chirp(20.0, rate)] * 2, axis=1), rate)
     starts = [0.0, 6.1, 15.0]
-    by_sndfile, native, _, short = windowed._decode_windows_sf(path, starts, 4.0)
+    by_sndfile, native, _, short = windowed._decode_windows_sf(path, starts, 4.0, [])
     assert native == rate and not short
     used = []
     original = windowed._decode_windows_pyav

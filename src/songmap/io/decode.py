@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,33 @@ def pyav_audio_stream(container):
 #: The damage note of a file that ends before its header says (a partial download).
 TRUNCATED_NOTE = "the file ends early: a truncated download?"
 
+#: libsndfile's log of a WAV whose data chunk runs past the end ("data : 441000 (should be 132269)"):
+#: it reads what is there and counts only those frames, so its frame count cannot tell.
+_SHORT_DATA = re.compile(r"^data : (\d+) \(should be (\d+)\)", re.MULTILINE)
+#: libsndfile's log of an Ogg cut short: it reads up to the last whole page (none at all when
+#: the file ends within its first pages).
+_OGG_ENDED = "Last page lacks an end-of-stream bit"
+
+
+def sndfile_frames(f: sf.SoundFile, notes: list[str]) -> int:
+    """The frames libsndfile will read from the open ``f``; a truncated file gets a note in ``notes``.
+
+    A truncated Ogg has no frames for libsndfile although FFmpeg decodes what is there, so no
+    frames is an error here: the caller's fallback then tries FFmpeg.
+    """
+    log = f.extra_info
+    short = _SHORT_DATA.search(log)
+    if _OGG_ENDED in log or (short and int(short[2]) < int(short[1])):
+        notes.append(TRUNCATED_NOTE)
+    if f.frames <= 0:
+        raise DecodeError("empty: no audio samples")
+    return int(f.frames)
+
+
+def distinct_notes(notes: list[str]) -> list[str]:
+    """``notes`` without repeats: both decoders may note the same truncation when the first gave up."""
+    return list(dict.fromkeys(part for note in notes for part in note.split("; ")))
+
 
 #: Extensions FFmpeg decodes first, measured faster than libsndfile on the windows songmap reads
 #: (Opus: 0.98 s against 1.98 s for a 4-minute song's 8 windows; libsndfile is faster for Vorbis,
@@ -264,7 +292,7 @@ def decode(path: str | os.PathLike, max_seconds: float | None = None, *,
     y, native_sr, duration_s = with_fallback(path, lambda: _decode_sndfile(path, max_seconds, notes),
                                              lambda: _decode_ffmpeg(path, max_seconds, notes))
     if damage is not None:
-        damage.extend(notes)
+        damage.extend(distinct_notes(notes))
     (y,) = usable_samples([y])
     return y, native_sr, float(max(duration_s, len(y) / native_sr))
 
@@ -288,7 +316,7 @@ def with_fallback(path: Path, sndfile, ffmpeg):
 def _decode_sndfile(path: Path, max_seconds: float | None, notes: list[str]) -> tuple[np.ndarray, int, float]:
     with quiet_native_stderr(), sf.SoundFile(soundfile_name(path)) as f:
         native_sr = int(f.samplerate)
-        total_frames = int(f.frames)
+        total_frames = sndfile_frames(f, notes)
         frames = -1 if max_seconds is None else int(np.ceil(max_seconds * native_sr))
         y = f.read(frames=frames, dtype="float32", always_2d=True)
     duration_s = total_frames / native_sr if native_sr else 0.0

@@ -17,11 +17,13 @@ import soundfile as sf
 from songmap.io.decode import (
     TRUNCATED_NOTE,
     damage_note,
+    distinct_notes,
     probe_pyav,
     pyav_audio_stream,
     quiet_native_stderr,
     resample,
     salvaged_frames,
+    sndfile_frames,
     soundfile_name,
     to_mono,
     with_fallback,
@@ -63,12 +65,13 @@ def _stretches(firsts: list[int], count: int, total: int) -> list[tuple[int, int
     return [(first, end) for first, end in stretches]
 
 
-def _decode_windows_sf(path: Path, starts_s, length_s: float) -> tuple[list[np.ndarray], int, float, bool]:
-    """The windows, the rate, the duration, and whether the file held fewer frames than its header says."""
+def _decode_windows_sf(path: Path, starts_s, length_s: float, notes: list[str]) -> tuple[list[np.ndarray], int, float, bool]:
+    """The windows, the rate, the duration, and whether the file held fewer frames than its header
+    says; a truncation libsndfile's log shows gets a note in ``notes`` (:func:`sndfile_frames`)."""
     name = soundfile_name(path)
     with quiet_native_stderr():
         with sf.SoundFile(name) as f:
-            rate, total = int(f.samplerate), int(f.frames)
+            rate, total = int(f.samplerate), sndfile_frames(f, notes)
         count = int(np.ceil(length_s * rate))
         firsts = [min(max(int(round(start * rate)), 0), total) for start in starts_s]
         # A 72-s track's three 30-s windows overlap: each stretch of the file is decoded once.
@@ -200,7 +203,7 @@ def load_windows(
     notes: list[str] = []
 
     def sndfile():
-        windows, native_sr, duration_s, short = _decode_windows_sf(path, starts_s, length_s)
+        windows, native_sr, duration_s, short = _decode_windows_sf(path, starts_s, length_s, notes)
         notes.extend([TRUNCATED_NOTE] if short else [])
         return windows, native_sr, duration_s
 
@@ -212,6 +215,6 @@ def load_windows(
 
     windows, native_sr, duration_s = with_fallback(path, sndfile, ffmpeg)
     if damage is not None:
-        damage.extend(notes)
+        damage.extend(distinct_notes(notes))
     windows = usable_samples(windows)
     return [resample(to_mono(w), native_sr, sample_rate, resample_quality) for w in windows], float(duration_s)
