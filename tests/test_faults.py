@@ -124,9 +124,6 @@ def _check_complete(command: str, target: Path) -> None:
     elif command == "convert":
         rates = {sf.info(str(p)).samplerate for p in target.rglob("*.wav")}
         assert rates == {CONVERT_RATE} and len(list(target.rglob("*.wav"))) == 6
-    elif command == "update":
-        doc = json.loads((target / "embeddings.json").read_text(encoding="utf-8"))
-        assert len(doc["tracks"]) == 6 and all((target / name).stat().st_size > 0 for name in MAP_OUTPUTS)
     elif command in ("path", "playlist"):
         assert (target / "list.m3u8").read_text(encoding="utf-8").startswith("#EXTM3U")
 
@@ -134,8 +131,9 @@ def _check_complete(command: str, target: Path) -> None:
 def _rerun_completes(command: str, args: list[str], target: Path) -> None:
     """Once the fault is gone, the same command succeeds and leaves complete outputs, no staging folder.
 
-    Not for `compare`, the slowest command: it stages and commits with the same code as `map`."""
-    if command == "compare":
+    Not for `compare` and `update`, the slowest commands after `map`: they stage and commit with
+    `map`'s code (:class:`songmap.report.outdir.OutputStaging`), whose reruns are tested."""
+    if command in ("compare", "update"):
         return
     again = run_songmap(args)
     assert again.returncode == 0 and not again.left_behind, again.stderr
