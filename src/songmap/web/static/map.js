@@ -115,7 +115,8 @@
   function hasFeatureGraph(data2, count2) {
     return count2 > 0 && data2.nb !== void 0 && (data2.nbMissing || []).length === 0;
   }
-  var quotePath = (text) => encodeURIComponent(text).replace(/%2F/g, "/").replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+  var LONE_SURROGATE = /([\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff])/;
+  var quotePath = (text) => String(text).split(LONE_SURROGATE).map((part, k) => k % 2 ? "%" + (part.charCodeAt(0) & 255).toString(16).toUpperCase().padStart(2, "0") : encodeURIComponent(part).replace(/%2F/g, "/").replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())).join("");
   function audioUrlOf(audio, files2, i) {
     if (audio.numbered) return audio.prefix + i;
     const url = audio.urls ? audio.urls[i] : 0;
@@ -1451,16 +1452,6 @@
     });
     return lines.join("\n") + "\n";
   }
-  function quotePath2(text) {
-    let out = "";
-    for (const char of String(text)) {
-      const code = char.codePointAt(0);
-      if (/^[A-Za-z0-9_.\-~/]$/.test(char)) out += char;
-      else if (code >= 56448 && code <= 56575) out += "%" + (code - 56320).toString(16).toUpperCase();
-      else out += encodeURIComponent(char).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
-    }
-    return out;
-  }
   function pathParts(path) {
     const parts = [];
     for (const part of path.split("/")) {
@@ -1469,12 +1460,12 @@
     }
     return parts;
   }
-  var hasLoneSurrogate = (text) => /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(text);
+  var hasLoneSurrogate = (text) => displayText(text) !== text;
   function relativeLocation(inputDir, file, base) {
     const target = pathParts(`${inputDir}/${file}`);
     const joined = target.join("/");
     if (hasLoneSurrogate(joined) || [...joined].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127)) {
-      return "file://" + quotePath2("/" + joined);
+      return "file://" + quotePath("/" + joined);
     }
     const from = pathParts(base);
     let common = 0;
@@ -1495,7 +1486,7 @@
     else {
       lines.push("  <trackList>");
       tracks2.forEach((track, k) => {
-        const location = /^[a-z][a-z0-9+.-]*:/i.test(locations[k]) ? locations[k] : quotePath2(locations[k]);
+        const location = /^[a-z][a-z0-9+.-]*:/i.test(locations[k]) ? locations[k] : quotePath(locations[k]);
         lines.push("    <track>", `      <location>${xmlText(location)}</location>`, `      <title>${xmlText(oneLine(track.title))}</title>`);
         for (const [tag, value] of [["creator", track.artist], ["album", track.album]]) {
           if (typeof value === "string" && value.trim()) lines.push(`      <${tag}>${xmlText(oneLine(value))}</${tag}>`);

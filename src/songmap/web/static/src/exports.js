@@ -2,6 +2,7 @@
 // copied file paths. A track here is {title, file, category, duration, x, y, cluster} (duration
 // and cluster null when unknown or none); tests/js/exports.test.mjs checks the text against Python.
 import { pythonFloatText, roundHalfEven } from "./numbers.js";
+import { quotePath } from "./wire.js";
 
 // Where a playlist entry points at a track's audio, the way the page does (`url`, against the
 // page's `baseURI`): for a page opened from disk, the path relative to map.html (decoded from the
@@ -49,19 +50,6 @@ export function m3u8(tracks, locations, name, version) {
   return lines.join("\n") + "\n";
 }
 
-// Python's urllib.parse.quote(text, safe="/"): UTF-8, everything but letters, digits, _.-~ and "/"
-// percent-encoded; a lone surrogate (\udcXX: byte XX of a name that is not UTF-8) as that byte.
-function quotePath(text) {
-  let out = "";
-  for (const char of String(text)) {
-    const code = char.codePointAt(0);
-    if (/^[A-Za-z0-9_.\-~/]$/.test(char)) out += char;
-    else if (code >= 0xdc80 && code <= 0xdcff) out += "%" + (code - 0xdc00).toString(16).toUpperCase();
-    else out += encodeURIComponent(char).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
-  }
-  return out;
-}
-
 // A POSIX path with "." and ".." resolved, as os.path.normpath does for an absolute one.
 function pathParts(path) {
   const parts = [];
@@ -72,7 +60,7 @@ function pathParts(path) {
   return parts;
 }
 
-const hasLoneSurrogate = (text) => /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(text);
+const hasLoneSurrogate = (text) => displayText(text) !== text;
 
 // Where a playlist whose paths are relative to the folder `base` finds `inputDir`/`file`, as
 // songmap.report.playlists.m3u8_location writes it for `--relative-to` (a name that is not UTF-8 or

@@ -132,9 +132,14 @@ export function hasFeatureGraph(data, count) {
   return count > 0 && data.nb !== undefined && (data.nbMissing || []).length === 0;
 }
 
-// Python's urllib.parse.quote(text, safe="/"), as page.py writes audio URLs.
-const quotePath = (text) => encodeURIComponent(text).replace(/%2F/g, "/")
-  .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+// Python's urllib.parse.quote(text, safe="/"), as page.py writes audio URLs and playlists their
+// locations; a lone surrogate \udcXX (byte XX of a name that is not UTF-8, as Python keeps it)
+// becomes %XX, as quote() of the name's bytes does.
+const LONE_SURROGATE = /([\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff])/;
+export const quotePath = (text) => String(text).split(LONE_SURROGATE).map((part, k) => (k % 2
+  ? "%" + (part.charCodeAt(0) & 0xff).toString(16).toUpperCase().padStart(2, "0")
+  : encodeURIComponent(part).replace(/%2F/g, "/").replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())))
+  .join("");
 
 // Track i's audio URL: a prefix and its index (served), or a prefix and its quoted file name
 // unless the block lists a URL of its own for it.
