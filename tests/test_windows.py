@@ -159,8 +159,9 @@ def test_opus_is_decoded_by_ffmpeg_first_and_its_windows_are_libsndfiles(tmp_pat
     rate = 48000
     path = write_audio(tmp_path / "song.opus", np.stack([_chirp(20.0, rate)] * 2, axis=1), rate)
     starts = [0.0, 6.1, 15.0]
-    by_sndfile, native, _, short = windowed._decode_windows_sf(path, starts, 4.0, [])
-    assert native == rate and not short
+    notes = []
+    by_sndfile, native, _ = windowed._decode_windows_sf(path, starts, 4.0, notes)
+    assert native == rate and notes == []
     used = []
     original = windowed._decode_windows_pyav
     monkeypatch.setattr(windowed, "_decode_windows_pyav", lambda *a: used.append(a[0]) or original(*a))

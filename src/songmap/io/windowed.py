@@ -65,9 +65,9 @@ def _stretches(firsts: list[int], count: int, total: int) -> list[tuple[int, int
     return [(first, end) for first, end in stretches]
 
 
-def _decode_windows_sf(path: Path, starts_s, length_s: float, notes: list[str]) -> tuple[list[np.ndarray], int, float, bool]:
-    """The windows, the rate, the duration, and whether the file held fewer frames than its header
-    says; a truncation libsndfile's log shows gets a note in ``notes`` (:func:`sndfile_frames`)."""
+def _decode_windows_sf(path: Path, starts_s, length_s: float, notes: list[str]) -> tuple[list[np.ndarray], int, float]:
+    """The windows, the rate and the duration; a file that holds fewer frames than its header says
+    gets a note in ``notes`` (seen in libsndfile's log, :func:`sndfile_frames`, or by a short read)."""
     name = soundfile_name(path)
     with quiet_native_stderr():
         with sf.SoundFile(name) as f:
@@ -83,8 +83,9 @@ def _decode_windows_sf(path: Path, starts_s, length_s: float, notes: list[str]) 
         k = bisect.bisect_right(stretch_firsts, first) - 1  # the stretch holding this window
         offset = first - stretch_firsts[k]
         windows.append(decoded[k][offset : offset + min(count, total - first)])
-    short = any(len(frames) < end - first for frames, (first, end) in zip(decoded, stretches))
-    return windows, rate, total / rate if rate else 0.0, short
+    if any(len(frames) < end - first for frames, (first, end) in zip(decoded, stretches)):
+        notes.append(TRUNCATED_NOTE)
+    return windows, rate, total / rate if rate else 0.0
 
 
 def _decode_stretches(name: str | bytes, stretches: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -202,18 +203,13 @@ def load_windows(
         raise ValueError(f"window length must be positive, got {length_s}")
     notes: list[str] = []
 
-    def sndfile():
-        windows, native_sr, duration_s, short = _decode_windows_sf(path, starts_s, length_s, notes)
-        notes.extend([TRUNCATED_NOTE] if short else [])
-        return windows, native_sr, duration_s
-
     def ffmpeg():
         met: list[BaseException] = []
         windows, native_sr = _decode_windows_pyav(path, starts_s, length_s, met)
         notes.extend([damage_note(met)] if met else [])
         return windows, native_sr, probe_pyav(path).duration_s
 
-    windows, native_sr, duration_s = with_fallback(path, sndfile, ffmpeg)
+    windows, native_sr, duration_s = with_fallback(path, lambda: _decode_windows_sf(path, starts_s, length_s, notes), ffmpeg)
     if damage is not None:
         damage.extend(distinct_notes(notes))
     windows = usable_samples(windows)
