@@ -68,6 +68,18 @@ def noise_burst(seconds: float, sample_rate: int = 22050, seed: int = 0) -> np.n
     return (0.5 * rng.standard_normal(n) * np.exp(-np.linspace(0, 6, n))).astype(np.float32)
 
 
+def write_six_songs(root: Path) -> Path:
+    """Six short generated songs in four containers under ``root``, no metadata (the interrupt and
+    fault tests' folder: ``a drone.wav`` ... ``f storm.wav``, the last a noisy copy of the first)."""
+    write_audio(root / "a drone.wav", tone(110, 2.0), 22050)
+    write_audio(root / "b hum.flac", tone(220, 1.5, 44100, harmonics=5), 44100)
+    write_audio(root / "c bright.ogg", tone(1320, 1.5, 32000), 32000)
+    write_audio(root / "d boom.wav", noise_burst(0.6, 22050, seed=1), 22050)
+    write_audio(root / "e blip.wav", tone(1760, 0.2), 22050)
+    write_audio(root / "f storm.wav", tone(110, 2.0, noise=0.05), 22050)
+    return root
+
+
 def write_small_collection(root: Path) -> Path:
     """Eight short generated tracks in two categories under ``root``, with a metadata.csv and a pairs.csv.
 

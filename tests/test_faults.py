@@ -22,7 +22,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from conftest import FAST_ARGS, noise_burst, tone, write_audio
+from conftest import FAST_ARGS, tone, write_audio, write_six_songs
 from faults import (
     IS_ROOT,
     NEEDS_ROOT,
@@ -61,12 +61,7 @@ def world():
     base = Path(tempfile.mkdtemp(prefix="songmap-faults-"))
     base.chmod(0o755)
     songs = base / "songs"
-    write_audio(songs / "a drone.wav", tone(110, 2.0), 22050)
-    write_audio(songs / "b hum.flac", tone(220, 1.5, 44100, harmonics=5), 44100)
-    write_audio(songs / "c bright.ogg", tone(1320, 1.5, 32000), 32000)
-    write_audio(songs / "d boom.wav", noise_burst(0.6, 22050, seed=1), 22050)
-    write_audio(songs / "e blip.wav", tone(1760, 0.2), 22050)
-    write_audio(songs / "f storm.wav", tone(110, 2.0, noise=0.05), 22050)
+    write_six_songs(songs)
     before = base / "before"
     _invoke("map", songs, "--out", before / "map", "--seed", "0", *FAST_ARGS, "--jobs", "1")
     _invoke("export", before / "map", "--format", "tsv")
@@ -174,7 +169,6 @@ def test_map_with_room_for_its_inputs_but_not_its_outputs(world, tmp_path: Path)
         # Feature cache entries finished before the disk filled stay (the next run reuses them); the outputs are old.
         assert {k: v for k, v in now.items() if not k.startswith("cache/")} == {k: v for k, v in old.items() if not k.startswith("cache/")}
         assert all(now[name] == data for name, data in old.items())
-        print(line)
 
 
 @needs_root

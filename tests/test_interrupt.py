@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FAST_ARGS, noise_burst, tone, write_audio
+from conftest import FAST_ARGS, write_six_songs
 from songmap.app.cli import app
 from songmap.app.cli.commands import map_command
 from songmap.report.outdir import STAGING_PREFIX, recover_output_folder
@@ -47,12 +47,7 @@ def world(tmp_path_factory):
     """A small collection and a complete output folder of it made with seed 0 (the "before" state)."""
     base = tmp_path_factory.mktemp("interrupt")
     root = base / "songs"
-    write_audio(root / "a drone.wav", tone(110, 2.0), 22050)
-    write_audio(root / "b hum.flac", tone(220, 1.5, 44100, harmonics=5), 44100)
-    write_audio(root / "c bright.ogg", tone(1320, 1.5, 32000), 32000)
-    write_audio(root / "d boom.wav", noise_burst(0.6, 22050, seed=1), 22050)
-    write_audio(root / "e blip.wav", tone(1760, 0.2), 22050)
-    write_audio(root / "f storm.wav", tone(110, 2.0, noise=0.05), 22050)
+    write_six_songs(root)
     before = base / "before"
     result = CliRunner().invoke(app, _map_args(root, before, seed=0), catch_exceptions=False)
     assert result.exit_code == 0, result.output
