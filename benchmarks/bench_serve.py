@@ -55,6 +55,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -119,9 +125,11 @@ def main() -> None:
             paths = (["/", "/embeddings.json"] + [f"/audio/{i}" for i in range(args.tracks)])
             plan = random.Random(0)
             jobs = iter([(plan.choice(paths), plan.random() < 0.5) for _ in range(args.requests)])
+            server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             started = time.perf_counter()
             results = asyncio.run(run_clients(port, jobs, args.concurrency))
             wall = time.perf_counter() - started
+            server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
             after = rss_mb(server.pid)
             for connection in idle:
                 connection.close()
@@ -143,6 +151,7 @@ def main() -> None:
     print(f"connect ms: median {1000 * statistics.median(results.connects):.1f}, max {1000 * max(results.connects):.1f} "
           "(not in the latencies above)")
     print(f"statuses: {dict(sorted(statuses.items()))}; client errors: {len(results.errors)} {results.errors[:3]}")
+    print(f"CPU s: server {server_cpu:.2f}, client {client_cpu:.2f} (of {wall * (os.cpu_count() or 1):.2f} on all CPUs)")
     print(f"server RSS: {before:.0f} MB before, {after:.0f} MB after")
 
 

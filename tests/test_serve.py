@@ -265,6 +265,47 @@ def test_listed_path_escaping_the_input_folder_is_404(site):
     assert request(site, f"/audio/{index}")[0] == 404
 
 
+def test_a_link_swapped_to_outside_while_serving_is_404(tmp_path):
+    # The check is made on the file opened, so a link that was fine on the first request is
+    # checked again on the next.
+    input_dir, out_dir, outside = tmp_path / "in", tmp_path / "out", tmp_path / "outside"
+    for directory in (input_dir, out_dir, outside):
+        directory.mkdir()
+    (input_dir / "song.wav").write_bytes(b"inside")
+    (outside / "secret.wav").write_bytes(b"secret")
+    (input_dir / "link.wav").symlink_to(input_dir / "song.wav")
+    (input_dir / "folder.wav").mkdir()
+    doc = make_doc(input_dir, [track("link.wav", x=0, y=0), track("folder.wav", x=1, y=1)])
+    (out_dir / "embeddings.json").write_text(json.dumps(doc))
+    with serving(out_dir) as port:
+        served = {"port": port}
+        assert request(served, "/audio/0")[0:3:2] == (200, b"inside")
+        (input_dir / "link.wav").unlink()
+        (input_dir / "link.wav").symlink_to(outside / "secret.wav")
+        status, _, body = request(served, "/audio/0")
+        assert (status, b"secret" in body) == (404, False)
+        assert request(served, "/audio/1")[0] == 404  # a folder is not a track's file
+
+
+@pytest.mark.parametrize("range_header", [None, "bytes=100-", "bytes=70000-70009"])
+def test_files_beyond_the_small_body_limit_are_sent_whole_and_by_range(tmp_path, range_header):
+    # Small bodies go out with the head, larger ones by sendfile: both must give the same bytes.
+    input_dir, out_dir = tmp_path / "in", tmp_path / "out"
+    input_dir.mkdir()
+    out_dir.mkdir()
+    data = bytes(range(256)) * 1024  # 256 KiB
+    (input_dir / "long.flac").write_bytes(data)
+    (out_dir / "embeddings.json").write_text(json.dumps(make_doc(input_dir, [track("long.flac", x=0, y=0)])))
+    with serving(out_dir) as port:
+        status, headers, body = request({"port": port}, "/audio/0",
+                                        headers={"Range": range_header} if range_header else None)
+    first, last = (0, len(data) - 1) if range_header is None else (
+        (100, len(data) - 1) if range_header == "bytes=100-" else (70000, 70009))
+    assert status == (200 if range_header is None else 206)
+    assert body == data[first:last + 1]
+    assert headers["Content-Length"] == str(last - first + 1)
+
+
 def test_listed_but_missing_file_is_404(site):
     index = site["names"].index("missing.wav")
     assert request(site, f"/audio/{index}")[0] == 404

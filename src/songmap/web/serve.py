@@ -45,11 +45,13 @@ import re
 import socket
 import sys
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from songmap.io.discovery import AUDIO_CONTENT_TYPES
@@ -83,6 +85,8 @@ MAX_HEADER_BYTES = 64 * 1024
 #: Bytes an HTTP request can begin with: a method's first letter (RFC 9110 methods are tokens; all
 #: in use are upper-case letters).
 _REQUEST_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+#: Audio bodies up to this size are read and sent with the head; larger ones go by sendfile.
+_SMALL_BODY_BYTES = 64 * 1024
 
 
 class RangeNotSatisfiable(ValueError):
@@ -146,35 +150,61 @@ class _Snapshot:
     embeddings_bytes: bytes
     page_bytes: bytes
     input_root: str  # real path of input_dir
-    track_files: tuple[str, ...]
+    track_paths: tuple[str, ...]  # input_root joined with each track's file, before resolving links
 
     @classmethod
     def load(cls, out_dir: Path) -> _Snapshot:
         doc = read_embeddings(out_dir)
         tracks = doc["tracks"]
+        input_root = os.path.realpath(resolve_input_dir(doc, out_dir))
         return cls(
             doc=doc,
             embeddings_bytes=(out_dir / EMBEDDINGS_FILENAME).read_bytes(),
             page_bytes=render_map_page(doc, [f"/audio/{i}" for i in range(len(tracks))],
                                        page_model_for(out_dir), cover_prefix="/cover/").encode("utf-8"),
-            input_root=os.path.realpath(resolve_input_dir(doc, out_dir)),
-            track_files=tuple(track["file"] for track in tracks),
+            input_root=input_root,
+            track_paths=tuple(os.path.join(input_root, *track["file"].split("/")) for track in tracks),
         )
 
     def audio_path(self, index: int) -> str | None:
         """Real path of track ``index``'s file, or None if it must not be served."""
-        if not 0 <= index < len(self.track_files):
+        if not 0 <= index < len(self.track_paths):
             return None
-        candidate = os.path.realpath(os.path.join(self.input_root, *self.track_files[index].split("/")))
-        # realpath resolves symlinks and "..", so a link (or a crafted "file")
-        # pointing outside the input folder ends up outside input_root here.
-        try:
-            inside = os.path.commonpath([self.input_root, candidate]) == self.input_root
-        except ValueError:  # different drives on Windows
-            inside = False
-        if not inside or not os.path.isfile(candidate):
+        # Resolved on every request, not once: realpath follows symlinks and "..", so a link (or a
+        # crafted "file") pointing outside the input folder, even one changed while serving, ends up
+        # outside input_root here.
+        candidate = os.path.realpath(self.track_paths[index])
+        if not self._inside(candidate) or not os.path.isfile(candidate):
             return None
         return candidate
+
+    def open_track(self, index: int) -> tuple[Any, os.stat_result, str] | None:
+        """Track ``index``'s file opened for reading, its stat and real path; None if it must not be
+        served (as for :meth:`audio_path`)."""
+        if not 0 <= index < len(self.track_paths):
+            return None
+        path = self.track_paths[index]
+        try:
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return None
+        try:
+            # The kernel's name for what was opened (Linux): checked after opening, so nothing can
+            # swap a link in between, and one system call where realpath makes one per folder.
+            # Each call lets another of a hundred waiting handler threads take the interpreter
+            # lock: a busy server spent half its time switching (benchmarks/bench_serve.py).
+            real = os.readlink(f"/proc/self/fd/{descriptor}")
+        except OSError:
+            real = os.path.realpath(path)
+        stat = os.fstat(descriptor)
+        if self._inside(real) and S_ISREG(stat.st_mode):
+            return open(descriptor, "rb", buffering=0), stat, real
+        os.close(descriptor)
+        return None
+
+    def _inside(self, real_path: str) -> bool:
+        # Both are normalised real paths, so a prefix test is exact.
+        return real_path.startswith(os.path.join(self.input_root, ""))
 
 
 class _Site:
@@ -187,13 +217,14 @@ class _Site:
 
     def __init__(self, out_dir: str | os.PathLike[str]) -> None:
         self.out_dir = Path(out_dir)
+        self._embeddings_path = os.fspath(self.out_dir / EMBEDDINGS_FILENAME)  # stat'ed on every request
         self._lock = threading.Lock()
         self._signature = self._stat_signature()
         self._snapshot = _Snapshot.load(self.out_dir)
 
     def _stat_signature(self) -> tuple[int, int] | None:
         try:
-            stat = os.stat(self.out_dir / EMBEDDINGS_FILENAME)
+            stat = os.stat(self._embeddings_path)
         except OSError:
             return None
         return stat.st_mtime_ns, stat.st_size
@@ -278,7 +309,7 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
         elif path == "/embeddings.json":
             self._send_bytes(snapshot.embeddings_bytes, "application/json", send_body)
         elif (match := _AUDIO_PATH_RE.fullmatch(path)) is not None:
-            self._send_audio(snapshot.audio_path(int(match.group(1))), send_body)
+            self._send_audio(snapshot.open_track(int(match.group(1))), send_body)
         elif (match := _COVER_PATH_RE.fullmatch(path)) is not None:
             self._send_cover(snapshot.audio_path(int(match.group(1))), send_body)
         else:
@@ -313,9 +344,7 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
         self._common_headers()
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+        self._end_headers_with(body if send_body else b"")
 
     def _send_bytes(self, body: bytes, content_type: str, send_body: bool, page: bool = False) -> None:
         self.send_response(HTTPStatus.OK)
@@ -325,21 +354,14 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         if page:
             self.send_header("X-Frame-Options", "DENY")
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+        self._end_headers_with(body if send_body else b"")
 
-    def _send_audio(self, path: str | None, send_body: bool) -> None:
-        if path is None:
+    def _send_audio(self, opened: tuple[Any, os.stat_result, str] | None, send_body: bool) -> None:
+        if opened is None:
             self._send_text(HTTPStatus.NOT_FOUND, "not found\n", send_body)
             return
-        try:
-            audio_file = open(path, "rb")
-        except OSError:
-            self._send_text(HTTPStatus.NOT_FOUND, "not found\n", send_body)
-            return
+        audio_file, stat, path = opened
         with audio_file:
-            stat = os.fstat(audio_file.fileno())
             size = stat.st_size
             try:
                 byte_range = parse_range_header(self.headers.get("Range"), size)
@@ -363,9 +385,34 @@ class SongmapRequestHandler(BaseHTTPRequestHandler):
                 self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
             self.send_header("Last-Modified", email.utils.formatdate(stat.st_mtime, usegmt=True))
             self.send_header("Cache-Control", "no-cache")
-            self.end_headers()
-            if send_body and length:
+            if not send_body:
+                self.end_headers()
+            elif length <= _SMALL_BODY_BYTES:
+                self._end_headers_with(os.pread(audio_file.fileno(), length, first))
+            else:
+                self.end_headers()
                 self._copy_range(audio_file, first, length)
+
+    def _end_headers_with(self, body: bytes) -> None:
+        # Head and a small body in one write: a second write costs a system call and a packet, and
+        # socket.sendfile's setup costs more than copying a few kilobytes (benchmarks/bench_serve.py).
+        # http.server buffers the head in _headers_buffer until end_headers() flushes it (an
+        # HTTP/0.9 answer has no head).
+        if self.request_version == "HTTP/0.9":
+            self.wfile.write(body)
+            return
+        self._headers_buffer += (b"\r\n", body)
+        self.flush_headers()
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header, formatted once a second rather than on every request.
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        now = int(time.time())
+        cached = self.server.date_header
+        if cached[0] != now:
+            cached = self.server.date_header = (now, super().date_time_string(now))
+        return cached[1]
 
     def _send_cover(self, path: str | None, send_body: bool) -> None:
         if path is None:
@@ -409,6 +456,7 @@ class SongmapHTTPServer(HTTPServer):
         self.verbose = verbose
         self.loopback_only = _is_loopback(host)
         self.allowed_host_names = _LOOPBACK_NAMES | {host.strip("[]").lower()}
+        self.date_header: tuple[int, str] = (0, "")  # (second, its Date text), shared by the handlers
         super().__init__(address, SongmapRequestHandler)
         # One slot per connection being served; every slot's connection has a thread waiting for it.
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
