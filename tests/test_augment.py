@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.signal import butter, resample_poly, sosfilt
+from scipy.signal import butter, resample_poly, sosfilt, sosfreqz
 
 from conftest import write_audio
-from songmap.features.augment import RecordingChain, apply_chain, chain_rngs, draw_chain
+from songmap.features.augment import RecordingChain, apply_chain, butterworth_power, chain_rngs, draw_chain
 from songmap.features.cache import FeatureCache
 from songmap.features.spectrogram import FeatureParams, log_mel_from_power, power_spectrogram
 from songmap.features.windows import WindowSpec, extract_windows
@@ -79,6 +79,17 @@ def test_the_chain_on_the_power_spectrogram_matches_the_same_filters_on_the_sign
     resampled = resample_poly(resample_poly(y, 320, 882), 882, 320).astype(np.float32)
     power = power_spectrogram(resampled[: len(y)], PARAMS)
     assert power[:, freqs > 4100].sum() < 1e-4 * power.sum()
+
+
+@pytest.mark.parametrize("order", [2, 4, 8])
+@pytest.mark.parametrize("highpass", [True, False])
+def test_butterworth_power_is_scipys_filter_response(order: int, highpass: bool) -> None:
+    freqs = np.fft.rfftfreq(2048, 1.0 / SR)
+    for cut in (100.0, 450.0, 2500.0, 8000.0):
+        sos = butter(order, cut, "highpass" if highpass else "lowpass", fs=SR, output="sos")
+        expected = np.abs(sosfreqz(sos, worN=freqs, fs=SR)[1]) ** 2
+        got = butterworth_power(freqs, cut_hz=cut, order=order, sample_rate=SR, highpass=highpass)
+        np.testing.assert_allclose(got, expected, atol=1e-10)
 
 
 def test_noise_is_added_at_the_drawn_level() -> None:

@@ -19,7 +19,7 @@ copy costs about a tenth of the window's decoding and STFT (measured in
 docs/benchmark-history.md, "After: recording-invariant training"). A chain has:
 
 * a **low cut** at 100–500 Hz (log-uniform): a Butterworth high-pass
-  (:func:`scipy.signal.butter`, order 2, 4 or 8) or, one time in two, a brick wall
+  (as :func:`scipy.signal.butter` designs it, order 2, 4 or 8) or, one time in two, a brick wall
   (a long sinc filter, as SoX's ``sinc`` or a telephone line);
 * a **high cut**: either a Butterworth low-pass (order 4 or 8) at 2.5–8 kHz, or
   the brick wall of resampling to 8, 11.025 or 16 kHz (everything above 0.91 of
@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RecordingChain", "draw_chain", "apply_chain", "chain_rngs"]
+__all__ = ["RecordingChain", "draw_chain", "apply_chain", "chain_rngs", "butterworth_power"]
 
 #: Rates a copy may be resampled to (Hz), and the share of the new Nyquist frequency kept (soxr's passband).
 RESAMPLE_RATES = (8000, 11025, 16000)
@@ -126,24 +126,54 @@ def draw_chain(rng: np.random.Generator) -> RecordingChain:
     return RecordingChain(low_cut, low_order, high_cut, high_order, tilt, snr if noisy else None, pink, codec)
 
 
+def butterworth_power(freqs: np.ndarray, *, cut_hz: float, order: int, sample_rate: int, highpass: bool) -> np.ndarray:
+    """Power gain of the digital Butterworth filter :func:`scipy.signal.butter` designs, at ``freqs``.
+
+    ``butter(order, cut_hz, fs=sample_rate)`` is the analog Butterworth filter through the
+    bilinear transform, prewarped at ``cut_hz``, so its power gain is
+    ``1 / (1 + (tan(pi f / fs) / tan(pi cut / fs)) ** (2 order))`` (lowpass; the ratio
+    inverted for a highpass): what ``abs(sosfreqz(butter(...), freqs)) ** 2`` gives,
+    without importing ``scipy.signal`` (half a second in each feature worker).
+
+    Parameters
+    ----------
+    freqs : np.ndarray
+        Frequencies in Hz, in ``[0, sample_rate / 2]``.
+    cut_hz : float
+        Corner (-3 dB) frequency, below ``sample_rate / 2``.
+    order : int
+        Filter order.
+    sample_rate : int
+        Sampling rate, Hz.
+    highpass : bool
+        A highpass instead of a lowpass.
+
+    Returns
+    -------
+    np.ndarray
+        float64 gains in ``[0, 1]``, the shape of ``freqs``.
+    """
+    with np.errstate(divide="ignore", over="ignore"):
+        ratio = np.tan(np.pi * np.asarray(freqs, np.float64) / sample_rate) / np.tan(np.pi * cut_hz / sample_rate)
+        if highpass:
+            ratio = 1.0 / ratio
+        return 1.0 / (1.0 + ratio ** (2 * int(order)))
+
+
 @functools.lru_cache(maxsize=64)  # one chain serves a track's windows
 def _power_response(chain: RecordingChain, *, sample_rate: int, n_fft: int) -> np.ndarray:
     """``(n_fft // 2 + 1,)`` power gain of the chain's filters and tilt at the STFT's bins."""
-    from scipy.signal import butter, sosfreqz
-
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     nyquist = sample_rate / 2
     gain = np.ones_like(freqs)
     if chain.low_order == 0:
         gain[freqs < chain.low_cut_hz] = 0.0
     elif chain.low_cut_hz < nyquist * 0.99:
-        sos = butter(chain.low_order, chain.low_cut_hz, btype="highpass", fs=sample_rate, output="sos")
-        gain *= np.abs(sosfreqz(sos, worN=freqs, fs=sample_rate)[1]) ** 2
+        gain *= butterworth_power(freqs, cut_hz=chain.low_cut_hz, order=chain.low_order, sample_rate=sample_rate, highpass=True)
     if chain.high_order == 0:
         gain[freqs > chain.high_cut_hz] = 0.0
     elif chain.high_cut_hz < nyquist * 0.99:
-        sos = butter(chain.high_order, chain.high_cut_hz, btype="lowpass", fs=sample_rate, output="sos")
-        gain *= np.abs(sosfreqz(sos, worN=freqs, fs=sample_rate)[1]) ** 2
+        gain *= butterworth_power(freqs, cut_hz=chain.high_cut_hz, order=chain.high_order, sample_rate=sample_rate, highpass=False)
     octaves = np.log2(np.maximum(freqs, 20.0) / 1000.0)
     return gain * 10.0 ** (chain.tilt_db * octaves / 10.0)
 
@@ -170,16 +200,17 @@ def apply_chain(power: np.ndarray, chain: RecordingChain, rng: np.random.Generat
     if power.ndim != 2 or power.shape[1] != n_fft // 2 + 1:
         raise ValueError(f"expected a (frames, {n_fft // 2 + 1}) power spectrogram, got shape {power.shape}")
     response = _power_response(chain, sample_rate=sample_rate, n_fft=n_fft).astype(np.float32)
-    out = power.copy()
+    out = power * response[None, :]
     if chain.snr_db is not None:
         # The noise is recorded with the music, so it passes through the same filters.
         freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
         shape = 1.0 / np.maximum(freqs, 20.0) if chain.pink else np.ones_like(freqs)
         shape = (shape / shape.sum()).astype(np.float32)
         level = float(power.sum(axis=1).mean()) * 10.0 ** (-chain.snr_db / 10.0)
-        out += rng.standard_exponential(power.shape, dtype=np.float32) * (level * shape)[None, :]
-    out *= response[None, :]
+        noise = rng.standard_exponential(power.shape, dtype=np.float32)
+        noise *= (level * shape * response)[None, :]
+        out += noise
     if chain.codec_db is not None:
         floor = out.max(axis=1, keepdims=True) * np.float32(10.0 ** (-chain.codec_db / 10.0))
-        out[out < floor] = 0.0
+        out *= out >= floor  # a product with the mask: a fifth of the time of `out[out < floor] = 0`
     return out
