@@ -15,8 +15,11 @@ from songmap.features.spectrogram import (
     FeatureParams,
     extract_features,
     frames_for_seconds,
+    log_mel_from_power,
     log_mel_spectrogram,
+    mel_envelopes_from_power,
     mel_filterbank,
+    power_spectrogram,
 )
 from songmap.io.decode_errors import DecodeError
 
@@ -74,6 +77,29 @@ def test_log_mel_matches_librosa_power_to_db() -> None:
     ref = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=22050), ref=np.max, top_db=80)
     assert ours.shape == ref.shape
     np.testing.assert_allclose(ours, ref, atol=0.01)
+
+
+@pytest.mark.parametrize("params", [FeatureParams(), FeatureParams(sample_rate=16000, n_fft=1024, hop_length=256, n_mels=40, fmax=7000.0)])
+def test_power_and_mel_match_a_double_precision_reference(params: FeatureParams) -> None:
+    # Several blocks of STFT frames and of mel bins, the last block of frames partial.
+    y = np.random.default_rng(1).standard_normal(params.sample_rate * 3 + 123).astype(np.float32)
+    y *= np.linspace(0.01, 1.0, len(y), dtype=np.float32)
+    n = params.n_fft
+    frames = np.lib.stride_tricks.sliding_window_view(np.pad(y.astype(np.float64), n // 2), n)[:: params.hop_length]
+    frames = frames[: 1 + len(y) // params.hop_length]
+    expected = np.abs(np.fft.rfft(frames * (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)), axis=1)) ** 2
+    power = power_spectrogram(y, params)
+    assert power.shape == expected.shape and power.dtype == np.float32
+    np.testing.assert_allclose(power, expected, rtol=1e-3, atol=1e-6 * expected.max())
+
+    mel = expected @ mel_filterbank(params.sample_rate, n, params.n_mels, params.fmin, params.fmax).T.astype(np.float64)
+    db = 10 * np.log10(np.maximum(mel, 1e-10)).T
+    db = np.maximum(db - db.max(), -params.top_db)
+    np.testing.assert_allclose(log_mel_from_power(power, params), db, atol=1e-3)
+    # The modulation spectrum's envelopes: the same spectrogram in amplitude, without decibels.
+    envelopes = mel_envelopes_from_power(power, params)
+    assert envelopes.shape == db.shape and envelopes.dtype == np.float32
+    np.testing.assert_allclose(envelopes, 10 ** (db / 20), rtol=1e-3, atol=1e-7)
 
 
 @pytest.mark.parametrize("n_mels, hop, samples", [(128, 512, 22050), (64, 256, 5000), (128, 512, 300)])

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["modulation_spectrum", "modulation_band_edges", "MODULATION_OFFSET"]
+__all__ = ["modulation_spectrum", "envelope_modulation_spectrum", "modulation_band_edges", "MODULATION_OFFSET"]
 
 #: Added before the logarithm, in units of the track's peak amplitude: modulations
 #: more than 60 dB under the peak all look like silence, as the log-mel's 80 dB
@@ -84,19 +84,68 @@ def modulation_spectrum(log_mel: np.ndarray, n_bins: int = 16) -> np.ndarray:
     np.ndarray
         ``(bands, n_bins)`` float32.
     """
-    x = np.asarray(log_mel, dtype=np.float64)
+    x = np.asarray(log_mel, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError(f"expected a (bands, frames) array with at least 2 frames, got shape {x.shape}")
+    # dB (relative to the track's peak) -> amplitude envelope in [0, 1]
+    return envelope_modulation_spectrum(np.power(np.float32(10.0), x / np.float32(20.0)), n_bins)
+
+
+def envelope_modulation_spectrum(envelopes: np.ndarray, n_bins: int = 16) -> np.ndarray:
+    """:func:`modulation_spectrum` of ``(bands, frames)`` amplitude envelopes, ``10 ** (log_mel / 20)``.
+
+    The window images start here, from the mel power's square root
+    (:func:`songmap.features.spectrogram.mel_envelopes_from_power`), without a
+    round trip through decibels.
+
+    Parameters
+    ----------
+    envelopes : np.ndarray
+        ``(bands, frames)`` amplitudes relative to the track's peak, in ``[0, 1]``;
+        not changed.
+    n_bins : int
+        Modulation bands in the output.
+
+    Returns
+    -------
+    np.ndarray
+        ``(bands, n_bins)`` float32.
+    """
+    import scipy.fft  # here, not at the top: `songmap embed` pays for it only when it computes features
+
+    # Single precision, as the log-mel: the envelopes span 80 dB (4 decades of amplitude), and
+    # float32's 7 digits keep the spectrum within 1e-5 of double precision's (in its log).
+    x = np.array(envelopes, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] < 2:
         raise ValueError(f"expected a (bands, frames) array with at least 2 frames, got shape {x.shape}")
     frames = x.shape[1]
-    x = 10.0 ** (x / 20.0)  # dB (relative to the track's peak) -> amplitude envelope in [0, 1]
-    x = (x - x.mean(axis=1, keepdims=True)) * np.hanning(frames)[None, :]
-    magnitude = np.abs(np.fft.rfft(x, axis=1)) / frames
-    edges = modulation_band_edges(magnitude.shape[1], n_bins)
-    # Mean over each band's FFT bins via cumulative sums (one pass, any number of bands).
-    cumulative = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(magnitude, axis=1)], axis=1)
-    lo, hi = edges[:-1], edges[1:]
-    hi = np.maximum(hi, lo + 1)
-    lo = np.minimum(lo, magnitude.shape[1] - 1)
-    hi = np.minimum(hi, magnitude.shape[1])
-    bands = (cumulative[:, hi] - cumulative[:, lo]) / (hi - lo)[None, :]
-    return np.log(MODULATION_OFFSET + bands).astype(np.float32)
+    x -= x.mean(axis=1, keepdims=True)
+    x *= _hanning(frames)
+    magnitude = np.abs(scipy.fft.rfft(x, axis=1, workers=1, overwrite_x=True))
+    bands = magnitude @ _band_means(magnitude.shape[1], n_bins)
+    bands /= np.float32(frames)
+    return np.log(np.float32(MODULATION_OFFSET) + bands)
+
+
+_HANNING: dict[int, np.ndarray] = {}
+_BAND_MEANS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _hanning(frames: int) -> np.ndarray:
+    if frames not in _HANNING:
+        _HANNING[frames] = np.hanning(frames).astype(np.float32)
+    return _HANNING[frames]
+
+
+def _band_means(n_freqs: int, n_bins: int) -> np.ndarray:
+    """``(n_freqs, n_bins)`` float32: column ``i`` averages band ``i``'s FFT bins (:func:`modulation_band_edges`)."""
+    key = (n_freqs, n_bins)
+    if key not in _BAND_MEANS:
+        edges = modulation_band_edges(n_freqs, n_bins)
+        lo = np.minimum(edges[:-1], n_freqs - 1)
+        hi = np.minimum(np.maximum(edges[1:], edges[:-1] + 1), n_freqs)
+        means = np.zeros((n_freqs, n_bins), np.float32)
+        for i, (a, b) in enumerate(zip(lo, hi)):
+            means[a:b, i] = 1.0 / (b - a)
+        _BAND_MEANS[key] = means
+    return _BAND_MEANS[key]

@@ -69,7 +69,7 @@ CHROMA_BUMP_SEMITONES = 1.0 / 3
 #: Chroma frames whose total is this far (as a power ratio: 80 dB) under the loudest frame are silence.
 CHROMA_SILENCE = 1e-8
 
-_CHROMA_BANKS: dict[tuple, np.ndarray] = {}
+_CHROMA_BANKS: dict[tuple, tuple[slice, np.ndarray]] = {}
 
 
 def chroma_filterbank(
@@ -112,10 +112,15 @@ def chroma_filterbank(
     return (weights / weights.max()).astype(np.float32)
 
 
-def _bank(sample_rate: int, n_fft: int) -> np.ndarray:
+def _bank(sample_rate: int, n_fft: int) -> tuple[slice, np.ndarray]:
+    """The bins with weight (those between CHROMA_FMIN and CHROMA_FMAX, a quarter of them at 22 050 Hz)
+    and their ``(bins, 12)`` weights, so each chromagram multiplies only those."""
     key = (sample_rate, n_fft)
     if key not in _CHROMA_BANKS:
-        _CHROMA_BANKS[key] = np.ascontiguousarray(chroma_filterbank(sample_rate, n_fft, fmin=CHROMA_FMIN, fmax=CHROMA_FMAX).T)
+        weights = chroma_filterbank(sample_rate, n_fft, fmin=CHROMA_FMIN, fmax=CHROMA_FMAX).T
+        weighted = np.flatnonzero(weights.any(axis=1))
+        bins = slice(int(weighted[0]), int(weighted[-1]) + 1) if weighted.size else slice(0, 0)
+        _CHROMA_BANKS[key] = (bins, np.ascontiguousarray(weights[bins]))
     return _CHROMA_BANKS[key]
 
 
@@ -137,7 +142,8 @@ def chromagram(power: np.ndarray, *, sample_rate: int, n_fft: int, block: int = 
         ``(12, max(1, frames // block))`` float32 in ``[0, 1]``; frames more than
         80 dB under the loudest frame count as silence (all zero).
     """
-    chroma = np.asarray(power, dtype=np.float32) @ _bank(sample_rate, n_fft)  # (frames, 12)
+    bins, weights = _bank(sample_rate, n_fft)
+    chroma = np.asarray(power, dtype=np.float32)[:, bins] @ weights  # (frames, 12)
     peaks = chroma.max(axis=1, keepdims=True)
     loud = peaks > max(float(peaks.max()), 1e-20) * CHROMA_SILENCE
     chroma = np.where(loud, chroma / np.maximum(peaks, 1e-30), 0.0)

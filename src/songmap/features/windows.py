@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from songmap.features.augment import apply_chain, chain_rngs, draw_chain
-from songmap.features.modulation import modulation_spectrum
+from songmap.features.modulation import envelope_modulation_spectrum
 from songmap.features.shaping import loop_pad_or_crop
 from songmap.features.spectrogram import (
     MIN_SECONDS,
@@ -33,7 +33,7 @@ from songmap.features.spectrogram import (
     FeatureParams,
     failures_as_decode_errors,
     frames_for_seconds,
-    log_mel_from_power,
+    mel_envelopes_from_power,
     power_spectrogram,
 )
 from songmap.features.tonal import PITCH_CLASSES, tonal_view
@@ -93,7 +93,8 @@ class WindowSpec:
             del fields["augment"], fields["augment_seed"]
         else:  # and the version of the recording chains (songmap.features.augment)
             fields["chains"] = 2
-        return json.dumps({"windows": 5, **fields}, sort_keys=True)  # 5: windows read at their exact frames
+        # 6: single-precision modulation spectra and the banded mel product (images within 2e-6 of 5's)
+        return json.dumps({"windows": 6, **fields}, sort_keys=True)
 
     def clean(self) -> WindowSpec:
         """The same windows without augmented copies."""
@@ -199,7 +200,7 @@ def _extract_windows(path, params: FeatureParams, spec: WindowSpec, duration_s: 
     signals, duration_s = load_windows(path, starts, spec.window_s, params.sample_rate, damage=damage)
     if duration_s < MIN_SECONDS or not any(len(y) for y in signals):
         raise DecodeError(f"too short: {duration_s * 1000:.2g} ms of audio, less than {MIN_SECONDS * 1000:g} ms")
-    peaks = np.array([float(np.max(np.abs(y))) if len(y) else 0.0 for y in signals])
+    peaks = np.array([max(float(y.max()), -float(y.min())) if len(y) else 0.0 for y in signals])  # no |y| copy
     top = float(peaks.max())
     if top == 0.0:
         raise DecodeError("silent: every sample is zero")
@@ -235,7 +236,7 @@ def _window_image(power: np.ndarray, params: FeatureParams, n_frames: int, n_bin
     """One window's ``(n_mels + 12, n_bins)`` image from its STFT power: modulation spectrum over tonal block."""
     image = np.empty((params.n_mels + PITCH_CLASSES, n_bins), np.float32)
     # A window shorter than window_s (a short track) is loop-padded frame-wise, as the crop is.
-    log_mel = loop_pad_or_crop(log_mel_from_power(power, params), n_frames, axis=1)
-    image[: params.n_mels] = modulation_spectrum(log_mel, n_bins)
+    envelopes = loop_pad_or_crop(mel_envelopes_from_power(power, params), n_frames, axis=1)
+    image[: params.n_mels] = envelope_modulation_spectrum(envelopes, n_bins)
     image[params.n_mels :] = tonal_view(power, sample_rate=params.sample_rate, n_fft=params.n_fft, n_bins=n_bins)
     return image
