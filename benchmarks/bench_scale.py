@@ -298,14 +298,15 @@ def run_library(args) -> None:
     from songmap.features.parallel import iter_features
     from songmap.io.windowed import _decode_windows_pyav, _decode_windows_sf
 
-    folder = library(args.sources, args.count)
+    folder = library(args.sources, args.count or args.subset)
     paths = sorted(folder.rglob("*.*"))
     originals = sorted(args.sources.glob("*.*"))
     print(f"\n{machine()}; load {os.getloadavg()[0]:.2f}; {len(paths)} files in {folder}", flush=True)
 
     # 1. libsndfile against FFmpeg on the same windows, per format: each codec's native rate, no resampling.
+    formats = sorted({p.suffix.lower() for p in originals}) if args.per_format else []
     print("\n| format | files | libsndfile s / file | FFmpeg (PyAV) s / file | FFmpeg / libsndfile |\n|---|---:|---:|---:|---:|")
-    for suffix in sorted({p.suffix.lower() for p in originals}):
+    for suffix in formats:
         chosen = [p for p in originals if p.suffix.lower() == suffix][: args.per_format]
         _, spec, starts, _ = _windows_of(chosen)
         times = {"sf": [], "av": []}
@@ -379,7 +380,7 @@ def main() -> None:
     p.add_argument("--sources", type=Path, required=True, help="a folder of full-length songs (real audio)")
     p.add_argument("--count", type=int, default=1000, help="songs in the library (0: skip the end-to-end run)")
     p.add_argument("--subset", type=int, default=200)
-    p.add_argument("--per-format", type=int, default=8)
+    p.add_argument("--per-format", type=int, default=8, help="files of each format for the decoders' table (0: skip it)")
     p.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     {"features": run_features, "long": run_long, "scale": run_scale, "embed": run_embed, "library": run_library}[args.part](args)
