@@ -84,11 +84,9 @@ def modulation_spectrum(log_mel: np.ndarray, n_bins: int = 16) -> np.ndarray:
     np.ndarray
         ``(bands, n_bins)`` float32.
     """
-    x = np.asarray(log_mel, dtype=np.float32)
-    if x.ndim != 2 or x.shape[1] < 2:
-        raise ValueError(f"expected a (bands, frames) array with at least 2 frames, got shape {x.shape}")
-    # dB (relative to the track's peak) -> amplitude envelope in [0, 1]
-    return envelope_modulation_spectrum(np.power(np.float32(10.0), x / np.float32(20.0)), n_bins)
+    # dB (relative to the track's peak) -> amplitude envelope in [0, 1]; the shape is checked there.
+    envelopes = np.power(np.float32(10.0), np.asarray(log_mel, dtype=np.float32) / np.float32(20.0))
+    return envelope_modulation_spectrum(envelopes, n_bins)
 
 
 def envelope_modulation_spectrum(envelopes: np.ndarray, n_bins: int = 16) -> np.ndarray:
