@@ -275,7 +275,8 @@ def test_a_link_swapped_to_outside_while_serving_is_404(tmp_path):
     (outside / "secret.wav").write_bytes(b"secret")
     (input_dir / "link.wav").symlink_to(input_dir / "song.wav")
     (input_dir / "folder.wav").mkdir()
-    doc = make_doc(input_dir, [track("link.wav", x=0, y=0), track("folder.wav", x=1, y=1)])
+    os.mkfifo(input_dir / "pipe.wav")  # opening a FIFO to read waits for a writer: it must not hang a handler
+    doc = make_doc(input_dir, [track("link.wav", x=0, y=0), track("folder.wav", x=1, y=1), track("pipe.wav", x=2, y=2)])
     (out_dir / "embeddings.json").write_text(json.dumps(doc))
     with serving(out_dir) as port:
         served = {"port": port}
@@ -285,6 +286,7 @@ def test_a_link_swapped_to_outside_while_serving_is_404(tmp_path):
         status, _, body = request(served, "/audio/0")
         assert (status, b"secret" in body) == (404, False)
         assert request(served, "/audio/1")[0] == 404  # a folder is not a track's file
+        assert request(served, "/audio/2")[0] == 404  # nor is a FIFO
 
 
 @pytest.mark.parametrize("range_header", [None, "bytes=100-", "bytes=70000-70009"])

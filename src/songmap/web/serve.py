@@ -185,7 +185,9 @@ class _Snapshot:
             return None
         path = self.track_paths[index]
         try:
-            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            # Non-blocking, so that opening a FIFO does not wait for a writer (and is then refused as
+            # not a regular file); reads of a regular file are not changed by it.
+            descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError:
             return None
         try:
