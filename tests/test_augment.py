@@ -208,3 +208,47 @@ def test_nuisance_directions_are_where_the_copies_move() -> None:
     assert 0.8 < norms[0] ** 2 < 0.97 and 0.3 < norms[1] ** 2 < 0.75
     doubled = nuisance_directions(tracks, copies, 1, prepare=lambda x: 2 * x)
     assert abs(doubled[0] @ u) / np.linalg.norm(doubled[0]) > 0.99
+    # Copies of some tracks only: the same directions as from those tracks alone.
+    some = np.array([1, 4, 9, 16, 25, 36])
+    np.testing.assert_array_equal(nuisance_directions(tracks, copies[some], 2, tracks=some),
+                                  nuisance_directions(tracks[some], copies[some], 2))
+
+
+def test_copies_are_made_only_for_the_tracks_that_measure_the_recording(tmp_path: Path, monkeypatch) -> None:
+    """Without the pull, only NUISANCE_TRACKS evenly spaced tracks get copies, and training reads them from the
+    rows of those very tracks (a file that fails in between moves the rows); with the pull, every track."""
+    import songmap.features.parallel as parallel
+    import songmap.mapper.estimator as estimator
+    import songmap.model.training as training
+    from songmap.mapper import SongMapper
+
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(7):
+        y = tune(list(rng.integers(48, 80, size=6)), partials=1 + i % 4, seed=i)
+        paths.append(write_audio(tmp_path / f"t{i}.wav", np.zeros_like(y) if i == 2 else y, SR))  # t2: silent
+    copied_names, rows_given = [], []
+    extract = parallel.extract_windows
+    nuisance = training.nuisance_directions
+
+    def recording_extract(path, params, spec, *args):
+        if spec.augment:
+            copied_names.append(Path(path).name)
+        return extract(path, params, spec, *args)
+
+    def recording_nuisance(inputs, augmented, k, prepare=None, tracks=None, **kwargs):
+        rows_given.append(tracks.tolist())
+        return nuisance(inputs, augmented, k, prepare, tracks=tracks, **kwargs)
+
+    monkeypatch.setattr(parallel, "extract_windows", recording_extract)
+    monkeypatch.setattr(training, "nuisance_directions", recording_nuisance)
+    monkeypatch.setattr(estimator, "NUISANCE_TRACKS", 4)
+    mapper = SongMapper(preset="songwise", seed=0, epochs=3).fit(paths)
+    assert [p.name for p, _ in mapper.skipped_] == ["t2.wav"]
+    assert sorted(copied_names) == ["t0.wav", "t2.wav", "t4.wav", "t6.wav"]  # linspace(0, 6, 4)
+    assert rows_given == [[0, 3, 5]]  # t0, t4, t6 among the rows of t0 t1 t3 t4 t5 t6
+    assert np.isfinite(mapper.embedding_[[0, 1, 3, 4, 5, 6]]).all()
+
+    copied_names.clear()
+    SongMapper(preset="songwise", seed=0, epochs=3, invariance_weight=1.0).fit(paths)
+    assert sorted(copied_names) == [f"t{i}.wav" for i in range(7)]

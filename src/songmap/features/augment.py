@@ -45,11 +45,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RecordingChain", "draw_chain", "apply_chain", "chain_rngs", "butterworth_power"]
+__all__ = ["RecordingChain", "draw_chain", "apply_chain", "chain_rngs", "butterworth_power", "copied_tracks", "NUISANCE_TRACKS"]
 
 #: Rates a copy may be resampled to (Hz), and the share of the new Nyquist frequency kept (soxr's passband).
 RESAMPLE_RATES = (8000, 11025, 16000)
 PASSBAND = 0.91
+
+#: Tracks whose copies say which directions a recording moves (:func:`songmap.model.training.nuisance_directions`):
+#: a chain's main directions are the same over a few hundred tracks as over all, so when the copies serve
+#: only that, the other tracks' copies are not made (at 10 000 short tracks they were 40 % of the features).
+NUISANCE_TRACKS = 256
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,34 @@ class RecordingChain:
     snr_db: float | None
     pink: bool
     codec_db: float | None
+
+
+def copied_tracks(n: int, *, limit: int | None = NUISANCE_TRACKS) -> np.ndarray:
+    """Which of ``n`` tracks get augmented copies: all of them, or ``limit`` evenly spaced ones.
+
+    Parameters
+    ----------
+    n : int
+        Tracks, in the collection's order.
+    limit : int or None
+        Most tracks; None for all.
+
+    Returns
+    -------
+    np.ndarray
+        Sorted int64 indices, the first and the last track among them.
+
+    Examples
+    --------
+    >>> copied_tracks(10, limit=4).tolist()
+    [0, 3, 6, 9]
+    >>> copied_tracks(3).tolist()
+    [0, 1, 2]
+    """
+    n = int(n)
+    if limit is None or n <= int(limit):
+        return np.arange(n, dtype=np.int64)
+    return np.unique(np.linspace(0, n - 1, int(limit)).round().astype(np.int64))
 
 
 def chain_rngs(path: str | os.PathLike, *, seed: int, copies: int) -> list[np.random.Generator]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 
 from songmap.features.cache import FeatureCache
@@ -226,6 +226,7 @@ def iter_features(
     jobs: int = 1,
     scheduler: str | None = None,
     windows: WindowSpec | None = None,
+    copied: Collection[int] | None = None,
 ) -> Iterator[tuple[int, TrackFeatures | WindowedFeatures | None, str | None]]:
     """Each file's features as they are ready, from the cache where it covers ``max_seconds``.
 
@@ -245,6 +246,11 @@ def iter_features(
         ``"local"`` (a dask.distributed LocalCluster with ``jobs`` workers) or
         the address of a Dask scheduler (``tcp://host:8786``); the per-file
         work is sent there instead of to local processes.
+    windows : WindowSpec, optional
+        Per-window images (:func:`~songmap.features.windows.extract_windows`) instead.
+    copied : collection of int, optional
+        With ``windows.augment``: indices into ``paths`` whose augmented copies are made;
+        the others are read with ``windows.clean()``. Default: every path's.
 
     Yields
     ------
@@ -259,12 +265,14 @@ def iter_features(
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     paths = [Path(p) for p in paths]
     cache_dir = str(cache.folder) if cache is not None else None
+    copied = None if copied is None or windows is None else frozenset(int(i) for i in copied)
+    specs = [windows if copied is None or i in copied else windows.clean() for i in range(len(paths))]
     if scheduler is not None:
         # Workers on other machines need absolute paths.
-        tasks = ((i, (p.resolve(), params, max_seconds, cache_dir and str(Path(cache_dir).resolve()), windows)) for i, p in enumerate(paths))
+        tasks = ((i, (p.resolve(), params, max_seconds, cache_dir and str(Path(cache_dir).resolve()), specs[i])) for i, p in enumerate(paths))
         results = _run_dask(tasks, scheduler, jobs)
     else:
-        tasks = ((i, (p, params, max_seconds, cache_dir, windows)) for i, p in enumerate(paths))
+        tasks = ((i, (p, params, max_seconds, cache_dir, specs[i])) for i, p in enumerate(paths))
         if jobs > 1 and len(paths) > 1:
             results = _run_local(tasks, min(jobs, len(paths)))
         else:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from songmap.features.augment import NUISANCE_TRACKS, copied_tracks
 from songmap.features.shaping import crop_seconds
 from songmap.mapper.fitted import FittedMap, incomplete_model
 from songmap.mapper.inputs import (
@@ -69,7 +70,8 @@ class SongMapper(FittedMap, BaseEstimator):
         For "songwise": augmented copies of each track, the same windows heard through random
         recording chains (band limits, EQ tilt, noise, a codec's losses; :mod:`songmap.features.augment`),
         for ``nuisance_dims`` and ``invariance_weight`` (both need ``neighbour_weight > 0``); 0 or None:
-        none. Only fitting computes them.
+        none. Only fitting computes them, and without ``invariance_weight`` only for up to
+        :data:`~songmap.features.augment.NUISANCE_TRACKS` evenly spaced tracks.
     invariance_weight : float, optional
         Weight of a term that pulls the copies' codes to their track's (see
         :class:`songmap.model.training.TrainingConfig`); the default preset's is 0.
@@ -239,10 +241,14 @@ class SongMapper(FittedMap, BaseEstimator):
         self.crop_seconds_ = crop_seconds(
             [d for d in durations.values() if d > 0], self.params_["crop_percentile"], self.min_crop_s, self.max_crop_s
         ) if any(d > 0 for d in durations.values()) else float(self.min_crop_s)
-        copies = None
+        copies, copied = None, None
+        pull = float(self.params_.get("invariance_weight") or 0.0)
         if self.augment_ > 0:
-            copies = InputRows(len(paths), (self.augment_, self.input_height, self.input_width), self.cache_dir)
-        with self._track_inputs(paths, durations, skipped, progress=self.progress, augmented=copies) as store:
+            # The pull encodes every track's copies; the nuisance directions need a few hundred tracks'.
+            candidates = np.array(sorted(durations), dtype=np.int64)
+            copied = candidates[copied_tracks(len(candidates), limit=None if pull > 0 else NUISANCE_TRACKS)]
+            copies = InputRows(len(copied), (self.augment_, self.input_height, self.input_width), self.cache_dir)
+        with self._track_inputs(paths, durations, skipped, progress=self.progress, augmented=copies, copied=copied) as store:
             if len(store.order) < 2:
                 raise ValueError(f"need at least 2 decodable audio files to make a map, found {len(store.order)}")
             self.band_mean_, self.band_std_ = input_normalisation(
@@ -253,13 +259,14 @@ class SongMapper(FittedMap, BaseEstimator):
             config = TrainingConfig(
                 batch_size=int(self.batch_size), learning_rate=float(self.learning_rate), patience=int(self.patience),
                 seed=int(self.seed), neighbour_weight=float(self.params_["neighbour_weight"]),
-                invariance_weight=float(self.params_.get("invariance_weight") or 0.0) if copies is not None else 0.0,
+                invariance_weight=pull if copies is not None else 0.0,
                 nuisance_dims=int(self.params_.get("nuisance_dims") or 0) if copies is not None else 0,
             )
             # Training alone (features excluded), so `songmap compare` can set it next to PCA/t-SNE/UMAP.
             model, self._training, coords, self.training_seconds_ = fit_autoencoder(
                 store.rows, filters=self.params_["filters"], epochs=int(self.epochs), config=config, device=device,
                 prepare=self._normalise, augmented=None if copies is None else copies.rows,
+                augmented_rows=None if copies is None else np.searchsorted(store.order, copied[copies.order]),
                 on_epoch=self.progress.on_epoch if self.progress is not None else None,
             )
             order, durations_s, damaged = store.order, store.durations[store.order], dict(store.damage)

@@ -115,13 +115,15 @@ class FittedMap:
     # -- features ---------------------------------------------------------------------------
 
     def _track_inputs(self, paths: Sequence[Path], durations: dict[int, float], skipped: list[tuple[Path, str]],
-                      progress: Progress | None = None, augmented: InputRows | None = None) -> InputRows:
+                      progress: Progress | None = None, augmented: InputRows | None = None,
+                      copied: np.ndarray | None = None) -> InputRows:
         """Each decodable file's model input, as the fitted map reads it (see :func:`~songmap.mapper.inputs.collect_inputs`)."""
         return collect_inputs(
             paths, durations, params=self._feature_params(), crop_s=self.crop_seconds_, representation=self.representation_,
             row_shape=(self.input_height, self.input_width), windows=self._window_spec(augment=augmented is not None),
             cache_dir=self.cache_dir, jobs=(os.cpu_count() or 1) if self.n_jobs == -1 else int(self.n_jobs),
             scheduler=self.scheduler, on_error=self.on_error, skipped=skipped, progress=progress, augmented=augmented,
+            copied=copied,
         )
 
     @property

@@ -149,13 +149,15 @@ def collect_inputs(
     skipped: list[tuple[Path, str]],
     progress: Progress | None = None,
     augmented: InputRows | None = None,
+    copied: np.ndarray | None = None,
 ) -> InputRows:
     """Each decodable file's model input: an :class:`InputRows` (compacted) over ``paths``.
 
     Each spectrogram is reduced to its small model input as it arrives and written to
     the rows: memory does not grow by a spectrogram, nor even by an input, per track.
-    With ``augmented`` (rows of ``(augment, height, width)``), each track's augmented
-    copies are written there too, compacted to the same order.
+    With ``augmented`` (rows of ``(augment, height, width)``), the augmented copies of
+    the files ``copied`` are written there too, row ``j`` for file ``copied[j]``, compacted
+    in the same way (``augmented.order`` then indexes ``copied``).
 
     Parameters
     ----------
@@ -187,15 +189,21 @@ def collect_inputs(
     progress : Progress, optional
         Told of each file as its features are ready.
     augmented : InputRows, optional
-        Rows for the augmented copies.
+        Rows for the augmented copies, one per file of ``copied``.
+    copied : np.ndarray, optional
+        Sorted indices into ``paths`` of the files whose copies are made (default: all).
     """
     indices = list(durations)
+    if augmented is not None and copied is None:
+        copied = np.arange(len(paths))
+    copy_row = {} if augmented is None else {int(i): j for j, i in enumerate(copied)}
     n_frames = frames_for_seconds(crop_s, params)
     cache = FeatureCache(cache_dir) if cache_dir is not None else None
     store = InputRows(len(paths), row_shape, cache_dir)
     try:
         results = iter_features([paths[i] for i in indices], params, crop_s, cache=cache, jobs=jobs, scheduler=scheduler,
-                                windows=windows)
+                                windows=windows,
+                                copied=None if augmented is None else [k for k, i in enumerate(indices) if i in copy_row])
         failed = {}
         for done, (k, features, reason) in enumerate(results, start=1):
             row = indices[k]
@@ -207,8 +215,8 @@ def collect_inputs(
                 values = model_input(features.log_mel, n_frames=n_frames, representation=representation, width=row_shape[1])
             if features is not None:
                 store.put(row, values, features.duration_s, features.damage)
-                if augmented is not None:
-                    augmented.put(row, features.augmented, features.duration_s)
+                if row in copy_row:
+                    augmented.put(copy_row[row], features.augmented, features.duration_s)
             if progress is not None:
                 progress.audio_seconds += durations[row]
                 if progress.on_file is not None:

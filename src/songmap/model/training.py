@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from songmap.features.augment import NUISANCE_TRACKS, copied_tracks
 from songmap.model.adam import Adam
 from songmap.model.autoencoder import ConvAutoencoder
 from songmap.model.device import deterministic_torch
@@ -186,6 +187,7 @@ def fit_autoencoder(
     device: str = "cpu",
     prepare: Callable[[np.ndarray], np.ndarray] | None = None,
     augmented: np.ndarray | None = None,
+    augmented_rows: np.ndarray | None = None,
     on_epoch: Callable[[int, int, float], None] | None = None,
 ) -> tuple[ConvAutoencoder, TrainingResult, np.ndarray, float]:
     """A fresh two-neuron autoencoder for ``inputs``, trained within the step budget, and their codes.
@@ -194,8 +196,8 @@ def fit_autoencoder(
     channels follow :func:`decoder_filters`, the epochs :func:`epoch_budget` (of
     ``config.neighbour_batch``-track steps with the neighbour term, else of
     ``config.batch_size``); training and encoding run on deterministic kernels.
-    ``inputs`` is ``(n_tracks, height, width)``; ``device``, ``prepare`` and ``augmented``
-    are those of :func:`train_autoencoder`, ``on_epoch(epoch, epochs_to_run, loss)`` is
+    ``inputs`` is ``(n_tracks, height, width)``; ``device``, ``prepare``, ``augmented`` and
+    ``augmented_rows`` are those of :func:`train_autoencoder`, ``on_epoch(epoch, epochs_to_run, loss)`` is
     called after each epoch (and once more as ``(last, epochs_run, loss)`` when training
     stopped before the budget), and ``config.epochs`` is replaced by the budget's.
 
@@ -221,7 +223,8 @@ def fit_autoencoder(
     report = None if on_epoch is None else lambda epoch, loss: on_epoch(epoch, config.epochs, loss)
     started = time.perf_counter()
     with deterministic_torch():
-        result = train_autoencoder(model, inputs, config, report, prepare=prepare, device=device, augmented=augmented)
+        result = train_autoencoder(model, inputs, config, report, prepare=prepare, device=device, augmented=augmented,
+                                   augmented_rows=augmented_rows)
         if on_epoch is not None and result.stopped_early and result.losses:
             # Training is done: the progress bar ends full at the epochs it took, not at the budget.
             on_epoch(len(result.losses) - 1, len(result.losses), result.losses[-1])
@@ -237,6 +240,7 @@ def train_autoencoder(
     prepare: Callable[[np.ndarray], np.ndarray] | None = None,
     device: str = "cpu",
     augmented: np.ndarray | None = None,
+    augmented_rows: np.ndarray | None = None,
 ) -> TrainingResult:
     """Fit ``model`` to ``inputs``: a plain autoencoder, or one whose code also keeps the neighbours.
 
@@ -272,10 +276,14 @@ def train_autoencoder(
     device : str
         Torch device to train on (``"cpu"``, ``"cuda"``); the model is left on the CPU afterwards.
     augmented : np.ndarray, optional
-        ``(n_tracks, copies, n_mels, time_bins)`` augmented copies of each track
-        (:attr:`songmap.features.windows.WindowedFeatures.augmented`), for the
-        invariance term (used with the neighbour term and
-        ``config.invariance_weight > 0``); read a step's rows at a time, as ``inputs``.
+        ``(n_copied, copies, n_mels, time_bins)`` augmented copies of tracks
+        (:attr:`songmap.features.windows.WindowedFeatures.augmented`): for the
+        nuisance directions (``config.nuisance_dims``), and for the invariance term
+        (with the neighbour term and ``config.invariance_weight > 0``, which needs
+        every track's); read a step's rows at a time, as ``inputs``.
+    augmented_rows : np.ndarray, optional
+        ``(n_copied,)`` the rows of ``inputs`` whose copies ``augmented`` holds
+        (:func:`songmap.features.augment.copied_tracks`); default: every row.
 
     Returns
     -------
@@ -291,14 +299,19 @@ def train_autoencoder(
 
     copies, nuisance = None, None
     if augmented is not None and (config.invariance_weight > 0 or config.nuisance_dims > 0):
-        if augmented.ndim != 4 or len(augmented) != n or augmented.shape[2:] != inputs.shape[1:]:
-            raise ValueError(f"augmented copies must be (n_tracks, copies, *image), got {augmented.shape} for {inputs.shape}")
+        every = np.arange(n) if augmented_rows is None else np.asarray(augmented_rows, dtype=np.int64)
+        if augmented.ndim != 4 or len(augmented) != len(every) or augmented.shape[2:] != inputs.shape[1:]:
+            raise ValueError(f"augmented copies must be (n_copied, copies, *image), got {augmented.shape} for "
+                             f"{len(every)} of {inputs.shape}")
+        if config.invariance_weight > 0 and not np.array_equal(every, np.arange(n)):
+            raise ValueError("the invariance term needs augmented copies of every track")
 
         def copies(index: np.ndarray, which: np.ndarray) -> torch.Tensor:
             return rows((index, which), augmented)
 
         if config.nuisance_dims > 0:
-            nuisance = torch.from_numpy(nuisance_directions(inputs, augmented, int(config.nuisance_dims), prepare)).to(device)
+            nuisance = torch.from_numpy(nuisance_directions(inputs, augmented, int(config.nuisance_dims), prepare,
+                                                                   tracks=every)).to(device)
 
     model.to(device)
     threads = torch.get_num_threads()
@@ -484,7 +497,8 @@ class _PlateauSchedule:
 
 
 def nuisance_directions(inputs: np.ndarray, augmented: np.ndarray, k: int,
-                        prepare: Callable[[np.ndarray], np.ndarray] | None = None, max_tracks: int = 256) -> np.ndarray:
+                        prepare: Callable[[np.ndarray], np.ndarray] | None = None, max_tracks: int = NUISANCE_TRACKS,
+                        tracks: np.ndarray | None = None) -> np.ndarray:
     """The ``k`` main directions in which augmented copies differ from their tracks, each scaled to its share to remove.
 
     Parameters
@@ -492,14 +506,16 @@ def nuisance_directions(inputs: np.ndarray, augmented: np.ndarray, k: int,
     inputs : np.ndarray
         ``(n, *image)`` tracks.
     augmented : np.ndarray
-        ``(n, copies, *image)`` their augmented copies.
+        ``(n_copied, copies, *image)`` augmented copies of ``tracks``.
     k : int
         Directions wanted (at most the number of differences).
     prepare : callable, optional
         Normalisation applied to rows of ``inputs`` and of the copies.
     max_tracks : int
-        At most this many tracks (evenly spaced) are read: a recording chain's
-        main directions are the same over a few hundred tracks as over all.
+        At most this many of the copied tracks (evenly spaced) are read: a recording
+        chain's main directions are the same over a few hundred tracks as over all.
+    tracks : np.ndarray, optional
+        ``(n_copied,)`` rows of ``inputs`` whose copies ``augmented`` holds; default: all.
 
     Returns
     -------
@@ -513,10 +529,11 @@ def nuisance_directions(inputs: np.ndarray, augmented: np.ndarray, k: int,
     """
     n, copies = augmented.shape[:2]
     d = int(np.prod(inputs.shape[1:]))
-    rows = np.unique(np.linspace(0, n - 1, min(n, int(max_tracks))).round().astype(np.int64))
+    picked = copied_tracks(n, limit=int(max_tracks))
+    rows = picked if tracks is None else np.asarray(tracks, dtype=np.int64)[picked]
     clean = np.asarray(inputs[rows], dtype=np.float32)
     clean = (prepare(clean) if prepare is not None else clean).reshape(len(rows), 1, d)
-    heard = np.asarray(augmented[rows], dtype=np.float32).reshape(-1, *inputs.shape[1:])
+    heard = np.asarray(augmented[picked], dtype=np.float32).reshape(-1, *inputs.shape[1:])
     heard = (prepare(heard) if prepare is not None else heard).reshape(len(rows), copies, d)
     delta = (heard - clean).reshape(-1, d).astype(np.float64)
     k = max(0, min(int(k), *delta.shape))
