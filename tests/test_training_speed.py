@@ -202,6 +202,37 @@ def test_continuity_reuses_the_feature_neighbours() -> None:
     assert track_trustworthiness(features, points, k=10).mean() == pytest.approx(trustworthiness_at(features, points, 10))
 
 
+@pytest.mark.parametrize("n", [2, 5, 80])
+def test_one_pass_gives_the_trust_and_the_feature_neighbours_of_two(n: int) -> None:
+    from sklearn.metrics import pairwise_distances
+
+    from songmap.evaluation.listening import _stored_order, feature_neighbours, neighbour_k
+    from songmap.evaluation.trust import track_trustworthiness, trust_k, trust_with_reference_neighbours
+
+    rng = np.random.default_rng(n)
+    untied = rng.standard_normal((n, 12))
+    tied = untied.copy()
+    tied[n // 2] = tied[0]  # a duplicate: distance 0, before the track itself
+    tied[n - 1] = tied[n - 2]  # two equal tracks: tied wherever they are, the lower index first
+    k, m = trust_k(n), neighbour_k(n)
+    for features in (untied, tied):
+        points = features[:, :2] + 0.3 * rng.standard_normal((n, 2))
+        trust, nearest, distances = trust_with_reference_neighbours(features, points, k=k, n_neighbours=m)
+        expected = track_trustworthiness(features, points, k=k)
+        if expected is None:
+            assert trust is None
+        else:
+            np.testing.assert_array_equal(trust, expected)
+        indices, rounded = _stored_order(nearest, distances, m)
+        d = pairwise_distances(features)
+        np.fill_diagonal(d, np.inf)
+        stable = np.argsort(d, axis=1, kind="stable")[:, :m]  # ties: the lower index
+        np.testing.assert_array_equal((indices, rounded), _stored_order(stable, np.take_along_axis(d, stable, axis=1), m))
+    # Without ties, the very neighbours of the separate query.
+    trust, nearest, distances = trust_with_reference_neighbours(untied, points, k=k, n_neighbours=m)
+    np.testing.assert_array_equal(_stored_order(nearest, distances, m), feature_neighbours(untied, k=m))
+
+
 def test_cluster_space_of_many_tracks_is_the_full_svds() -> None:
     from sklearn.decomposition import PCA
 

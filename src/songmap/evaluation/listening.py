@@ -114,6 +114,13 @@ def feature_neighbours(features: np.ndarray, *, k: int) -> tuple[np.ndarray, np.
     if k == 0:
         return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
     distances, indices = NearestNeighbors(n_neighbors=k + 1).fit(features).kneighbors(features)
+    return _stored_order(indices, distances, k)
+
+
+def _stored_order(indices: np.ndarray, distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` neighbours per row as stored: the row's own index left out, distances rounded to
+    :data:`DISTANCE_DECIMALS`, ordered by distance, then by index."""
+    n = len(indices)
     out_i = np.empty((n, k), dtype=np.int64)
     out_d = np.empty((n, k))
     for row in range(n):
@@ -364,7 +371,7 @@ def listening_keys(
         :func:`songmap.evaluation.clusters.name_clusters` (indices into all ``n`` tracks).
     """
     from songmap.evaluation.clusters import find_clusters, name_clusters
-    from songmap.evaluation.trust import track_continuity, track_trustworthiness, trust_k
+    from songmap.evaluation.trust import track_continuity, trust_k, trust_with_reference_neighbours
 
     features = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
     points = np.asarray(points, dtype=np.float64)
@@ -376,10 +383,11 @@ def listening_keys(
          "trustworthiness": None, "continuity": None}
         for _ in range(n)
     ]
-    indices, dists = feature_neighbours(sub, k=neighbour_k(len(kept)))
-    k = trust_k(len(kept))
-    trust = track_trustworthiness(sub, points[kept], k=k) if k else None
-    # The feature neighbours are the continuity's reference neighbours too: one query, not two.
+    k, n_neighbours = trust_k(len(kept)), neighbour_k(len(kept))
+    # One pass over the feature distances gives the trust and the feature neighbours (as
+    # feature_neighbours orders them), which are the continuity's reference neighbours too.
+    trust, nearest, distances = trust_with_reference_neighbours(sub, points[kept], k=k, n_neighbours=n_neighbours)
+    indices, dists = _stored_order(nearest, distances, n_neighbours)
     cont = track_continuity(sub, points[kept], k=k, reference_neighbours=indices) if k else None
     labels = find_clusters(sub) if len(kept) else np.zeros(0, dtype=np.int64)
     clusters = name_clusters(sub, labels, titles=[titles[i] for i in kept], categories=[categories[i] for i in kept])
