@@ -142,6 +142,14 @@ def test_songwise_mapper_places_each_window_and_saves_its_windows(tmp_path: Path
     steady_starts, steady = placed[0]  # a steady tone: its windows land together
     assert len(steady_starts) == 2
     assert np.linalg.norm(xy[0] - xy[-1]) > 5 * np.linalg.norm(steady[0] - steady[-1])  # the two halves do not
+    # One read of the windows gives both the reference features and the windows' places (a missing file: NaN, None).
+    missing = tmp_path / "gone.wav"
+    features, windows = mapper.features_and_windows([*paths, missing])
+    np.testing.assert_array_equal(features, mapper.features_for([*paths, missing]))
+    assert np.isnan(features[-1]).all() and windows[-1] is None
+    for (s1, xy1), (s2, xy2) in zip(windows[:-1], placed):
+        np.testing.assert_array_equal(s1, s2)
+        np.testing.assert_array_equal(xy1, xy2)
     # Saved and loaded, the map keeps its representation and places tracks as before.
     mapper.crop_seconds_ = 16.0
     mapper.save(tmp_path / "model.safetensors")
@@ -150,6 +158,8 @@ def test_songwise_mapper_places_each_window_and_saves_its_windows(tmp_path: Path
     np.testing.assert_allclose(loaded.transform(paths), coords, atol=1e-4)
     with pytest.raises(ValueError, match="songwise"):
         SongMapper(preset="modulation", epochs=1).fit(paths[:2]).transform_windows(paths[:1])
+    with pytest.raises(ValueError, match="songwise"):
+        SongMapper(preset="modulation", epochs=1).fit(paths[:2]).features_and_windows(paths[:1])
 
 
 def test_opus_is_decoded_by_ffmpeg_first_and_its_windows_are_libsndfiles(tmp_path: Path, monkeypatch) -> None:

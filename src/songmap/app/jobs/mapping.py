@@ -222,8 +222,13 @@ def map_document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
     # Folders that could not be read are listed too: their files are missing from the map.
     skipped += [{"file": rel, "reason": reason} for rel, reason in collection.unreadable]
     doc = embeddings_document(job.input_dir, tracks, skipped, params, training, report)
-    # The reference features of every mapped track, read once: quality, neighbours, trust and clusters.
-    reference = mapper.features_for([collection.files[i] for i in np.flatnonzero(np.all(np.isfinite(mapper.embedding_), axis=1))])
+    # The reference features of every mapped track, read once: quality, neighbours, trust and clusters
+    # (and, on "songwise" maps, from the same read, where each window lands).
+    mapped = [collection.files[i] for i in np.flatnonzero(np.all(np.isfinite(mapper.embedding_), axis=1))]
+    if mapper.representation_ == "songwise":
+        reference, windows = mapper.features_and_windows(mapped)
+    else:
+        reference, windows = mapper.features_for(mapped), None
     doc["quality"] = fitted_map_quality(collection, mapper, job.pairs, reference=reference)
     keys, doc["clusters"] = listening_keys(
         features=reference,
@@ -233,18 +238,19 @@ def map_document(job: Prepared, mapper: SongMapper) -> tuple[dict, list[dict]]:
     )
     for track, extra in zip(tracks, keys):
         track.update(extra)
-    if mapper.representation_ == "songwise":
-        _add_trajectories(tracks, [path for path in collection.files if path not in reasons], mapper)
+    if windows is not None:
+        _add_trajectories(tracks, windows)
     return doc, tracks
 
 
-def _add_trajectories(tracks: list[dict], paths: list[Path], mapper: SongMapper) -> None:
-    """Give each track its ``path``: where each of its windows lands, in the order they play.
+def _add_trajectories(tracks: list[dict], windows: list) -> None:
+    """Give each track its ``path``: where each of its windows lands, in the order they play
+    (``windows``: :meth:`SongMapper.transform_windows` of the tracks).
 
     The windows' images are in the feature cache that fitting filled, so this
     costs one NumPy encoder pass, not a second decode.
     """
-    for track, placed in zip(tracks, mapper.transform_windows(paths)):
+    for track, placed in zip(tracks, windows):
         if placed is not None:
             track["path"] = [[round(float(x), 6), round(float(y), 6)] for x, y in placed[1]]
 
