@@ -125,6 +125,33 @@ def test_window_cache_round_trip_and_keys(tmp_path: Path) -> None:
     assert cache.get(path, params) is None
 
 
+def test_a_file_changed_while_its_windows_are_computed_is_cached_under_its_old_identity(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    import songmap.features.parallel as parallel
+    from songmap.features.parallel import iter_features
+
+    path = write_audio(tmp_path / "song.wav", tone(220.0, 6.0), SR)
+    params, spec = FeatureParams(), WindowSpec(window_s=4.0, max_windows=2)
+    cache = FeatureCache(tmp_path / "cache")
+    before = cache.window_entries(path, params, spec)
+    extract = parallel.extract_windows
+
+    def edited_meanwhile(*args, **kwargs):
+        features = extract(*args, **kwargs)
+        write_audio(path, tone(440.0, 6.0), SR)  # the user saves a new version during the decode
+        os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
+        return features
+
+    monkeypatch.setattr(parallel, "extract_windows", edited_meanwhile)
+    [(_, features, _)] = list(iter_features([path], params, 4.0, cache=cache, windows=spec))
+    assert before[0].exists()  # stored under the identity it was decoded from...
+    assert cache.get_windows(path, params, spec) is None  # ...which the new version does not read
+    monkeypatch.setattr(parallel, "extract_windows", extract)
+    [(_, again, _)] = list(iter_features([path], params, 4.0, cache=cache, windows=spec))
+    assert not np.array_equal(again.images, features.images)  # the new version, decoded afresh
+
+
 def test_songwise_mapper_places_each_window_and_saves_its_windows(tmp_path: Path) -> None:
     from songmap.mapper import SongMapper
 

@@ -47,16 +47,20 @@ def _features_for_file(
 
 
 def _windows_for_file(path: Path, params: FeatureParams, spec: WindowSpec, cache: FeatureCache | None):
-    feats = cache.get_windows(path, params, spec) if cache is not None else None
+    try:  # the file's identity, once for reading and writing its entries
+        entries = cache.window_entries(path, params, spec) if cache is not None else None
+    except OSError:  # gone or unreadable: decoding says why
+        entries = None
+    feats = cache.get_windows(path, params, spec, entries=entries) if entries is not None else None
     if feats is not None:
         return feats, None
     try:
         feats = extract_windows(path, params, spec)
     except DecodeError as exc:
         return None, str(exc)
-    if cache is not None:
+    if entries is not None:
         with _cache_write(cache):
-            cache.put_windows(path, params, spec, feats)
+            cache.put_windows(path, params, spec, feats, entries=entries)
     return feats, None
 
 
