@@ -95,6 +95,7 @@ def _near_in(low: np.ndarray, k: int, near_low: np.ndarray | None) -> np.ndarray
 
 
 def _as_spaces(high: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both spaces as float64 rows, checked to have as many rows."""
     high = np.asarray(high, dtype=np.float64).reshape(len(high), -1)
     low = np.asarray(low, dtype=np.float64).reshape(len(low), -1)
     if len(low) != len(high):
@@ -168,8 +169,8 @@ def trust_with_reference_neighbours(
     trust : np.ndarray or None
         As :func:`track_trustworthiness`.
     indices, distances : np.ndarray
-        ``(n, n_neighbours)`` each track's nearest others in ``reference`` and their
-        Euclidean distances, in no particular order.
+        ``(n, n_neighbours)`` each track's nearest others in ``reference`` (of those tied
+        with the last, the lower indices) and their Euclidean distances, in no particular order.
     """
     high, low = _as_spaces(reference, points)
     n = len(high)
