@@ -245,13 +245,7 @@ class FittedMap:
             their map coordinates ``(w, 2)``, silent windows left out; None for
             files that could not be decoded.
         """
-        self._check_fitted()
-        if self.representation_ != "songwise":
-            raise ValueError(f"windows are placed only on 'songwise' maps; this one reads {self.representation_!r}")
-        paths = self._as_paths(paths)
-        windows = collect_windows(paths, params=self._feature_params(), crop_s=self.crop_seconds_, windows=self._window_spec(),
-                                  cache_dir=self.cache_dir)
-        return self._encode_windows(windows)
+        return self._encode_windows(self._read_windows(paths))
 
     def features_and_windows(self, paths: Iterable[str | os.PathLike]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray] | None]]:
         """:meth:`features_for` and :meth:`transform_windows` of a "songwise" map, from one read of each file's windows.
@@ -259,18 +253,21 @@ class FittedMap:
         A track's input is the mean of its window images, so both come from the same
         cache entries (reading them twice cost 4 s of a 10 000-track map's document).
         """
-        self._check_fitted()
-        if self.representation_ != "songwise":
-            raise ValueError(f"windows are placed only on 'songwise' maps; this one reads {self.representation_!r}")
-        paths = self._as_paths(paths)
-        windows = collect_windows(paths, params=self._feature_params(), crop_s=self.crop_seconds_, windows=self._window_spec(),
-                                  cache_dir=self.cache_dir)
-        features = np.full((len(paths), self.input_height * self.input_width), np.nan)
+        windows = self._read_windows(paths)
+        features = np.full((len(windows), self.input_height * self.input_width), np.nan)
         read = [i for i, entry in enumerate(windows) if entry is not None]
         if read:  # the mean of the non-silent windows, as WindowedFeatures.summary makes it
             summaries = np.stack([windows[i][1].mean(axis=0, dtype=np.float64).astype(np.float32) for i in read])
             features[read] = self._normalise(summaries).reshape(len(read), -1)
         return features, self._encode_windows(windows)
+
+    def _read_windows(self, paths: Iterable[str | os.PathLike]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Each file's ``(starts, images)`` of its non-silent windows on a fitted "songwise" map (None: not decodable)."""
+        self._check_fitted()
+        if self.representation_ != "songwise":
+            raise ValueError(f"windows are placed only on 'songwise' maps; this one reads {self.representation_!r}")
+        return collect_windows(self._as_paths(paths), params=self._feature_params(), crop_s=self.crop_seconds_,
+                               windows=self._window_spec(), cache_dir=self.cache_dir)
 
     def _encode_windows(self, windows: list, *, group: int = 4096) -> list:
         """``(starts, coords)`` (or None) per file: the windows of many files through the encoder together,
