@@ -214,6 +214,38 @@ def test_nuisance_directions_are_where_the_copies_move() -> None:
                                   nuisance_directions(tracks[some], copies[some], 2))
 
 
+def test_recording_is_discounted_only_between_pairs_it_mostly_separates() -> None:
+    """A copy that differs from its song along a recording direction is drawn to it; songs that differ
+    along it and elsewhere keep their raw distance; ratio 1 is the shrunk distance for every pair."""
+    import torch
+
+    from songmap.model.training import recording_discounted_distances
+
+    rng = np.random.default_rng(2)
+    songs = rng.standard_normal((6, 8))
+    songs[:, 0] = rng.standard_normal(6) * 2.0  # songs also differ along the recording direction
+    copy = songs[0] + np.eye(8)[0] * 7.0         # a recording of song 0, moved along it only
+    x = torch.from_numpy(np.vstack([songs, copy]))
+    nuisance = torch.from_numpy(np.eye(8)[:1] * np.sqrt(0.9))  # keeps 10 % of that direction
+    raw = torch.cdist(x, x).square()
+    centred = x - (x @ nuisance.T) @ nuisance
+    shrunk = torch.cdist(centred, centred).square()
+
+    found = recording_discounted_distances(x, nuisance, ratio=0.5)
+    assert found.dtype == torch.float64 and found.shape == (7, 7)
+    assert torch.all(found.diagonal() == 0) and torch.allclose(found, found.T)
+    assert torch.isclose(found[6, 0], shrunk[6, 0] / 0.5)  # shrunk to 10 %: below half, discounted
+    assert found[6, 0] < 0.25 * raw[6, 0]
+    kept = shrunk / raw >= 0.5
+    kept.fill_diagonal_(False)
+    assert kept.sum() > 0 and torch.equal(found[kept], raw[kept])  # pairs mostly apart in the music
+    assert torch.all(found <= raw + 1e-12)
+    everywhere = recording_discounted_distances(x, nuisance, ratio=1.0)
+    assert torch.allclose(everywhere, shrunk.fill_diagonal_(0.0))
+    # The song's own nearest neighbour is its copy once the recording is discounted, not before.
+    assert int(torch.argsort(raw[0])[1]) != 6 and int(torch.argsort(found[0])[1]) == 6
+
+
 def test_copies_are_made_only_for_the_tracks_that_measure_the_recording(tmp_path: Path, monkeypatch) -> None:
     """Without the pull, only NUISANCE_TRACKS evenly spaced tracks get copies, and training reads them from the
     rows of those very tracks (a file that fails in between moves the rows); with the pull, every track."""

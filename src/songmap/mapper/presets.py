@@ -18,8 +18,8 @@ __all__ = ["PRESETS", "RUNTIME_DEFAULTS", "RUNTIME_PARAMS", "resolve_preset"]
 #:   reconstruction error (:mod:`songmap.model.neighbours`), which only regularises the map;
 #: * ``augment=2``: two copies of each track through random recording chains
 #:   (:mod:`songmap.features.augment`), whose 2 main directions of change are shrunk by their
-#:   Wiener gain in the neighbour term's distances (``nuisance_dims=2``): lo-fi copies land by
-#:   their song. No pull of the copies' codes (``invariance_weight=0``): with the shrunk distances
+#:   Wiener gain in the neighbour term's distances between pairs that differ mostly along them
+#:   (``nuisance_dims=2``): lo-fi copies land by their song. No pull of the copies' codes (``invariance_weight=0``): with the shrunk distances
 #:   it brought no copy nearer and cost trustworthiness (BENCHMARKS.md "The suite");
 #: * ``filters=(8, 16, 32)``: half the encoder's channels of the other presets, 40 % less training time
 #:   with no copy pair beyond rank 5 at seeds 0-5 (BENCHMARKS.md "Training speed").

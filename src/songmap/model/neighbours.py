@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["default_perplexity", "neighbour_affinities", "neighbour_loss"]
+__all__ = ["default_perplexity", "neighbour_affinities", "neighbour_affinities_of_distances", "neighbour_loss"]
 
 
 def default_perplexity(n: int) -> float:
@@ -52,10 +52,18 @@ def neighbour_affinities(inputs: torch.Tensor, perplexity: float | None = None, 
     import torch
 
     x = inputs.detach().reshape(len(inputs), -1).double()
-    n = len(x)
+    return neighbour_affinities_of_distances(torch.cdist(x, x).square(), perplexity, tolerance)
+
+
+def neighbour_affinities_of_distances(squared: torch.Tensor, perplexity: float | None = None,
+                                      tolerance: float = 1e-5) -> torch.Tensor:
+    """:func:`neighbour_affinities` of ``(n, n)`` squared distances (any dissimilarity, diagonal ignored)."""
+    import torch
+
+    squared = squared.double().clone()
+    n = len(squared)
     perplexity = default_perplexity(n) if perplexity is None else float(perplexity)
     perplexity = min(perplexity, n - 1.0)
-    squared = torch.cdist(x, x).square()
     squared.fill_diagonal_(float("inf"))
     # Distances relative to each row's nearest neighbour keep exp() in range for any feature scale.
     squared = squared - squared.min(dim=1, keepdim=True).values

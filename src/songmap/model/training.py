@@ -17,11 +17,13 @@ music through random band limits, EQ, noise and a codec's losses) and
 tracks and asks each copy's code to be its clean track's, so the two neurons
 learn to ignore what a recording changes. The copies also say which
 directions of the input a recording moves: the ``TrainingConfig.nuisance_dims``
-main ones (the principal components of the copies' changes) are shrunk in the
-distances the neighbour term's affinities are computed from, each by the share
-of the tracks' spread along it that the recording explains (a Wiener gain), as
-nuisance attribute projection does in speaker recognition, so a lo-fi copy's
-input neighbours, which the map keeps, are its song's and not other music's.
+main ones (the principal components of the copies' changes) are shrunk, each by
+the share of the tracks' spread along it that the recording explains (a Wiener
+gain), as nuisance attribute projection does in speaker recognition. The shrunk
+distance is taken only for pairs that differ mostly along those directions
+(:func:`recording_discounted_distances`), so a lo-fi copy's input neighbours,
+which the map keeps, are its song's and not other music's, while every other
+pair keeps the inputs' own neighbourhoods, which the map is judged by.
 
 Training with the neighbour term stops when its loss stops improving
 (:class:`_PlateauSchedule`), within a budget of steps.
@@ -44,7 +46,7 @@ from songmap.features.augment import NUISANCE_TRACKS, copied_tracks
 from songmap.model.adam import Adam
 from songmap.model.autoencoder import ConvAutoencoder
 from songmap.model.device import deterministic_torch
-from songmap.model.neighbours import neighbour_affinities, neighbour_loss
+from songmap.model.neighbours import neighbour_affinities, neighbour_affinities_of_distances, neighbour_loss
 
 __all__ = [
     "TrainingConfig", "TrainingResult", "fit_autoencoder", "train_autoencoder", "encode", "seed_everything", "epoch_budget",
@@ -95,6 +97,11 @@ class TrainingConfig:
         components of copy minus track) shrunk in the inputs, each by its Wiener
         gain (:func:`nuisance_directions`), before the neighbour term's
         affinities are computed (0 = none).
+    recording_pair_ratio : float
+        With ``nuisance_dims``: only pairs whose squared distance the shrink brings
+        below this share of the raw one take the shrunk distance (over this share);
+        the others keep the raw one (:func:`recording_discounted_distances`; 1 =
+        the shrunk distances for every pair).
     plateau_steps : int
         With the neighbour term: training is at a plateau when the mean loss of
         the last ``plateau_steps`` steps is less than ``plateau_delta`` below the
@@ -121,6 +128,7 @@ class TrainingConfig:
     invariance_weight: float = 0.0
     augment_tracks: int = 64
     nuisance_dims: int = 0
+    recording_pair_ratio: float = 0.8
     plateau_steps: int = 10
     plateau_delta: float = 0.02
     anneal_share: float = 0.5
@@ -395,10 +403,11 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, cop
     """
 
     def affinities_of(batch: torch.Tensor) -> torch.Tensor:
-        x = batch.detach().reshape(len(batch), -1)
-        if nuisance is not None:
-            x = x - (x @ nuisance.T) @ nuisance
-        return neighbour_affinities(x.cpu(), config.perplexity).to(batch.device)
+        x = batch.detach().reshape(len(batch), -1).cpu()
+        if nuisance is None:
+            return neighbour_affinities(x, config.perplexity).to(batch.device)
+        squared = recording_discounted_distances(x, nuisance.cpu(), ratio=config.recording_pair_ratio)
+        return neighbour_affinities_of_distances(squared, config.perplexity).to(batch.device)
 
     generator = torch.Generator().manual_seed(config.seed)
     block = min(n, config.neighbour_batch)
@@ -552,6 +561,45 @@ def nuisance_directions(inputs: np.ndarray, augmented: np.ndarray, k: int,
     recording = ((delta @ directions.T) ** 2).mean(axis=0)
     kept = music / np.maximum(music + recording, 1e-30)
     return np.ascontiguousarray(directions * np.sqrt(1.0 - kept)[:, None], dtype=np.float32)
+
+
+def recording_discounted_distances(inputs: torch.Tensor, nuisance: torch.Tensor, *, ratio: float) -> torch.Tensor:
+    """Squared distances between rows, with the recording discounted only where it is most of the difference.
+
+    A pair's squared distance is its raw one unless shrinking the ``nuisance``
+    directions brings it below ``ratio`` of that; then it is the shrunk one
+    divided by ``ratio`` (continuous at the threshold). Two recordings of the same
+    music differ mostly along the directions a recording moves (a lo-fi copy keeps
+    0.19-0.42 of its squared distance to its song there, other neighbours 0.75 and
+    more: BENCHMARKS.md "The suite"), so they are drawn together, while the other
+    pairs keep the inputs' own neighbourhoods, which the map is judged by.
+
+    Parameters
+    ----------
+    inputs : torch.Tensor
+        ``(n, features)`` rows.
+    nuisance : torch.Tensor
+        ``(k, features)`` rows of :func:`nuisance_directions`.
+    ratio : float
+        In (0, 1]: 1 takes the shrunk distances for every pair; towards 0, the raw ones.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n, n)`` float64 squared distances, zero diagonal.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.tensor([[0.0, 0.0], [3.0, 0.1], [0.0, 1.0]])
+    >>> u = torch.tensor([[1.0, 0.0]])          # the first axis is all recording
+    >>> recording_discounted_distances(x, u, ratio=0.5)[0]
+    tensor([0.0000, 0.0200, 1.0000], dtype=torch.float64)
+    """
+    x = inputs.reshape(len(inputs), -1).double()
+    raw = torch.cdist(x, x).square()
+    shrunk = x - (x @ nuisance.T.double()) @ nuisance.double()
+    return torch.minimum(raw, torch.cdist(shrunk, shrunk).square() / float(ratio)).fill_diagonal_(0.0)
 
 
 def _invariance(model, codes: torch.Tensor, idx: torch.Tensor, copies, n_copies: int, n_augmented: int,
