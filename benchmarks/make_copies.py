@@ -82,7 +82,7 @@ class Track:
 def _sox(*args: str) -> str:
     """Run ``sox`` in repeatable mode (``-R``) with these arguments; its stderr (stats) is returned."""
     command = ["sox", "-R", "-V2", *args]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise CopiesError(f"sox failed on {args[0] if args else ''}: {last}")
@@ -90,7 +90,7 @@ def _sox(*args: str) -> str:
 
 
 def _soxi_seconds(path: Path) -> float:
-    done = subprocess.run(["soxi", "-D", str(path)], capture_output=True, text=True, check=False)
+    done = subprocess.run(["soxi", "-D", str(path)], capture_output=True, text=True, errors="replace", check=False)
     try:
         return float(done.stdout.strip())
     except ValueError:
@@ -99,7 +99,7 @@ def _soxi_seconds(path: Path) -> float:
 
 def rms_db(path: Path) -> float:
     """RMS level of a file in dB relative to full scale, over all channels (SoX's ``stats``, "Overall")."""
-    stats = subprocess.run(["sox", "-R", str(path), "-n", "stats"], capture_output=True, text=True, check=False).stderr
+    stats = subprocess.run(["sox", "-R", str(path), "-n", "stats"], capture_output=True, text=True, errors="replace", check=False).stderr
     match = re.search(r"^RMS lev dB\s+(-?[\d.]+|-inf)", stats, re.MULTILINE)
     if not match or match.group(1) == "-inf":
         raise CopiesError(f"{path} is silent or unreadable: no RMS level")
@@ -107,7 +107,7 @@ def rms_db(path: Path) -> float:
 
 
 def _channels_and_rate(path: Path) -> tuple[int, int]:
-    out = subprocess.run(["soxi", str(path)], capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(["soxi", str(path)], capture_output=True, text=True, errors="replace", check=False).stdout
     channels = re.search(r"Channels\s*:\s*(\d+)", out)
     rate = re.search(r"Sample Rate\s*:\s*(\d+)", out)
     if not channels or not rate:

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -336,3 +337,20 @@ def test_generator_errors_are_one_line(generator, copies, tmp_path: Path) -> Non
         generator.make_copies(src, tmp_path / "o2", kinds=("chorus",))
     with pytest.raises(generator.CopiesError, match="inside the source folder"):
         generator.make_copies(src, src / "copies")
+
+
+def test_generator_copies_a_song_whose_tags_are_not_utf8(generator, tmp_path: Path) -> None:
+    # Debian's game music carries Latin-1 tags, which soxi prints byte for byte.
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (make browser-deps installs it)")
+    src, out = tmp_path / "music", tmp_path / "copies"
+    src.mkdir()
+    sf.write(src / "plain.wav", _tune(NOTES["tune a"]), SR)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(src / "plain.wav"), "-metadata", b"title=caf\x82",
+                    str(src / "tagged.ogg")], check=True)
+    (src / "plain.wav").unlink()
+    (src / "metadata.csv").write_text("filename,category\ntagged.ogg,music\n", encoding="utf-8")
+    assert b"caf\x82" in subprocess.run(["soxi", str(src / "tagged.ogg")], capture_output=True).stdout
+    pairs = generator.make_copies(src, out, songs=1, seed=0, min_seconds=5, kinds=("noise",))
+    assert [(a, kind) for a, _, kind in pairs] == [("tagged.ogg", "noise")]
+    assert sf.info(out / pairs[0][1]).samplerate == SR
