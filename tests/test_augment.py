@@ -246,6 +246,28 @@ def test_recording_is_discounted_only_between_pairs_it_mostly_separates() -> Non
     assert int(torch.argsort(raw[0])[1]) != 6 and int(torch.argsort(found[0])[1]) == 6
 
 
+def test_recording_discount_is_kept_to_each_others_nearest() -> None:
+    """With ``neighbours``, a copy still takes the discount to its song, while a far track that differs
+    from the song mostly along the recording keeps its raw distance: its own neighbours are nearer."""
+    import torch
+
+    from songmap.model.training import recording_discounted_distances
+
+    # Axis 0 is all recording (10 % kept), axis 1 is the music.
+    song, copy, other, far, far_friend, far_other = range(6)
+    x = torch.tensor([[0.0, 0.0], [4.0, 0.1], [0.0, 1.0], [30.0, 0.2], [30.0, 0.5], [30.0, 0.9]])
+    nuisance = torch.tensor([[np.sqrt(0.9), 0.0]])
+    raw = torch.cdist(x.double(), x.double()).square()
+    everywhere = recording_discounted_distances(x, nuisance, ratio=0.5)
+    gated = recording_discounted_distances(x, nuisance, ratio=0.5, neighbours=2)
+    assert everywhere[far, song] < 0.25 * raw[far, song]  # without the gate the far track is drawn in
+    assert gated[far, song] == raw[far, song] and gated[song, far] == raw[song, far]
+    assert gated[copy, song] == everywhere[copy, song] < 0.25 * raw[copy, song]
+    assert torch.allclose(gated, gated.T) and torch.all(gated.diagonal() == 0)
+    assert torch.all((gated == everywhere) | (gated == raw))
+    assert torch.equal(recording_discounted_distances(x, nuisance, ratio=0.5, neighbours=0), everywhere)
+
+
 def test_copies_are_made_only_for_the_tracks_that_measure_the_recording(tmp_path: Path, monkeypatch) -> None:
     """Without the pull, only NUISANCE_TRACKS evenly spaced tracks get copies, and training reads them from the
     rows of those very tracks (a file that fails in between moves the rows); with the pull, every track."""

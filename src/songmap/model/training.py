@@ -21,6 +21,7 @@ main ones (the principal components of the copies' changes) are shrunk, each by
 the share of the tracks' spread along it that the recording explains (a Wiener
 gain), as nuisance attribute projection does in speaker recognition. The shrunk
 distance is taken only for pairs that differ mostly along those directions
+and only between tracks among each other's few nearest once it is taken
 (:func:`recording_discounted_distances`), so a lo-fi copy's input neighbours,
 which the map keeps, are its song's and not other music's, while every other
 pair keeps the inputs' own neighbourhoods, which the map is judged by.
@@ -102,6 +103,9 @@ class TrainingConfig:
         below this share of the raw one take the shrunk distance (over this share);
         the others keep the raw one (:func:`recording_discounted_distances`; 1 =
         the shrunk distances for every pair).
+    recording_pair_neighbours : int
+        With ``nuisance_dims``: only pairs among each other's this many nearest
+        under the discount take it (0 = any pair below ``recording_pair_ratio``).
     plateau_steps : int
         With the neighbour term: training is at a plateau when the mean loss of
         the last ``plateau_steps`` steps is less than ``plateau_delta`` below the
@@ -128,7 +132,8 @@ class TrainingConfig:
     invariance_weight: float = 0.0
     augment_tracks: int = 64
     nuisance_dims: int = 0
-    recording_pair_ratio: float = 0.8
+    recording_pair_ratio: float = 0.85
+    recording_pair_neighbours: int = 8
     plateau_steps: int = 10
     plateau_delta: float = 0.02
     anneal_share: float = 0.5
@@ -406,7 +411,8 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, cop
         x = batch.detach().reshape(len(batch), -1).cpu()
         if nuisance is None:
             return neighbour_affinities(x, config.perplexity).to(batch.device)
-        squared = recording_discounted_distances(x, nuisance.cpu(), ratio=config.recording_pair_ratio)
+        squared = recording_discounted_distances(x, nuisance.cpu(), ratio=config.recording_pair_ratio,
+                                                 neighbours=config.recording_pair_neighbours)
         return neighbour_affinities_of_distances(squared, config.perplexity).to(batch.device)
 
     generator = torch.Generator().manual_seed(config.seed)
@@ -563,7 +569,8 @@ def nuisance_directions(inputs: np.ndarray, augmented: np.ndarray, k: int,
     return np.ascontiguousarray(directions * np.sqrt(1.0 - kept)[:, None], dtype=np.float32)
 
 
-def recording_discounted_distances(inputs: torch.Tensor, nuisance: torch.Tensor, *, ratio: float) -> torch.Tensor:
+def recording_discounted_distances(inputs: torch.Tensor, nuisance: torch.Tensor, *, ratio: float,
+                                   neighbours: int = 0) -> torch.Tensor:
     """Squared distances between rows, with the recording discounted only where it is most of the difference.
 
     A pair's squared distance is its raw one unless shrinking the ``nuisance``
@@ -572,7 +579,11 @@ def recording_discounted_distances(inputs: torch.Tensor, nuisance: torch.Tensor,
     music differ mostly along the directions a recording moves (a lo-fi copy keeps
     0.19-0.42 of its squared distance to its song there, other neighbours 0.75 and
     more: BENCHMARKS.md "The suite"), so they are drawn together, while the other
-    pairs keep the inputs' own neighbourhoods, which the map is judged by.
+    pairs keep the inputs' own neighbourhoods, which the map is judged by. With
+    ``neighbours``, only a row's ``neighbours`` nearest under the discount (either
+    way round) take it: a copy's song is among its few nearest once the recording
+    is discounted, and a discount between rows that stay far apart only moves the
+    neighbourhoods that the map is judged by.
 
     Parameters
     ----------
@@ -582,6 +593,9 @@ def recording_discounted_distances(inputs: torch.Tensor, nuisance: torch.Tensor,
         ``(k, features)`` rows of :func:`nuisance_directions`.
     ratio : float
         In (0, 1]: 1 takes the shrunk distances for every pair; towards 0, the raw ones.
+    neighbours : int
+        Pairs outside each other's ``neighbours`` nearest keep the raw distance
+        (0 = every pair may take the discount).
 
     Returns
     -------
@@ -593,13 +607,20 @@ def recording_discounted_distances(inputs: torch.Tensor, nuisance: torch.Tensor,
     >>> import torch
     >>> x = torch.tensor([[0.0, 0.0], [3.0, 0.1], [0.0, 1.0]])
     >>> u = torch.tensor([[1.0, 0.0]])          # the first axis is all recording
-    >>> recording_discounted_distances(x, u, ratio=0.5)[0]
-    tensor([0.0000, 0.0200, 1.0000], dtype=torch.float64)
+    >>> recording_discounted_distances(x, u, ratio=0.5)[1]
+    tensor([0.0200, 0.0000, 1.6200], dtype=torch.float64)
+    >>> recording_discounted_distances(x, u, ratio=0.5, neighbours=1)[1]  # 1 and 2 are each other's second
+    tensor([0.0200, 0.0000, 9.8100], dtype=torch.float64)
     """
     x = inputs.reshape(len(inputs), -1).double()
     raw = torch.cdist(x, x).square()
     shrunk = x - (x @ nuisance.T.double()) @ nuisance.double()
-    return torch.minimum(raw, torch.cdist(shrunk, shrunk).square() / float(ratio)).fill_diagonal_(0.0)
+    discounted = torch.minimum(raw, torch.cdist(shrunk, shrunk).square() / float(ratio)).fill_diagonal_(0.0)
+    if neighbours <= 0:
+        return discounted
+    rank = discounted.argsort(dim=1, stable=True).argsort(dim=1)  # 0: the row itself
+    near = rank <= int(neighbours)
+    return torch.where(near | near.T, discounted, raw).fill_diagonal_(0.0)
 
 
 def _invariance(model, codes: torch.Tensor, idx: torch.Tensor, copies, n_copies: int, n_augmented: int,
