@@ -79,10 +79,14 @@ class Track:
     category: str | None
 
 
+def _capture(command: list[str]) -> subprocess.CompletedProcess:
+    """Run a SoX tool, its output as text: bytes that are not UTF-8 (Latin-1 tags that soxi prints) replaced."""
+    return subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
+
+
 def _sox(*args: str) -> str:
     """Run ``sox`` in repeatable mode (``-R``) with these arguments; its stderr (stats) is returned."""
-    command = ["sox", "-R", "-V2", *args]
-    done = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
+    done = _capture(["sox", "-R", "-V2", *args])
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise CopiesError(f"sox failed on {args[0] if args else ''}: {last}")
@@ -90,7 +94,7 @@ def _sox(*args: str) -> str:
 
 
 def _soxi_seconds(path: Path) -> float:
-    done = subprocess.run(["soxi", "-D", str(path)], capture_output=True, text=True, errors="replace", check=False)
+    done = _capture(["soxi", "-D", str(path)])
     try:
         return float(done.stdout.strip())
     except ValueError:
@@ -99,7 +103,7 @@ def _soxi_seconds(path: Path) -> float:
 
 def rms_db(path: Path) -> float:
     """RMS level of a file in dB relative to full scale, over all channels (SoX's ``stats``, "Overall")."""
-    stats = subprocess.run(["sox", "-R", str(path), "-n", "stats"], capture_output=True, text=True, errors="replace", check=False).stderr
+    stats = _capture(["sox", "-R", str(path), "-n", "stats"]).stderr
     match = re.search(r"^RMS lev dB\s+(-?[\d.]+|-inf)", stats, re.MULTILINE)
     if not match or match.group(1) == "-inf":
         raise CopiesError(f"{path} is silent or unreadable: no RMS level")
@@ -107,7 +111,7 @@ def rms_db(path: Path) -> float:
 
 
 def _channels_and_rate(path: Path) -> tuple[int, int]:
-    out = subprocess.run(["soxi", str(path)], capture_output=True, text=True, errors="replace", check=False).stdout
+    out = _capture(["soxi", str(path)]).stdout
     channels = re.search(r"Channels\s*:\s*(\d+)", out)
     rate = re.search(r"Sample Rate\s*:\s*(\d+)", out)
     if not channels or not rate:
@@ -162,12 +166,7 @@ def make_copy(src: Path, dst: Path, kind: str, *, seconds: float) -> None:
 
 @functools.cache
 def _pink_rms_db() -> float:
-    stats = subprocess.run(
-        ["sox", "-R", "-n", "-r", "44100", "-n", "synth", "20", "pinknoise", "gain", "-20", "stats"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stderr
+    stats = _capture(["sox", "-R", "-n", "-r", "44100", "-n", "synth", "20", "pinknoise", "gain", "-20", "stats"]).stderr
     match = re.search(r"^RMS lev dB\s+(-?[\d.]+)", stats, re.MULTILINE)
     if not match:
         raise CopiesError("sox cannot make pink noise (no 'synth' effect?)")
