@@ -5,9 +5,9 @@ unpacked with ``dpkg-deb -x``, and its audio copied, rendered or converted into 
 with ``metadata.csv`` (``filename,category,source``), ``pairs.csv`` (``a,b,kind``) and ``SUITE.json``
 (the facts of the table printed at the end). Defaults are chosen on the ``tune`` half and reported
 on the ``report`` half; the ``holdout`` and ``holdout-2`` collections are mapped only once a rule
-has been chosen. MIDI is rendered by FluidSynth (FluidR3_GM, the original), TiMidity++ with freepats and FluidSynth with
-TimGM6mb (kind ``synth``) and FluidR3 with every melodic program moved to another General MIDI family
-(kind ``instruments``); tracker modules by openmpt123 (original) and xmp (``synth``). Song collections
+has been chosen. MIDI is rendered by FluidSynth (FluidR3_GM, the original), TiMidity++ with freepats
+and FluidSynth with TimGM6mb (kind ``synth``) and FluidR3 with every melodic program moved to another
+General MIDI family (kind ``instruments``); tracker modules by openmpt123 (original) and xmp (``synth``). Song collections
 get the sox copies of :mod:`make_copies`; their Opus files are stored decoded as FLAC (by FFmpeg), as
 Debian's SoX cannot read Opus.
 
