@@ -110,6 +110,18 @@ def test_each_step_reconstructs_only_a_subset(monkeypatch) -> None:
     assert decoded == [5, 5, 5] and encoded == [30, 30, 30]
 
 
+def test_small_collections_reconstruct_a_quarter_of_each_step(monkeypatch) -> None:
+    """16 reconstructions would be half of a small collection's step and most of its time: a quarter is kept."""
+    x, _ = _clusters()
+    seed_everything(0)
+    model = ConvAutoencoder(32, 16, (8, 16))
+    decoded = []
+    decode = model.decode
+    monkeypatch.setattr(model, "decode", lambda z: decoded.append(len(z)) or decode(z))
+    train_autoencoder(model, x, TrainingConfig(epochs=2, neighbour_weight=1.0, reconstruct=16))
+    assert decoded == [8, 8]  # ceil(30 / 4)
+
+
 def test_large_collections_take_blocks_and_every_track_is_seen() -> None:
     x, _ = _clusters(n_per=9)  # 27 tracks in blocks of 10: 3 steps per epoch
     seen: list[int] = []
