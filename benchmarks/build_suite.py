@@ -279,17 +279,33 @@ def _flat(name: str) -> str:
 
 
 def _pick(source: Source, files: list[Path], root: Path) -> list[tuple[Path, str, str]]:
-    """``(path, file name in the collection, category)`` of the source's files."""
-    picked = []
+    """``(path, file name in the collection, category)`` of the source's files.
+
+    A file is named ``<package>__<folder>__<name>``; files that would share a name (megaglest-data's
+    tilesets each have a ``sounds/day.ogg``) take as many folders above as tell them apart, so that
+    none overwrites another.
+    """
+    short = source.package.removesuffix("-data").removesuffix("-music")
+    chosen = []
     for path in files:
         rel = "/" + path.relative_to(root).as_posix()
         if not re.search(source.include, rel) or re.search(source.exclude, rel):
             continue
-        short = source.package.removesuffix("-data").removesuffix("-music")
-        folder = path.parent.name
-        category = source.category or f"{short}/{folder}"
-        picked.append((path, f"{short}__{folder}__{_flat(path.name)}", category))
-    return picked
+        chosen.append(path)
+
+    def name(path: Path, folders: int) -> str:
+        above = [_flat(part) for part in path.relative_to(root).parts[:-1]][-folders:]
+        return "__".join([short, *above, _flat(path.name)])
+
+    folders = {path: 1 for path in chosen}
+    while True:
+        names = Counter(name(path, folders[path]) for path in chosen)
+        shared = [path for path in chosen if names[name(path, folders[path])] > 1 and folders[path] < len(path.relative_to(root).parts) - 1]
+        if not shared:
+            break
+        for path in shared:
+            folders[path] += 1
+    return [(path, name(path, folders[path]), source.category or f"{short}/{path.parent.name}") for path in chosen]
 
 
 def _rendered(out_dir: Path, compositions, render, renderers, seed: int, progress) -> tuple[list, list]:

@@ -71,3 +71,15 @@ def test_truncate_follows_the_tempo_of_another_track():
     midi.type = 1
     notes = [m for m in truncate_midi(midi, seconds=2.2).tracks[1] if m.type == "note_on"]
     assert len(notes) == 5
+
+
+def test_files_of_the_same_name_in_different_folders_keep_apart(tmp_path: Path):
+    from build_suite import Source, _pick
+
+    root = tmp_path / "pkg"
+    files = [root / "usr/share/game/tilesets/forest/sounds/day.ogg", root / "usr/share/game/tilesets/desert/sounds/day.ogg",
+             root / "usr/share/game/music/intro.ogg"]
+    picked = _pick(Source("game-data", r"\.ogg$"), files, root)
+    names = [name for _path, name, _category in picked]
+    assert names == ["game__forest__sounds__day.ogg", "game__desert__sounds__day.ogg", "game__music__intro.ogg"]
+    assert [category for *_, category in picked] == ["game/sounds", "game/sounds", "game/music"]
