@@ -308,6 +308,18 @@ def _pick(source: Source, files: list[Path], root: Path) -> list[tuple[Path, str
     return [(path, name(path, folders[path]), source.category or f"{short}/{path.parent.name}") for path in chosen]
 
 
+def _distinct(picked: list[tuple]) -> list[tuple]:
+    """``picked`` with each file's bytes once: a game that ships one sound in many folders (megaglest-data's
+    tilesets) would otherwise put identical tracks in the collection, each the other's nearest as other music."""
+    seen, kept = set(), []
+    for entry in picked:
+        digest = hashlib.sha256(entry[0].read_bytes()).digest()
+        if digest not in seen:
+            seen.add(digest)
+            kept.append(entry)
+    return kept
+
+
 def _rendered(out_dir: Path, compositions, render, renderers, seed: int, progress) -> tuple[list, list]:
     """Render every composition by ``renderers[0]``; a seeded third also by the others."""
     rows, pairs = [], []
@@ -374,7 +386,7 @@ def build(collection: Collection, out: Path, *, seed: int, progress=print) -> di
                 found = _pick(source, files, root)
                 progress(f"  {source.package} {packages[source.package]}: {len(found)} files")
                 picked += [(p, n, c, deb.name) for p, n, c in found]
-            picked_by_kind[role] = picked
+            picked_by_kind[role] = _distinct(picked)
         if collection.kind == "midi":
             compositions = _midi_compositions(collection, work, picked_by_kind["main"], work)
             renderers = [("fluidr3", "fluidr3"), ("timidity", "synth"), ("timgm6mb", "synth"), ("instruments", "instruments")]

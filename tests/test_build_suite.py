@@ -83,3 +83,13 @@ def test_files_of_the_same_name_in_different_folders_keep_apart(tmp_path: Path):
     names = [name for _path, name, _category in picked]
     assert names == ["game__forest__sounds__day.ogg", "game__desert__sounds__day.ogg", "game__music__intro.ogg"]
     assert [category for *_, category in picked] == ["game/sounds", "game/sounds", "game/music"]
+
+
+def test_a_file_shipped_in_several_folders_is_kept_once(tmp_path: Path):
+    from build_suite import _distinct
+
+    paths = [tmp_path / name for name in ("a.ogg", "b.ogg", "c.ogg")]
+    for path, data in zip(paths, (b"day", b"night", b"day")):
+        path.write_bytes(data)
+    picked = [(path, path.name, "sounds", "game-data.deb") for path in paths]
+    assert [entry[1] for entry in _distinct(picked)] == ["a.ogg", "b.ogg"]
