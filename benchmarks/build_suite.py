@@ -1,11 +1,11 @@
-"""Benchmark suite: six collections of game audio built from Debian packages, and five held out.
+"""Benchmark suite: six collections of game audio built from Debian packages, and six held out.
 
 Each collection is downloaded with ``apt-get download`` (into ``OUT/.debs``, reused when present),
 unpacked with ``dpkg-deb -x``, and its audio copied, rendered or converted into ``OUT/<collection>/``
 with ``metadata.csv`` (``filename,category,source``), ``pairs.csv`` (``a,b,kind``) and ``SUITE.json``
 (the facts of the table printed at the end). Defaults are chosen on the ``tune`` half and reported
-on the ``report`` half; the ``holdout`` and ``holdout-2`` collections are mapped only once a rule
-has been chosen. MIDI is rendered by FluidSynth (FluidR3_GM, the original), TiMidity++ with freepats
+on the ``report`` half; the ``holdout``, ``holdout-2`` and ``holdout-3`` collections are mapped only
+once a rule has been chosen. MIDI is rendered by FluidSynth (FluidR3_GM, the original), TiMidity++ with freepats
 and FluidSynth with TimGM6mb (kind ``synth``) and FluidR3 with every melodic program moved to another
 General MIDI family (kind ``instruments``); tracker modules by openmpt123 (original) and xmp (``synth``). Song collections
 get the sox copies of :mod:`make_copies`; their Opus files are stored decoded as FLAC (by FFmpeg), as
@@ -139,6 +139,13 @@ COLLECTIONS = (
         Source("torus-trooper-data", r"/sounds/chunks/.*\.wav$", category="torus-trooper"),
     ), copy_min_seconds=20.0),
     Collection("midi-freedink", "holdout-2", "midi", (Source("freedink-data", r"/dink/Sound/.*\.mid$"),)),
+    # Added 2026-12-07, after the second set had judged one rule and before any of this was built: the
+    # effects and short loops where the map is least faithful, from packages no earlier collection used.
+    Collection("effects-warmux-mixed", "holdout-3", "audio", (
+        Source("warmux-data", r"/warmux/(sound/default/[^/]+|music/[^/]+)/[^/]+\.ogg$"),
+        Source("mirrormagic-data", r"/mirrormagic/sounds/.*\.wav$"),
+        Source("circuslinux-data", r"/circuslinux/data/(sounds|music)/.*\.(ogg|wav)$"),
+    ), copy_min_seconds=20.0),
 )
 
 
