@@ -398,8 +398,8 @@ NEIGHBOUR_LR_FACTOR = 5.0
 
 #: At most this share of a step's tracks is reconstructed. On small collections 16 reconstructions
 #: were half of each step's tracks and two thirds of its time: a quarter trains the 34-track demo
-#: in 1.42 s instead of 1.99 s (T@10 0.970 against 0.971, mean of seeds 0-8) and the fixture in
-#: 1.86 s instead of 2.29 s (0.942 both, seeds 0-6); BENCHMARKS "Reconstructions per step".
+#: in 1.40 s instead of 2.09 s (quiet; T@10 0.970 against 0.971, mean of seeds 0-8) and leaves the
+#: fixture's 13 of 52 as fast and as faithful (0.942 both, seeds 0-6); BENCHMARKS "Reconstructions per step".
 RECONSTRUCT_SHARE = 0.25
 
 
