@@ -71,6 +71,27 @@ def test_pyav_seek_decoding_equals_full_decoding_of_the_same_span(tmp_path: Path
         np.testing.assert_allclose(window[:, 0], full[first : first + 3 * rate], atol=1e-4)
 
 
+@pytest.mark.parametrize("fmt", ["OGG", "MP3"])
+def test_pyav_seek_decoding_of_vorbis_and_mp3_lands_where_a_full_decode_does(tmp_path: Path, fmt: str) -> None:
+    # After a seek FFmpeg's first Vorbis frame carried its packet's timestamp (448 samples late) and MP3
+    # timestamps count the 1105 samples of delay that a full decode skips: windows were that much early.
+    import soundfile as sf
+
+    rate = 44100
+    path = tmp_path / f"song.{fmt.lower()}"
+    # Clicks every 50 ms: Vorbis switches between long and short blocks, where its first frame after a seek misleads.
+    clicks = np.zeros(int(20.0 * rate), np.float32)
+    clicks[:: rate // 20] = 0.9
+    sf.write(path, 0.3 * _chirp(20.0, rate) + clicks, rate, format=fmt)
+    full = decode(path)[0][:, 0]
+    starts = [0.0, 7.3, 15.0]
+    windows, native = _decode_windows_pyav(path, starts, 3.0, [])
+    assert native == rate
+    for start, window in zip(starts, windows):
+        first = int(round(start * rate))
+        np.testing.assert_allclose(window[:, 0], full[first : first + len(window)], atol=1e-3)
+
+
 def test_pyav_seek_decoding_of_a_lossy_codec_equals_full_decoding(tmp_path: Path) -> None:
     # A lossy decoder flushed by a seek needs a pre-roll: without it, AAC windows after a seek were
     # off by up to 0.37 (the map page, which decodes the whole file, placed m4a songs 1.8 % off).

@@ -117,6 +117,13 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
     with pyav_errors(), av.open(str(path)) as container:
         stream, rate, channels, end, resampler = pyav_audio_stream(container)
         count = int(np.ceil(length_s * rate))
+        # A full decode's first sample is at the stream's start time: an MP3's encoder and decoder
+        # delay (1105 samples), which FFmpeg skips at the start but not after a seek.
+        origin = 0 if stream.start_time is None else int(round(float(stream.start_time * stream.time_base) * rate))
+
+        def frame_start(frame) -> int:
+            return int(round(float(frame.pts * frame.time_base) * rate)) - origin
+
         at_start = True  # the container is where a full decode starts: no seek needed for a window at 0
         for start in starts_s:
             # Seek to the packet at or before ``start`` less a pre-roll (a lossy decoder flushed by
@@ -130,12 +137,12 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
                     damage.append(exc)
                     windows.append(np.zeros((0, channels), np.float32))
                     continue
-            at_start = False
+            seeked, at_start = not at_start or target != 0.0, False
             first = int(round(max(start, 0.0) * rate))
             chunks, position, got = [], None, 0
-            for frame in salvaged_frames(container, stream, damage):
-                if position is None:
-                    position = int(round(float(frame.pts * frame.time_base) * rate)) if frame.pts is not None else 0
+
+            def take(frame) -> None:
+                nonlocal position, got
                 for out in resampler.resample(frame):
                     block = out.to_ndarray().reshape(-1, channels)
                     skip = min(max(first - position, 0), len(block))
@@ -143,8 +150,28 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
                     if skip < len(block):
                         chunks.append(block[skip:])
                         got += len(block) - skip
+
+            # The first frame after a seek can carry its packet's timestamp rather than its own (a
+            # Vorbis frame after a seek started 448 samples before it said): the next frame places it.
+            held = None
+            for frame in salvaged_frames(container, stream, damage):
+                if position is None and seeked and held is None and frame.pts is not None:
+                    held = frame
+                    continue
+                if position is None:
+                    if frame.pts is None:
+                        position = frame_start(held) if held is not None else 0
+                    else:
+                        position = frame_start(frame) - (held.samples if held is not None else 0)
+                if held is not None:
+                    take(held)
+                    held = None
+                take(frame)
                 if got >= count:
                     break
+            if held is not None:  # the seek landed on the last frame
+                position = frame_start(held)
+                take(held)
             y = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
             if end is not None:
                 y = y[: max(end - first, 0)]
