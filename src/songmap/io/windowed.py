@@ -109,6 +109,28 @@ def _decode_stretches(name: str | bytes, stretches: list[tuple[int, int]]) -> li
 SEEK_PREROLL_S = 0.5
 
 
+def _placed_frames(frames, frame_start, *, seeked: bool):
+    """``(frame, sample)`` of each of ``frames``: ``sample`` is where the first one starts in a full
+    decode's timeline (``frame_start(frame)``, from its timestamp; 0 without one), None for the rest.
+
+    The first frame after a seek can carry its packet's timestamp rather than its own (a Vorbis
+    frame after a seek started 448 samples before it said), so after a seek the next frame places it.
+    """
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        return
+    second = next(frames, None) if seeked and first.pts is not None else None
+    if second is not None and second.pts is not None:
+        start = frame_start(second) - first.samples
+    else:
+        start = frame_start(first) if first.pts is not None else 0
+    yield first, start
+    if second is not None:
+        yield second, None
+    yield from ((frame, None) for frame in frames)
+
+
 def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[BaseException]) -> tuple[list[np.ndarray], int]:
     import av
     from av.error import FFmpegError
@@ -140,9 +162,9 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
             seeked, at_start = not at_start or target != 0.0, False
             first = int(round(max(start, 0.0) * rate))
             chunks, position, got = [], None, 0
-
-            def take(frame) -> None:
-                nonlocal position, got
+            for frame, placed in _placed_frames(salvaged_frames(container, stream, damage), frame_start, seeked=seeked):
+                if position is None:
+                    position = placed
                 for out in resampler.resample(frame):
                     block = out.to_ndarray().reshape(-1, channels)
                     skip = min(max(first - position, 0), len(block))
@@ -150,28 +172,8 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
                     if skip < len(block):
                         chunks.append(block[skip:])
                         got += len(block) - skip
-
-            # The first frame after a seek can carry its packet's timestamp rather than its own (a
-            # Vorbis frame after a seek started 448 samples before it said): the next frame places it.
-            held = None
-            for frame in salvaged_frames(container, stream, damage):
-                if position is None and seeked and held is None and frame.pts is not None:
-                    held = frame
-                    continue
-                if position is None:
-                    if frame.pts is None:
-                        position = frame_start(held) if held is not None else 0
-                    else:
-                        position = frame_start(frame) - (held.samples if held is not None else 0)
-                if held is not None:
-                    take(held)
-                    held = None
-                take(frame)
                 if got >= count:
                     break
-            if held is not None:  # the seek landed on the last frame
-                position = frame_start(held)
-                take(held)
             y = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
             if end is not None:
                 y = y[: max(end - first, 0)]
