@@ -70,6 +70,9 @@ def _start(root: Path, out: Path, seed: int, one_process: bool = True, **env) ->
     return subprocess.Popen(
         [sys.executable, "-m", "songmap", *_map_args(root, out, seed, one_process)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, start_new_session=True,
+        # A test run started in the background by a shell ignores SIGINT, and so would the run (Python
+        # then installs no KeyboardInterrupt): a terminal's run does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -83,10 +86,13 @@ def _kill_at(world, out: Path, point: str) -> None:
 
 
 def _wait_and_reap(proc: subprocess.Popen, timeout: float = 300) -> None:
-    """Wait for the run to end, then end whatever it left in its process group (worker processes)."""
-    proc.wait(timeout=timeout)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    """Wait for the run to end, then end whatever it left in its process group (worker processes, or
+    the run itself when it did not end in time)."""
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _visible(out: Path) -> dict[str, bytes]:
