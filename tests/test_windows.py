@@ -58,17 +58,23 @@ def test_seek_decoding_equals_full_decoding_of_the_same_span(tmp_path: Path, suf
         np.testing.assert_allclose(window, expected, atol=1e-6)
 
 
+def _pyav_windows_beside_full_decode(path: Path, starts: list[float], seconds: float, rate: int):
+    """``(start, window, the same span of a full decode)`` of each window FFmpeg's path decodes (first channel)."""
+    full = decode(path)[0][:, 0]
+    windows, native = _decode_windows_pyav(path, starts, seconds, [])
+    assert native == rate
+    for start, window in zip(starts, windows):
+        first = int(round(start * rate))
+        yield start, window[:, 0], full[first : first + len(window)]
+
+
 def test_pyav_seek_decoding_equals_full_decoding_of_the_same_span(tmp_path: Path) -> None:
     # FFmpeg's path (m4a, odd mp3s) seeks to a packet before the start and drops samples by timestamp.
     rate = 16000
     path = write_audio(tmp_path / "long.wav", _chirp(20.0, rate), rate)
-    full = decode(path)[0][:, 0]
-    starts = [0.0, 7.3, 15.0]
-    windows, native = _decode_windows_pyav(path, starts, 3.0, [])
-    assert native == rate
-    for start, window in zip(starts, windows):
-        first = int(round(start * rate))
-        np.testing.assert_allclose(window[:, 0], full[first : first + 3 * rate], atol=1e-4)
+    for _start, window, expected in _pyav_windows_beside_full_decode(path, [0.0, 7.3, 15.0], 3.0, rate):
+        assert len(window) == 3 * rate
+        np.testing.assert_allclose(window, expected, atol=1e-4)
 
 
 @pytest.mark.parametrize("fmt", ["OGG", "MP3"])
@@ -83,13 +89,9 @@ def test_pyav_seek_decoding_of_vorbis_and_mp3_lands_where_a_full_decode_does(tmp
     clicks = np.zeros(int(20.0 * rate), np.float32)
     clicks[:: rate // 20] = 0.9
     sf.write(path, 0.3 * _chirp(20.0, rate) + clicks, rate, format=fmt)
-    full = decode(path)[0][:, 0]
-    starts = [0.0, 7.3, 15.0]
-    windows, native = _decode_windows_pyav(path, starts, 3.0, [])
-    assert native == rate
-    for start, window in zip(starts, windows):
-        first = int(round(start * rate))
-        np.testing.assert_allclose(window[:, 0], full[first : first + len(window)], atol=1e-3)
+    for _start, window, expected in _pyav_windows_beside_full_decode(path, [0.0, 7.3, 15.0], 3.0, rate):
+        assert len(window) == 3 * rate
+        np.testing.assert_allclose(window, expected, atol=1e-3)
 
 
 def test_pyav_seek_decoding_of_a_lossy_codec_equals_full_decoding(tmp_path: Path) -> None:
@@ -104,13 +106,8 @@ def test_pyav_seek_decoding_of_a_lossy_codec_equals_full_decoding(tmp_path: Path
     source = write_audio(tmp_path / "source.wav", _chirp(6.0, rate), rate)
     path = tmp_path / "song.m4a"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c:a", "aac", "-b:a", "128k", str(path)], check=True)
-    full = decode(path)[0][:, 0]
-    starts = [0.0, 0.7, 2.3, 4.0]
-    windows, native = _decode_windows_pyav(path, starts, 1.5, [])
-    assert native == rate
-    for start, window in zip(starts, windows):
-        first = int(round(start * rate))
-        np.testing.assert_allclose(window[:, 0], full[first : first + len(window)], atol=0 if start == 0 else 0.02)
+    for start, window, expected in _pyav_windows_beside_full_decode(path, [0.0, 0.7, 2.3, 4.0], 1.5, rate):
+        np.testing.assert_allclose(window, expected, atol=0 if start == 0 else 0.02)
 
 
 def test_extract_windows_images_summary_and_silent_windows(tmp_path: Path) -> None:
