@@ -320,7 +320,8 @@ def _distinct(picked: list[tuple]) -> list[tuple]:
     tilesets) would otherwise put identical tracks in the collection, each the other's nearest as other music."""
     seen, kept = set(), []
     for entry in picked:
-        digest = hashlib.sha256(entry[0].read_bytes()).digest()
+        with entry[0].open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").digest()
         if digest not in seen:
             seen.add(digest)
             kept.append(entry)

@@ -152,14 +152,14 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
             # the seek needs a few frames before its output is what a full decode gives: AAC's first
             # frame after a seek was off by up to 0.3), then drop what comes before it by timestamp.
             target = max(start - SEEK_PREROLL_S, 0.0)
-            if not (at_start and target == 0.0):
+            seeked, at_start = not (at_start and target == 0.0), False
+            if seeked:
                 try:
                     container.seek(int(target / stream.time_base), stream=stream, backward=True)
                 except FFmpegError as exc:  # past where a truncated file ends: an empty window
                     damage.append(exc)
                     windows.append(np.zeros((0, channels), np.float32))
                     continue
-            seeked, at_start = not at_start or target != 0.0, False
             first = int(round(max(start, 0.0) * rate))
             chunks, position, got = [], None, 0
             for frame, placed in _placed_frames(salvaged_frames(container, stream, damage), frame_start, seeked=seeked):

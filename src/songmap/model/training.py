@@ -411,7 +411,7 @@ def reconstructed_per_step(tracks: int, reconstruct: int) -> int:
     >>> reconstructed_per_step(512, 16), reconstructed_per_step(34, 16), reconstructed_per_step(3, 16)
     (16, 9, 2)
     """
-    return max(2, min(int(reconstruct), math.ceil(RECONSTRUCT_SHARE * tracks), tracks))
+    return max(2, min(int(reconstruct), math.ceil(RECONSTRUCT_SHARE * tracks)))
 
 
 def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, copies=None, n_copies: int = 0,
