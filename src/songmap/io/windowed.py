@@ -1,14 +1,15 @@
 """Windowed decoding: only some windows of a file, each by seeking to its start.
 
-A long file costs the windows it is asked for, not its length. libsndfile decodes the
-stretches the windows cover, side by side in threads; FFmpeg (PyAV) seeks to the packet
-before each window.
+A long file costs the windows it is asked for, not its length. Overlapping windows share one
+stretch of the file, decoded once: libsndfile decodes the stretches side by side in threads;
+FFmpeg (PyAV) seeks to the packet before each stretch.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -77,12 +78,7 @@ def _decode_windows_sf(path: Path, starts_s, length_s: float, notes: list[str]) 
         # A 72-s track's three 30-s windows overlap: each stretch of the file is decoded once.
         stretches = _stretches(sorted(firsts), count, total)
         decoded = _decode_stretches(name, stretches)
-    stretch_firsts = [first for first, _ in stretches]
-    windows = []
-    for first in firsts:
-        k = bisect.bisect_right(stretch_firsts, first) - 1  # the stretch holding this window
-        offset = first - stretch_firsts[k]
-        windows.append(decoded[k][offset : offset + min(count, total - first)])
+    windows = _windows_of_stretches(firsts, count, stretches, decoded)
     if any(len(frames) < end - first for frames, (first, end) in zip(decoded, stretches)):
         notes.append(TRUNCATED_NOTE)
     return windows, rate, total / rate if rate else 0.0
@@ -135,7 +131,6 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
     import av
     from av.error import FFmpegError
 
-    windows = []
     with pyav_errors(), av.open(str(path)) as container:
         stream, rate, channels, end, resampler = pyav_audio_stream(container)
         count = int(np.ceil(length_s * rate))
@@ -146,21 +141,20 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
         def frame_start(frame) -> int:
             return int(round(float(frame.pts * frame.time_base) * rate)) - origin
 
-        at_start = True  # the container is where a full decode starts: no seek needed for a window at 0
-        for start in starts_s:
-            # Seek to the packet at or before ``start`` less a pre-roll (a lossy decoder flushed by
-            # the seek needs a few frames before its output is what a full decode gives: AAC's first
-            # frame after a seek was off by up to 0.3), then drop what comes before it by timestamp.
-            target = max(start - SEEK_PREROLL_S, 0.0)
-            seeked, at_start = not (at_start and target == 0.0), False
+        def decode_stretch(first: int, stop: int, *, first_read: bool) -> np.ndarray:
+            """Frames ``first`` to ``stop``: from the start of the container for the first stretch
+            within the pre-roll, else after a seek to the packet at or before ``first`` less a pre-roll (a lossy decoder
+            flushed by the seek needs a few frames before its output is what a full decode gives:
+            AAC's first frame after a seek was off by up to 0.3); what comes before ``first`` is
+            dropped by timestamp."""
+            target = max(first / rate - SEEK_PREROLL_S, 0.0)
+            seeked = not first_read or target > 0.0  # an unread container starts where a full decode does
             if seeked:
                 try:
                     container.seek(int(target / stream.time_base), stream=stream, backward=True)
-                except FFmpegError as exc:  # past where a truncated file ends: an empty window
+                except FFmpegError as exc:  # past where a truncated file ends: an empty stretch
                     damage.append(exc)
-                    windows.append(np.zeros((0, channels), np.float32))
-                    continue
-            first = int(round(max(start, 0.0) * rate))
+                    return np.zeros((0, channels), np.float32)
             chunks, position, got = [], None, 0
             for frame, placed in _placed_frames(salvaged_frames(container, stream, damage), frame_start, seeked=seeked):
                 if position is None:
@@ -172,15 +166,29 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
                     if skip < len(block):
                         chunks.append(block[skip:])
                         got += len(block) - skip
-                if got >= count:
+                if got >= stop - first:
                     break
             y = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
-            if end is not None:
-                y = y[: max(end - first, 0)]
-            windows.append(y[:count].astype(np.float32, copy=False))
-        if damage and not any(len(w) for w in windows):
+            return y[: max(stop - first, 0)].astype(np.float32, copy=False)
+
+        firsts = [int(round(max(start, 0.0) * rate)) for start in starts_s]
+        # As for libsndfile, overlapping windows (a 72-s track's three of 30 s) share one decoded stretch.
+        stretches = _stretches(sorted(firsts), count, end if end is not None else sys.maxsize)
+        decoded = [decode_stretch(first, stop, first_read=k == 0) for k, (first, stop) in enumerate(stretches)]
+        if damage and not any(len(frames) for frames in decoded):
             raise damage[0]  # nothing salvaged: the first error is the reason
-    return windows, rate
+    return _windows_of_stretches(firsts, count, stretches, decoded), rate
+
+
+def _windows_of_stretches(firsts: list[int], count: int, stretches: list[tuple[int, int]], decoded: list[np.ndarray]):
+    """Each window (starting at ``firsts``, ``count`` frames at most) cut from the stretch that holds it."""
+    stretch_firsts = [first for first, _ in stretches]
+    windows = []
+    for first in firsts:
+        k = bisect.bisect_right(stretch_firsts, first) - 1
+        offset = first - stretch_firsts[k]
+        windows.append(decoded[k][offset : offset + count])
+    return windows
 
 
 def load_windows(
@@ -194,9 +202,10 @@ def load_windows(
 ) -> tuple[list[np.ndarray], float]:
     """Decode only some windows of a file, each by seeking to its start, to mono at ``sample_rate``.
 
-    A long file costs the windows it is asked for, not its length: libsndfile seeks
-    to the window's first frame; FFmpeg (PyAV) seeks to the packet before it and the
-    samples before the window's start are dropped by their timestamps.
+    A long file costs the windows it is asked for, not its length: overlapping windows
+    share one stretch, decoded once; libsndfile seeks to the stretch's first frame, FFmpeg
+    (PyAV) to the packet before it, and the samples before the stretch's start are dropped
+    by their timestamps.
 
     Parameters
     ----------
