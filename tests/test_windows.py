@@ -103,18 +103,20 @@ def test_pyav_seek_decoding_of_a_lossy_codec_equals_full_decoding(tmp_path: Path
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is needed to make the m4a file")
     rate = 16000
-    source = write_audio(tmp_path / "source.wav", _chirp(6.0, rate), rate)
-    path = tmp_path / "song.m4a"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c:a", "aac", "-b:a", "128k", str(path)], check=True)
+
+    def m4a(name: str, signal: np.ndarray, bitrate: str) -> Path:
+        source, path = write_audio(tmp_path / f"{name}.wav", signal, rate), tmp_path / f"{name}.m4a"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c:a", "aac", "-b:a", bitrate, str(path)], check=True)
+        return path
+
+    path = m4a("song", _chirp(6.0, rate), "128k")
     for start, window, expected in _pyav_windows_beside_full_decode(path, [0.0, 0.7, 2.3, 4.0], 1.5, rate):
         np.testing.assert_allclose(window, expected, atol=0 if start < 2.0 else 0.02)  # 0.7 shares 0's stretch
     # Overlapping windows are one stretch, decoded once from the start: exactly the full decode. Each
     # window decoded after its own seek differed by up to 0.56 here: at a low bitrate the encoder codes
     # the noise as noise (PNS), which the decoder draws from a generator a seek restarts.
     noisy = 0.3 * _chirp(6.0, rate) + 0.2 * np.random.default_rng(0).standard_normal(6 * rate).astype(np.float32)
-    source = write_audio(tmp_path / "noisy.wav", noisy, rate)
-    path = tmp_path / "noisy.m4a"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-c:a", "aac", "-b:a", "24k", str(path)], check=True)
+    path = m4a("noisy", noisy, "24k")
     for _start, window, expected in _pyav_windows_beside_full_decode(path, [0.0, 1.0, 2.0, 3.0], 1.5, rate):
         assert len(window) == int(1.5 * rate)
         np.testing.assert_array_equal(window, expected)

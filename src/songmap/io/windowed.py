@@ -1,4 +1,4 @@
-"""Windowed decoding: only some windows of a file, each by seeking to its start.
+"""Windowed decoding: only some windows of a file, each stretch of them by seeking to its start.
 
 A long file costs the windows it is asked for, not its length. Overlapping windows share one
 stretch of the file, decoded once: libsndfile decodes the stretches side by side in threads;
@@ -142,11 +142,12 @@ def _decode_windows_pyav(path: Path, starts_s, length_s: float, damage: list[Bas
             return int(round(float(frame.pts * frame.time_base) * rate)) - origin
 
         def decode_stretch(first: int, stop: int, *, first_read: bool) -> np.ndarray:
-            """Frames ``first`` to ``stop``: from the start of the container for the first stretch
-            within the pre-roll, else after a seek to the packet at or before ``first`` less a pre-roll (a lossy decoder
-            flushed by the seek needs a few frames before its output is what a full decode gives:
-            AAC's first frame after a seek was off by up to 0.3); what comes before ``first`` is
-            dropped by timestamp."""
+            """Frames ``first`` to ``stop``, what comes before ``first`` dropped by timestamp.
+
+            The first stretch, if it starts within the pre-roll, is read from the start of the
+            container; any other after a seek to the packet at or before ``first`` less the pre-roll
+            (a lossy decoder flushed by the seek needs a few frames before its output is what a
+            full decode gives: AAC's first frame after a seek was off by up to 0.3)."""
             target = max(first / rate - SEEK_PREROLL_S, 0.0)
             seeked = not first_read or target > 0.0  # an unread container starts where a full decode does
             if seeked:
@@ -200,7 +201,7 @@ def load_windows(
     *,
     damage: list[str] | None = None,
 ) -> tuple[list[np.ndarray], float]:
-    """Decode only some windows of a file, each by seeking to its start, to mono at ``sample_rate``.
+    """Decode only some windows of a file, each stretch of them by seeking to its start, to mono at ``sample_rate``.
 
     A long file costs the windows it is asked for, not its length: overlapping windows
     share one stretch, decoded once; libsndfile seeks to the stretch's first frame, FFmpeg
