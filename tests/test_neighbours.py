@@ -27,12 +27,15 @@ def test_affinities_are_a_symmetric_distribution_with_the_default_perplexity() -
     assert float(perplexities.median()) == pytest.approx(default_perplexity(24), rel=0.15)
 
 
+def _entropy(p: torch.Tensor) -> float:
+    return -float((p[p > 0] * torch.log(p[p > 0])).sum())
+
+
 def test_wider_perplexity_spreads_each_track_over_more_neighbours() -> None:
     points = torch.randn(40, 3, generator=torch.Generator().manual_seed(1)).double()
     squared = torch.cdist(points, points).square()
     narrow, wide = neighbour_affinities_of_distances(squared, 5.0), neighbour_affinities_of_distances(squared, 30.0)
-    entropy = lambda p: -float((p[p > 0] * torch.log(p[p > 0])).sum())
-    assert entropy(wide) > entropy(narrow) + math.log(2)
+    assert _entropy(wide) > _entropy(narrow) + math.log(2)
 
 
 def test_affinities_do_not_depend_on_the_scale_of_the_features() -> None:
