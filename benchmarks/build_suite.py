@@ -1,10 +1,10 @@
-"""Benchmark suite: six collections of game audio built from Debian packages, and six held out.
+"""Benchmark suite: six collections of game audio built from Debian packages, and eight held out.
 
 Each collection is downloaded with ``apt-get download`` (into ``OUT/.debs``, reused when present),
 unpacked with ``dpkg-deb -x``, and its audio copied, rendered or converted into ``OUT/<collection>/``
 with ``metadata.csv`` (``filename,category,source``), ``pairs.csv`` (``a,b,kind``) and ``SUITE.json``
 (the facts of the table printed at the end). Defaults are chosen on the ``tune`` half and reported
-on the ``report`` half; the ``holdout``, ``holdout-2`` and ``holdout-3`` collections are mapped only
+on the ``report`` half; the ``holdout``, ``holdout-2``, ``holdout-3`` and ``holdout-4`` collections are mapped only
 once a rule has been chosen. MIDI is rendered by FluidSynth (FluidR3_GM, the original), TiMidity++ with freepats
 and FluidSynth with TimGM6mb (kind ``synth``) and FluidR3 with every melodic program moved to another
 General MIDI family (kind ``instruments``); tracker modules by openmpt123 (original) and xmp (``synth``). Song collections
@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ class Source:
     include: str
     exclude: str = r"^$"
     category: str = ""  # empty: the file's folder under the package's audio root
+    archives: str = ""  # zip archives (a game's .pk3) whose members are unpacked beside them, into <archive>.d/
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,19 @@ COLLECTIONS = (
         Source("mirrormagic-data", r"/mirrormagic/sounds/.*\.wav$"),
         Source("circuslinux-data", r"/circuslinux/data/(sounds|music)/.*\.(ogg|wav)$"),
     ), copy_min_seconds=20.0),
+    # Added 2026-12-07, after every earlier collection had judged a rule and before either was built:
+    # songs, and the effects where the map is least faithful, from packages no earlier collection used.
+    Collection("songs-ufoai", "holdout-4", "audio", (
+        Source("ufoai-music", r"/0music\.pk3\.d/music/.*\.ogg$", category="ufoai", archives=r"/0music\.pk3$"),
+    )),
+    Collection("effects-ufoai-minetest", "holdout-4", "audio", (
+        Source("ufoai-sound", r"/0snd\.pk3\.d/sound/.*\.ogg$", archives=r"/0snd\.pk3$"),
+        Source("minetest-data", r"/minetest_game/mods/[^/]+/sounds/.*\.ogg$", category="minetest"),
+        Source("tuxpaint-data", r"/tuxpaint/sounds/.*\.(wav|ogg)$", category="tuxpaint"),
+        Source("pokerth-data", r"/pokerth/sounds/default/.*\.(wav|ogg)$", category="pokerth"),
+        Source("zaz-data", r"/games/zaz/.*\.(ogg|wav)$", category="zaz"),
+        Source("freeorion-data", r"/freeorion/default/data/sound/.*\.ogg$", category="freeorion"),
+    ), copy_min_seconds=20.0),
 )
 
 
@@ -175,9 +190,17 @@ def package_version(deb: Path) -> str:
     return _run(["dpkg-deb", "-f", str(deb), "Version"], f"dpkg-deb -f {deb.name}").strip()
 
 
-def unpack(deb: Path, into: Path) -> list[Path]:
-    """Extract a .deb into ``into``; its files, sorted."""
+def unpack(deb: Path, into: Path, archives: str = "") -> list[Path]:
+    """Extract a .deb into ``into``, and the zip archives matching ``archives`` into ``<archive>.d``; its files, sorted."""
     _run(["dpkg-deb", "-x", str(deb), str(into)], f"dpkg-deb -x {deb.name}")
+    if archives:
+        for archive in sorted(into.rglob("*")):
+            if archive.is_file() and re.search(archives, "/" + archive.relative_to(into).as_posix()):
+                try:
+                    with zipfile.ZipFile(archive) as zipped:
+                        zipped.extractall(archive.parent / f"{archive.name}.d")  # drops absolute and ".." parts
+                except zipfile.BadZipFile as exc:
+                    raise SuiteError(f"{archive.name} in {deb.name} is not a zip archive: {exc}") from exc
     return sorted(p for p in into.rglob("*") if p.is_file())
 
 
@@ -390,7 +413,7 @@ def build(collection: Collection, out: Path, *, seed: int, progress=print) -> di
                 deb = fetch_package(source.package, out / ".debs")
                 packages[source.package] = package_version(deb)
                 root = work / source.package
-                files = unpack(deb, root)
+                files = unpack(deb, root, source.archives)
                 found = _pick(source, files, root)
                 progress(f"  {source.package} {packages[source.package]}: {len(found)} files")
                 picked += [(p, n, c, deb.name) for p, n, c in found]

@@ -1,5 +1,6 @@
-"""The hand-written parts of benchmarks/build_suite.py: the WAD lump reader and the MIDI program remap."""
+"""The hand-written parts of benchmarks/build_suite.py: the WAD lump reader, the MIDI program remap, file picking and archives."""
 
+import shutil
 import struct
 import sys
 from pathlib import Path
@@ -93,3 +94,52 @@ def test_a_file_shipped_in_several_folders_is_kept_once(tmp_path: Path):
         path.write_bytes(data)
     picked = [(path, path.name, "sounds", "game-data.deb") for path in paths]
     assert [entry[1] for entry in _distinct(picked)] == ["a.ogg", "b.ogg"]
+
+
+def _deb(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """A minimal .deb holding ``files`` (paths under the package root), built by dpkg-deb."""
+    import subprocess
+
+    tree = tmp_path / "tree"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN/control").write_text("Package: game-data\nVersion: 1.0\nArchitecture: all\n"
+                                         "Maintainer: nobody <nobody@example.org>\nDescription: test\n")
+    for rel, data in files.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(data)
+    deb = tmp_path / "game-data_1.0_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb (Debian)")
+def test_a_games_zip_archive_is_unpacked_beside_it_and_its_members_picked(tmp_path: Path):
+    import io
+    import zipfile
+
+    from build_suite import Source, _pick, unpack
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as zipped:
+        zipped.writestr("music/theme.ogg", b"theme")
+        zipped.writestr("../../../../../../../escape.ogg", b"outside")
+    deb = _deb(tmp_path, {"usr/share/game/base/0music.pk3": packed.getvalue(), "usr/share/game/readme.txt": b"hi"})
+    root = tmp_path / "root"
+    files = unpack(deb, root, archives=r"/0music\.pk3$")
+    member = root / "usr/share/game/base/0music.pk3.d/music/theme.ogg"
+    assert member in files and member.read_bytes() == b"theme"
+    # A member's ".." parts are dropped: it stays inside the archive's folder.
+    assert (member.parents[1] / "escape.ogg").read_bytes() == b"outside" and not list(tmp_path.glob("**/escape.ogg"))[1:]
+    picked = _pick(Source("game-data", r"/0music\.pk3\.d/music/.*\.ogg$"), files, root)
+    assert [name for _path, name, _category in picked] == ["game__music__theme.ogg"]
+    assert unpack(deb, tmp_path / "plain") == sorted(p for p in (tmp_path / "plain").rglob("*") if p.is_file())
+    assert not list((tmp_path / "plain").rglob("*.pk3.d"))  # without ``archives`` nothing is unpacked
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb (Debian)")
+def test_an_archive_that_is_not_a_zip_is_a_one_line_error(tmp_path: Path):
+    from build_suite import unpack
+
+    deb = _deb(tmp_path, {"usr/share/game/base/0music.pk3": b"not a zip"})
+    with pytest.raises(SuiteError, match="0music.pk3 in game-data_1.0_all.deb is not a zip archive"):
+        unpack(deb, tmp_path / "root", archives=r"\.pk3$")
