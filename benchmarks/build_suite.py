@@ -161,6 +161,7 @@ COLLECTIONS = (
         Source("zaz-data", r"/games/zaz/.*\.(ogg|wav)$", category="zaz"),
         Source("freeorion-data", r"/freeorion/default/data/sound/.*\.ogg$", category="freeorion"),
     ), copy_min_seconds=20.0),
+    Collection("midi-blupi", "holdout-4", "midi", (Source("planetblupi-music-midi", r"/planetblupi/music/.*\.mid$"),)),
 )
 
 
