@@ -106,7 +106,8 @@ def test_training_reads_batches_from_a_memmap_and_prepares_each(tmp_path, neighb
     mean, std = x.mean(axis=(0, 2), keepdims=True), x.std(axis=(0, 2), keepdims=True)
     stored = np.memmap(tmp_path / "rows.f32", dtype=np.float32, mode="w+", shape=x.shape)
     stored[:] = x
-    config = TrainingConfig(epochs=6, batch_size=8, seed=1, patience=1000, neighbour_weight=neighbour_weight, neighbour_batch=neighbour_batch)
+    config = TrainingConfig(epochs=6, batch_size=8, seed=1, patience=1000, neighbour_weight=neighbour_weight,
+                            neighbour_whole=neighbour_batch, neighbour_batch=neighbour_batch)
     runs = []
     for inputs, prepare in [((x - mean) / std, None), (_RowReader(stored), lambda rows: (rows - mean) / std)]:
         seed_everything(1)

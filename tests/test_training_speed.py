@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from songmap.model.training import (
     decoder_filters,
     encode,
     epoch_budget,
+    neighbour_step_tracks,
     seed_everything,
     train_autoencoder,
 )
@@ -136,12 +138,19 @@ def test_large_collections_take_blocks_and_every_track_is_seen() -> None:
 
     seed_everything(0)
     model = ConvAutoencoder(32, 16, (8, 16))
-    result = train_autoencoder(model, Reader(), TrainingConfig(epochs=2, neighbour_weight=1.0, neighbour_batch=10, reconstruct=4))
+    blocks = TrainingConfig(epochs=2, neighbour_weight=1.0, neighbour_whole=20, neighbour_batch=10, reconstruct=4)
+    result = train_autoencoder(model, Reader(), blocks)
     assert len(result.losses) == 2
     assert len(seen) == 2 * 3 * 10 and set(seen) == set(range(len(x)))
+    seen.clear()
+    whole = replace(blocks, neighbour_whole=27)  # up to neighbour_whole tracks: the whole collection in each step
+    seed_everything(0)
+    assert len(train_autoencoder(ConvAutoencoder(32, 16, (8, 16)), Reader(), whole).losses) == 2
+    assert seen == list(range(len(x)))  # read once, held for every step
 
 
 def test_neighbour_step_budget() -> None:
+    assert [neighbour_step_tracks(n, TrainingConfig()) for n in (52, 2048, 2049, 10_000)] == [52, 2048, 512, 512]
     assert epoch_budget(300, 52, 512, MAX_NEIGHBOUR_STEPS) == MAX_NEIGHBOUR_STEPS  # one step per epoch
     assert epoch_budget(300, 10_000, 512, MAX_NEIGHBOUR_STEPS) == max(MIN_EPOCHS, MAX_NEIGHBOUR_STEPS // 20)
     assert epoch_budget(300, 52, 16) == 300  # the plain autoencoder's budget is unchanged
@@ -272,8 +281,8 @@ def test_cli_device_option(small_collection: Path) -> None:
 
 def test_maps_with_the_neighbour_term_train_a_lighter_decoder(small_collection: Path, tmp_path: Path) -> None:
     assert decoder_filters((16, 32, 64), True, 52) == [16, 8, 4, 4] and decoder_filters((16, 32, 64), False, 52) is None
-    assert decoder_filters((16, 32, 64), True, 512) == [16, 8, 4, 4]
-    assert decoder_filters((16, 32, 64), True, 513) is None  # trained in blocks: the mirror
+    assert decoder_filters((16, 32, 64), True, 2048) == [16, 8, 4, 4]
+    assert decoder_filters((16, 32, 64), True, 2049) is None  # trained in blocks: the mirror
     paths = sorted(p for p in small_collection.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
     fast = dict(epochs=10, n_mels=64, filters=(8, 32), seed=0, device="cpu")
     light = SongMapper(**fast).fit(paths)

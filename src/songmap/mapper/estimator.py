@@ -91,8 +91,8 @@ class SongMapper(FittedMap, BaseEstimator):
     epochs : int
         Training epochs, at most (:func:`~songmap.model.training.epoch_budget`). The plain autoencoder
         stops earlier when its loss stops improving; with the neighbour term an epoch is one step over
-        the collection (blocks of 512 tracks), at most 300, and training anneals and stops once the
-        loss stops improving by 2 % over 10 steps.
+        the collection (blocks of 512 tracks above 2048), at most 300, and training anneals and stops
+        once the loss stops improving by 2 % over 10 steps.
     batch_size, learning_rate, patience : int, float, int
         Training settings, see :class:`songmap.model.training.TrainingConfig`.
     seed : int

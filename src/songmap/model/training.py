@@ -51,7 +51,7 @@ from songmap.model.neighbours import neighbour_affinities, neighbour_affinities_
 
 __all__ = [
     "TrainingConfig", "TrainingResult", "fit_autoencoder", "train_autoencoder", "encode", "seed_everything", "epoch_budget",
-    "decoder_filters", "MAX_TRAINING_STEPS", "MAX_NEIGHBOUR_STEPS", "MIN_EPOCHS",
+    "decoder_filters", "neighbour_step_tracks", "MAX_TRAINING_STEPS", "MAX_NEIGHBOUR_STEPS", "MIN_EPOCHS",
 ]
 
 
@@ -79,9 +79,11 @@ class TrainingConfig:
     perplexity : float or None
         Effective number of neighbours of the input affinities; None adapts it
         to the collection (:func:`songmap.model.neighbours.default_perplexity`).
-    neighbour_batch : int
+    neighbour_whole : int
         Collections up to this size are kept whole in the neighbour term at
-        every step; larger ones are trained in blocks of this many tracks,
+        every step (their affinities computed once).
+    neighbour_batch : int
+        Larger collections are trained in random blocks of this many tracks,
         each with its own affinities.
     reconstruct : int
         With the neighbour term: tracks of each step whose reconstruction is
@@ -128,6 +130,8 @@ class TrainingConfig:
     seed: int = 0
     neighbour_weight: float = 0.0
     perplexity: float | None = None
+    # Whole rather than blocks of 512 up to 2048: effects-large (1 164) 0.967 -> 0.973 (BENCHMARKS "Whole collections").
+    neighbour_whole: int = 2048
     neighbour_batch: int = 512
     reconstruct: int = 16
     invariance_weight: float = 0.0
@@ -153,8 +157,9 @@ class TrainingResult:
 #: Most gradient steps a fit takes. A small collection runs all its epochs under it; a large one
 #: has many steps per epoch and needs fewer epochs, so training time stops growing with its size.
 MAX_TRAINING_STEPS = 1500
-#: The same for training with the neighbour term, whose steps take blocks of up to
-#: ``TrainingConfig.neighbour_batch`` tracks (one step per epoch up to that many tracks). It is a cap:
+#: The same for training with the neighbour term, whose steps take the whole collection up to
+#: ``TrainingConfig.neighbour_whole`` tracks (one step per epoch), else blocks of
+#: ``TrainingConfig.neighbour_batch``. It is a cap:
 #: training stops at the loss's plateau (``TrainingConfig.plateau_steps``), after 80-150 steps on the
 #: suite's collections of 50-150 tracks (BENCHMARKS.md "The suite"); a fixed 60 steps, chosen on the
 #: fixture, left the loss still falling on other music.
@@ -162,7 +167,7 @@ MAX_NEIGHBOUR_STEPS = 300
 #: ...but never fewer epochs than this: every track is seen several times.
 MIN_EPOCHS = 8
 #: With the neighbour term the decoder only regularises the map (the encoder alone places songs):
-#: for a collection trained whole (up to ``TrainingConfig.neighbour_batch`` tracks) its channels are
+#: for a collection trained whole (up to ``TrainingConfig.neighbour_whole`` tracks) its channels are
 #: the encoder's mirrored divided by this, at least 4 each ((16, 32, 64) -> (16, 8, 4, 4)), which
 #: halves a step's cost at the same map quality (BENCHMARKS.md "Training speed"). Larger
 #: collections, trained in blocks whose cost is the encoder's, keep the mirror (with the lighter one
@@ -179,10 +184,22 @@ def epoch_budget(epochs: int, n_tracks: int, batch_size: int, max_steps: int = M
 
 def decoder_filters(filters: Sequence[int], neighbour_term: bool, n_tracks: int) -> list[int] | None:
     """The decoder's channels for ``filters`` (None: the encoder's mirror, see ``DECODER_CHANNEL_DIVISOR``)."""
-    if not neighbour_term or n_tracks > TrainingConfig.neighbour_batch:
+    if not neighbour_term or n_tracks > TrainingConfig.neighbour_whole:
         return None
     mirror = [int(f) for f in filters][::-1] + [int(filters[0])]
     return [max(4, f // DECODER_CHANNEL_DIVISOR) for f in mirror]
+
+
+def neighbour_step_tracks(n_tracks: int, config: TrainingConfig) -> int:
+    """Tracks each step of the neighbour training encodes: the whole collection up to
+    ``config.neighbour_whole`` tracks, else a block of ``config.neighbour_batch``.
+
+    Examples
+    --------
+    >>> neighbour_step_tracks(1164, TrainingConfig()), neighbour_step_tracks(10_000, TrainingConfig())
+    (1164, 512)
+    """
+    return n_tracks if n_tracks <= config.neighbour_whole else min(n_tracks, config.neighbour_batch)
 
 
 def seed_everything(seed: int) -> None:
@@ -208,7 +225,7 @@ def fit_autoencoder(
 
     Everything is seeded with ``config.seed`` before the weights are drawn; the decoder's
     channels follow :func:`decoder_filters`, the epochs :func:`epoch_budget` (of
-    ``config.neighbour_batch``-track steps with the neighbour term, else of
+    :func:`neighbour_step_tracks` with the neighbour term, else of
     ``config.batch_size``); training and encoding run on deterministic kernels.
     ``inputs`` is ``(n_tracks, height, width)``; ``device``, ``prepare``, ``augmented`` and
     ``augmented_rows`` are those of :func:`train_autoencoder`, ``on_epoch(epoch, epochs_to_run, loss)`` is
@@ -230,8 +247,8 @@ def fit_autoencoder(
     n, height, width = inputs.shape
     model = ConvAutoencoder(height, width, filters, latent_dim=2,
                             decoder_filters=decoder_filters(filters, config.neighbour_weight > 0, n))
-    if config.neighbour_weight > 0:  # steps of neighbour_batch tracks (see train_autoencoder)
-        config = replace(config, epochs=epoch_budget(int(epochs), n, config.neighbour_batch, MAX_NEIGHBOUR_STEPS))
+    if config.neighbour_weight > 0:  # steps of the whole collection or of blocks (see train_autoencoder)
+        config = replace(config, epochs=epoch_budget(int(epochs), n, neighbour_step_tracks(n, config), MAX_NEIGHBOUR_STEPS))
     else:
         config = replace(config, epochs=epoch_budget(int(epochs), n, config.batch_size))
     report = None if on_epoch is None else lambda epoch, loss: on_epoch(epoch, config.epochs, loss)
@@ -265,9 +282,9 @@ def train_autoencoder(
 
     With it, training takes ``config.epochs`` passes of large steps
     (:func:`_train_with_neighbours`): each step encodes a whole block of
-    tracks (the whole collection up to ``config.neighbour_batch`` tracks,
-    affinities computed once; larger collections in random blocks of that
-    many, each with its own affinities) for the neighbour term, and adds the
+    tracks (the whole collection up to ``config.neighbour_whole`` tracks,
+    affinities computed once; larger collections in random blocks of
+    ``config.neighbour_batch``, each with its own affinities) for the neighbour term, and adds the
     reconstruction error of ``config.reconstruct`` of them; Adam's step size
     stays at ``NEIGHBOUR_LR_FACTOR * config.learning_rate`` until the loss stops
     improving, then anneals to zero on a cosine (:class:`_PlateauSchedule`), and
@@ -329,7 +346,7 @@ def train_autoencoder(
 
     model.to(device)
     threads = torch.get_num_threads()
-    if device.type == "cpu" and min(n, config.neighbour_batch) <= SINGLE_THREAD_TRACKS:
+    if device.type == "cpu" and neighbour_step_tracks(n, config) <= SINGLE_THREAD_TRACKS:
         # Steps this small barely parallelise (1.15x on 2 cores) and stall when the cores are busy.
         torch.set_num_threads(1)
     try:
@@ -434,13 +451,13 @@ def _train_with_neighbours(model, n, rows, config: TrainingConfig, on_epoch, cop
         return neighbour_affinities_of_distances(squared, config.perplexity).to(batch.device)
 
     generator = torch.Generator().manual_seed(config.seed)
-    block = min(n, config.neighbour_batch)
-    whole = n <= config.neighbour_batch
+    block = neighbour_step_tracks(n, config)
+    whole = block == n
     steps_per_epoch = 1 if whole else -(-n // block)
     budget = max(1, config.epochs * steps_per_epoch)
     peak_lr = config.learning_rate * NEIGHBOUR_LR_FACTOR
     optimizer = Adam(model.parameters(), lr=peak_lr)
-    # Up to neighbour_batch tracks are held (that many rows at most) and their affinities computed once.
+    # Up to neighbour_whole tracks are held (that many rows at most) and their affinities computed once.
     data = rows(slice(None)) if whole else None
     affinities = affinities_of(data) if whole else None
     n_rebuilt = reconstructed_per_step(block, config.reconstruct)
