@@ -1,10 +1,10 @@
-"""Benchmark suite: six collections of game audio built from Debian packages, and eight held out.
+"""Benchmark suite: six collections of game audio built from Debian packages, and ten held out.
 
 Each collection is downloaded with ``apt-get download`` (into ``OUT/.debs``, reused when present),
 unpacked with ``dpkg-deb -x``, and its audio copied, rendered or converted into ``OUT/<collection>/``
 with ``metadata.csv`` (``filename,category,source``), ``pairs.csv`` (``a,b,kind``) and ``SUITE.json``
 (the facts of the table printed at the end). Defaults are chosen on the ``tune`` half and reported
-on the ``report`` half; the ``holdout``, ``holdout-2``, ``holdout-3`` and ``holdout-4`` collections are mapped only
+on the ``report`` half; the ``holdout`` to ``holdout-5`` collections are mapped only
 once a rule has been chosen. MIDI is rendered by FluidSynth (FluidR3_GM, the original), TiMidity++ with freepats
 and FluidSynth with TimGM6mb (kind ``synth``) and FluidR3 with every melodic program moved to another
 General MIDI family (kind ``instruments``); tracker modules by openmpt123 (original) and xmp (``synth``). Song collections
@@ -162,6 +162,19 @@ COLLECTIONS = (
         Source("freeorion-data", r"/freeorion/default/data/sound/.*\.ogg$", category="freeorion"),
     ), copy_min_seconds=20.0),
     Collection("midi-blupi", "holdout-4", "midi", (Source("planetblupi-music-midi", r"/planetblupi/music/.*\.mid$"),)),
+    # Added 2026-12-07 13:47, after holdout 4 had been mapped and before either was built: songs and
+    # effects from packages no earlier collection used.
+    Collection("songs-nexuiz-fof-blupi", "holdout-5", "audio", (
+        Source("nexuiz-music", r"/music\.pk3\.d/sound/cdtracks/.*\.ogg$", category="nexuiz", archives=r"/music\.pk3$"),
+        Source("fretsonfire-songs-muldjord", r"/songs/.*/song\.ogg$", category="fretsonfire"),
+        Source("fretsonfire-songs-sectoid", r"/songs/.*/song\.ogg$", category="fretsonfire"),
+        Source("planetblupi-music-ogg", r"/planetblupi/music/.*\.ogg$", category="planetblupi"),
+    )),
+    Collection("effects-openarena-blupi", "holdout-5", "audio", (
+        Source("openarena-data", r"/(mp-)?pak0\.pk3\.d/sound/.*\.(ogg|wav)$", archives=r"/(mp-)?pak0\.pk3$"),
+        Source("planetblupi-common", r"/planetblupi/sound/en/.*\.(ogg|wav)$", category="planetblupi"),
+        Source("barrage", r"/barrage/sounds/.*\.(ogg|wav)$", category="barrage"),
+    ), copy_min_seconds=20.0),
 )
 
 
