@@ -283,6 +283,7 @@ def test_maps_with_the_neighbour_term_train_a_lighter_decoder(small_collection: 
     assert decoder_filters((16, 32, 64), True, 52) == [16, 8, 4, 4] and decoder_filters((16, 32, 64), False, 52) is None
     assert decoder_filters((16, 32, 64), True, 2048) == [16, 8, 4, 4]
     assert decoder_filters((16, 32, 64), True, 2049) is None  # trained in blocks: the mirror
+    assert decoder_filters((16, 32, 64), True, 600, TrainingConfig(neighbour_whole=512)) is None  # as the config trains it
     paths = sorted(p for p in small_collection.rglob("*") if p.suffix in (".wav", ".flac", ".ogg"))
     fast = dict(epochs=10, n_mels=64, filters=(8, 32), seed=0, device="cpu")
     light = SongMapper(**fast).fit(paths)

@@ -182,9 +182,15 @@ def epoch_budget(epochs: int, n_tracks: int, batch_size: int, max_steps: int = M
     return max(1, min(epochs, max(MIN_EPOCHS, max_steps // steps_per_epoch)))
 
 
-def decoder_filters(filters: Sequence[int], neighbour_term: bool, n_tracks: int) -> list[int] | None:
-    """The decoder's channels for ``filters`` (None: the encoder's mirror, see ``DECODER_CHANNEL_DIVISOR``)."""
-    if not neighbour_term or n_tracks > TrainingConfig.neighbour_whole:
+def decoder_filters(filters: Sequence[int], neighbour_term: bool, n_tracks: int,
+                    config: TrainingConfig | None = None) -> list[int] | None:
+    """The decoder's channels for ``filters`` (None: the encoder's mirror, see ``DECODER_CHANNEL_DIVISOR``).
+
+    The lighter decoder is for a collection that ``config`` (default ``TrainingConfig()``) trains whole
+    (:func:`neighbour_step_tracks`).
+    """
+    config = TrainingConfig() if config is None else config
+    if not neighbour_term or neighbour_step_tracks(n_tracks, config) < n_tracks:
         return None
     mirror = [int(f) for f in filters][::-1] + [int(filters[0])]
     return [max(4, f // DECODER_CHANNEL_DIVISOR) for f in mirror]
@@ -246,7 +252,7 @@ def fit_autoencoder(
     filters = tuple(int(f) for f in filters)
     n, height, width = inputs.shape
     model = ConvAutoencoder(height, width, filters, latent_dim=2,
-                            decoder_filters=decoder_filters(filters, config.neighbour_weight > 0, n))
+                            decoder_filters=decoder_filters(filters, config.neighbour_weight > 0, n, config))
     if config.neighbour_weight > 0:  # steps of the whole collection or of blocks (see train_autoencoder)
         config = replace(config, epochs=epoch_budget(int(epochs), n, neighbour_step_tracks(n, config), MAX_NEIGHBOUR_STEPS))
     else:
