@@ -1,0 +1,44 @@
+"""benchmarks/map_ceiling.py's free coordinates: the neighbour term optimised without an encoder."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from map_ceiling import free_codes  # noqa: E402
+from songmap.evaluation.quality import trustworthiness_at  # noqa: E402
+
+
+def _clusters(seed=0):
+    """Four tight clusters of 15 points in 8 dimensions, far apart."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0.0, 5.0, (4, 8))
+    return np.concatenate([rng.normal(c, 0.3, (15, 8)) for c in centres]), np.repeat(np.arange(4), 15)
+
+
+def test_free_codes_keep_clusters_apart_and_neighbourhoods_true():
+    x, labels = _clusters()
+    codes = free_codes(x, start="pca", steps=120)
+    assert codes.shape == (60, 2) and np.all(np.isfinite(codes))
+    # every point's nearest map neighbour is in its own cluster
+    d = np.linalg.norm(codes[:, None] - codes[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    assert np.all(labels[d.argmin(axis=1)] == labels)
+    assert trustworthiness_at(x, codes, 10) > 0.9
+
+
+def test_free_codes_are_more_faithful_after_optimising_than_at_the_start():
+    x, _ = _clusters(1)
+    start = free_codes(x, start="random", steps=0, seed=3)
+    trained = free_codes(x, start="random", steps=150, seed=3)
+    assert trustworthiness_at(x, trained, 10) > trustworthiness_at(x, start, 10) + 0.05
+
+
+def test_free_codes_are_deterministic_and_check_the_start():
+    x, _ = _clusters(2)
+    np.testing.assert_array_equal(free_codes(x, start="random", steps=30, seed=5), free_codes(x, start="random", steps=30, seed=5))
+    with pytest.raises(ValueError, match="start must be"):
+        free_codes(x, start="umap")
