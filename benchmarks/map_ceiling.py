@@ -1,7 +1,8 @@
 """How faithful could a 2-D map of these features be under the training's objective? (BENCHMARKS.md "What holds the map back")
 
 The autoencoder's map is trained on the t-SNE neighbour term of its inputs. This script takes the same
-inputs (the fitted map's reference space) and the same term, and optimises free coordinates instead of
+inputs (the fitted map's reference space) and the same term (on the raw inputs: without the recording
+discount), and optimises free coordinates instead of
 an encoder, with Adam, for as many steps as the map's own training takes: from the inputs' first two
 principal components (t-SNE's start) and from a random start. Beside the default map and t-SNE's, it
 tells whether it is the encoder that holds the map back (free coordinates far above it) or the
@@ -28,7 +29,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 import torch  # noqa: E402
 
-from songmap.evaluation.baselines import BASELINES  # noqa: E402
+from songmap.evaluation.baselines import BASELINES, pca_map  # noqa: E402
 from songmap.evaluation.quality import reference_features, trustworthiness_at  # noqa: E402
 from songmap.io.discovery import find_audio_files  # noqa: E402
 from songmap.mapper import SongMapper  # noqa: E402
@@ -71,9 +72,7 @@ def free_codes(reference: np.ndarray, *, start: str = "pca", steps: int = 150, l
     """
     x = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
     if start == "pca":
-        centred = x - x.mean(axis=0)
-        u, s, _ = np.linalg.svd(centred, full_matrices=False)
-        first = u[:, :2] * s[:2]
+        first = pca_map(x)
         initial = first / max(float(first[:, 0].std()), 1e-12)
     elif start == "random":
         initial = np.random.default_rng(seed).standard_normal((len(x), 2)) * 0.01
