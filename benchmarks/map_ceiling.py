@@ -6,9 +6,13 @@ discount), and optimises free coordinates instead of
 an encoder, with Adam, for as many steps as the map's own training takes: from the inputs' first two
 principal components (t-SNE's start) and from a random start. Beside the default map and t-SNE's, it
 tells whether it is the encoder that holds the map back (free coordinates far above it) or the
-objective and what it is given (free coordinates no better).
+objective and what it is given (free coordinates no better). With ``--encoder``, the default's
+encoder (or a wider one) is trained on that same term and nothing else, for the same steps, beside
+them: with ``--bank``, on random batches of that many tracks whose codes stand in a memory bank for
+the rest (more, cheaper steps).
 
     python benchmarks/map_ceiling.py FOLDER [--cache DIR] [--seeds 0,1,2] [--steps 150]
+                                     [--encoder 8,16,32 [--encoder 16,32,64]] [--bank 256]
 
 Prints trustworthiness@10 per seed, and on "the music alone" (the tracks that are no pair's ``b`` in
 the folder's ``pairs.csv``, when there is one).
@@ -20,6 +24,7 @@ import argparse
 import csv
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +39,14 @@ from songmap.evaluation.quality import reference_features, trustworthiness_at  #
 from songmap.io.discovery import find_audio_files  # noqa: E402
 from songmap.mapper import SongMapper  # noqa: E402
 from songmap.model.adam import Adam  # noqa: E402
+from songmap.model.autoencoder import ConvAutoencoder  # noqa: E402
 from songmap.model.neighbours import neighbour_affinities, neighbour_loss  # noqa: E402
 
 #: Adam's step for free coordinates, in map units (t-SNE's maps of a few hundred points span tens of units).
 FREE_LEARNING_RATE = 1.0
+#: The encoder's: the training's peak (TrainingConfig.learning_rate x NEIGHBOUR_LR_FACTOR), its neighbour
+#: weight and reconstructions a step.
+ENCODER_LEARNING_RATE, ENCODER_NEIGHBOUR_WEIGHT, ENCODER_RECONSTRUCTIONS = 1e-2, 4.0, 16
 
 
 def free_codes(reference: np.ndarray, *, start: str = "pca", steps: int = 150, learning_rate: float = FREE_LEARNING_RATE,
@@ -81,13 +90,109 @@ def free_codes(reference: np.ndarray, *, start: str = "pca", steps: int = 150, l
     affinities = neighbour_affinities(torch.from_numpy(x).float())
     codes = torch.tensor(initial, dtype=torch.float32, requires_grad=True)
     optimizer = Adam([codes], lr=learning_rate)
-    hold = (2 * steps) // 3
     for step in range(steps):
-        optimizer.lr = learning_rate if step < hold else learning_rate * (steps - step) / (steps - hold)
+        optimizer.lr = _step_size(learning_rate, step, steps)
         optimizer.zero_grad()
         neighbour_loss(codes, affinities).backward()
         optimizer.step()
     return codes.detach().double().numpy()
+
+
+def _step_size(learning_rate: float, step: int, steps: int) -> float:
+    """The step size holds for two thirds of the steps, then falls linearly to zero."""
+    hold = (2 * steps) // 3
+    return learning_rate if step < hold else learning_rate * (steps - step) / (steps - hold)
+
+
+def _bank_loss(codes: torch.Tensor, rows: torch.Tensor, affinities: torch.Tensor) -> torch.Tensor:
+    """The neighbour term's part that depends on the codes of ``rows`` (the others' codes held fixed).
+
+    Its gradient with respect to those codes is the whole term's. Ordered pairs with either end in
+    ``rows`` make up the attraction; the normaliser is the bank's with ``rows``' pairs replaced.
+    """
+    batch = codes[rows]
+    kernel = 1.0 / (1.0 + (batch[:, None, :] - codes[None, :, :]).square().sum(dim=-1))  # (B, n)
+    kernel = kernel.index_put((torch.arange(len(rows)), rows), torch.zeros(len(rows)))
+    attraction = affinities[rows] * -torch.log(kernel.clamp_min(1e-30))  # P is zero on the diagonal
+    rows_part = 2 * kernel.sum() - kernel[:, rows].sum()
+    with torch.no_grad():
+        fixed = codes.detach()
+        total = (1.0 / (1.0 + (fixed[:, None, :] - fixed[None, :, :]).square().sum(dim=-1))).sum() - len(codes)
+    return 2 * attraction.sum() - attraction[:, rows].sum() + torch.log(total - rows_part.detach() + rows_part)
+
+
+def encoder_codes(reference: np.ndarray, *, shape: tuple[int, int], filters=(8, 16, 32), steps: int = 150,
+                  bank: int | None = None, seed: int = 0) -> np.ndarray:
+    """A new encoder's map after ``steps`` of the neighbour term of ``reference`` (plus reconstructions).
+
+    The map's own training less its recording discount, invariance term and plateau rule: Adam at the
+    training's peak step size (held for two thirds of the steps, then falling to zero), the neighbour
+    term at its weight and 16 reconstructions a step.
+
+    Parameters
+    ----------
+    reference : np.ndarray
+        ``(n, rows * width)`` normalised model inputs (a fitted mapper's reference space), n >= 3.
+    shape : (int, int)
+        The input image's ``(rows, width)``.
+    filters : sequence of int
+        The encoder's channels.
+    steps : int
+        Adam steps.
+    bank : int, optional
+        Tracks encoded a step; the other tracks' codes come from a memory bank (all of them encoded
+        once at the start, then each batch's codes written back). Default: every track every step.
+    seed : int
+        Seed of the network's weights and of the batches.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, 2)`` float64 codes of the trained encoder (batch normalisation in evaluation mode).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(c, 0.1, (20, 32)) for c in (0.0, 3.0)])
+    >>> encoder_codes(x, shape=(8, 4), steps=5, bank=16).shape
+    (40, 2)
+    """
+    x = np.asarray(reference, dtype=np.float32).reshape(len(reference), -1)
+    n = len(x)
+    inputs = torch.from_numpy(x).reshape(n, 1, *shape)
+    affinities = neighbour_affinities(torch.from_numpy(x))
+    torch.manual_seed(seed)
+    model = ConvAutoencoder(n_mels=shape[0], input_width=shape[1], filters=filters, latent_dim=2).train()
+    optimizer = Adam(model.parameters(), lr=ENCODER_LEARNING_RATE)
+    generator = torch.Generator().manual_seed(seed)
+    batch = n if bank is None else max(2, min(int(bank), n))
+    with torch.no_grad():
+        codes = model.encode(inputs).clone() if batch < n else None
+    for step in range(steps):
+        optimizer.lr = _step_size(ENCODER_LEARNING_RATE, step, steps)
+        optimizer.zero_grad()
+        rows = torch.randperm(n, generator=generator)[:batch]
+        batch_codes = model.encode(inputs[rows])
+        if batch < n:
+            term = _bank_loss(codes.index_put((rows,), batch_codes), rows, affinities)
+        else:
+            term = neighbour_loss(batch_codes, affinities[rows][:, rows])
+        rebuilt = rows[:ENCODER_RECONSTRUCTIONS]
+        loss = ENCODER_NEIGHBOUR_WEIGHT * term + torch.nn.functional.mse_loss(
+            model.decode(batch_codes[:ENCODER_RECONSTRUCTIONS]), inputs[rebuilt])
+        loss.backward()
+        optimizer.step()
+        if batch < n:
+            codes[rows] = batch_codes.detach()
+    with torch.no_grad():
+        return model.eval().encode(inputs).double().numpy()
+
+
+def _timed(make, *args, **kwargs) -> tuple[np.ndarray, float]:
+    """``make(*args, **kwargs)`` and its seconds."""
+    started = time.perf_counter()
+    points = make(*args, **kwargs)
+    return points, time.perf_counter() - started
 
 
 def _music_alone(folder: Path, names: list[str]) -> np.ndarray | None:
@@ -105,36 +210,47 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--cache", type=Path, help="feature cache (default: none)")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--steps", type=int, default=150, help="Adam steps of the free coordinates")
+    parser.add_argument("--steps", type=int, default=150, help="Adam steps of the free coordinates (and of --encoder)")
+    parser.add_argument("--encoder", action="append", default=[], metavar="FILTERS",
+                        help="also train an encoder of these channels (e.g. 8,16,32) on the neighbour term alone; repeatable")
+    parser.add_argument("--bank", type=int, help="with --encoder: tracks encoded a step, the rest from a memory bank")
     args = parser.parse_args()
+    encoders = [tuple(int(f) for f in spec.split(",")) for spec in args.encoder]
 
     paths = [Path(p) for p in find_audio_files(args.folder)]
-    rows: dict[str, list[tuple[float, float | None]]] = {}
+    rows: dict[str, list[tuple[float, float | None, float]]] = {}
     for seed in (int(s) for s in args.seeds.split(",")):
         mapper = SongMapper(seed=seed, cache_dir=args.cache, n_jobs=2).fit([str(p) for p in paths])
         placed = np.flatnonzero(np.all(np.isfinite(mapper.embedding_), axis=1))
         reference, kept = reference_features(mapper, [paths[i] for i in placed])
         placed = placed[kept]
         keep = _music_alone(args.folder, [str(paths[i].relative_to(args.folder)) for i in placed])
+        shape = (mapper.model_config_["n_mels"], mapper.model_config_["input_width"])
+        batches = f", batches of {args.bank} and a bank" if args.bank else ""
         maps = {
-            "autoencoder (default)": mapper.embedding_[placed],
-            "t-SNE": BASELINES["tsne"](reference, seed=seed),
-            "free coordinates from PCA": free_codes(reference, start="pca", steps=args.steps),
-            "free coordinates from noise": free_codes(reference, start="random", steps=args.steps, seed=seed),
+            "autoencoder (default)": (mapper.embedding_[placed], mapper.training_seconds_),
+            "t-SNE": _timed(BASELINES["tsne"], reference, seed=seed),
+            "free coordinates from PCA": _timed(free_codes, reference, start="pca", steps=args.steps),
+            "free coordinates from noise": _timed(free_codes, reference, start="random", steps=args.steps, seed=seed),
         }
-        for name, points in maps.items():
+        for filters in encoders:
+            maps[f"encoder {filters}, neighbour term alone{batches}"] = _timed(
+                encoder_codes, reference, shape=shape, filters=filters, steps=args.steps, bank=args.bank, seed=seed)
+        for name, (points, seconds) in maps.items():
             alone = trustworthiness_at(reference[keep], points[keep], 10) if keep is not None else None
-            rows.setdefault(name, []).append((trustworthiness_at(reference, points, 10), alone))
+            rows.setdefault(name, []).append((trustworthiness_at(reference, points, 10), alone, seconds))
         print(f"seed {seed}: " + ", ".join(f"{name} {rows[name][-1][0]:.4f}" for name in maps), file=sys.stderr, flush=True)
 
     print(f"\n{args.folder.name}: {len(placed)} tracks, free coordinates {args.steps} steps\n")
-    print("| map | T@10 per seed | median | music alone, median |")
-    print("|---|---|---:|---:|")
+    print("| map | T@10 per seed | median | music alone, median | seconds, median |")
+    print("|---|---|---:|---:|---:|")
     for name, figures in rows.items():
-        alone = [a for _, a in figures if a is not None]
-        per_seed = " / ".join(f"{t:.4f}" for t, _ in figures)
+        alone = [a for _, a, _ in figures if a is not None]
+        per_seed = " / ".join(f"{t:.4f}" for t, _, _ in figures)
         alone_median = f"{statistics.median(alone):.4f}" if alone else ""
-        print(f"| {name} | {per_seed} | {statistics.median(t for t, _ in figures):.4f} | {alone_median} |")
+        seconds = statistics.median(s for _, _, s in figures)
+        print(f"| {name} | {per_seed} | {statistics.median(t for t, _, _ in figures):.4f} | {alone_median} | {seconds:.1f} |")
+
 
 if __name__ == "__main__":
     main()
