@@ -41,12 +41,12 @@ from songmap.mapper import SongMapper  # noqa: E402
 from songmap.model.adam import Adam  # noqa: E402
 from songmap.model.autoencoder import ConvAutoencoder  # noqa: E402
 from songmap.model.neighbours import neighbour_affinities, neighbour_loss  # noqa: E402
+from songmap.model.training import NEIGHBOUR_LR_FACTOR, TrainingConfig  # noqa: E402
 
 #: Adam's step for free coordinates, in map units (t-SNE's maps of a few hundred points span tens of units).
 FREE_LEARNING_RATE = 1.0
-#: The encoder's: the training's peak (TrainingConfig.learning_rate x NEIGHBOUR_LR_FACTOR), its neighbour
-#: weight and reconstructions a step.
-ENCODER_LEARNING_RATE, ENCODER_NEIGHBOUR_WEIGHT, ENCODER_RECONSTRUCTIONS = 1e-2, 4.0, 16
+#: The encoder's: the training's peak step size.
+ENCODER_LEARNING_RATE = TrainingConfig.learning_rate * NEIGHBOUR_LR_FACTOR
 
 
 def free_codes(reference: np.ndarray, *, start: str = "pca", steps: int = 150, learning_rate: float = FREE_LEARNING_RATE,
@@ -122,12 +122,12 @@ def _bank_loss(codes: torch.Tensor, rows: torch.Tensor, affinities: torch.Tensor
 
 
 def encoder_codes(reference: np.ndarray, *, shape: tuple[int, int], filters=(8, 16, 32), steps: int = 150,
-                  bank: int | None = None, seed: int = 0) -> np.ndarray:
+                  neighbour_weight: float = 4.0, bank: int | None = None, seed: int = 0) -> np.ndarray:
     """A new encoder's map after ``steps`` of the neighbour term of ``reference`` (plus reconstructions).
 
     The map's own training less its recording discount, invariance term and plateau rule: Adam at the
-    training's peak step size (held for two thirds of the steps, then falling to zero), the neighbour
-    term at its weight and 16 reconstructions a step.
+    training's peak step size (held for two thirds of the steps, then falling to zero) and its
+    reconstructions a step (``TrainingConfig.reconstruct``).
 
     Parameters
     ----------
@@ -139,6 +139,8 @@ def encoder_codes(reference: np.ndarray, *, shape: tuple[int, int], filters=(8, 
         The encoder's channels.
     steps : int
         Adam steps.
+    neighbour_weight : float
+        The neighbour term's weight against the reconstruction error (the default preset's).
     bank : int, optional
         Tracks encoded a step; the other tracks' codes come from a memory bank (all of them encoded
         once at the start, then each batch's codes written back). Default: every track every step.
@@ -168,18 +170,21 @@ def encoder_codes(reference: np.ndarray, *, shape: tuple[int, int], filters=(8, 
     batch = n if bank is None else max(2, min(int(bank), n))
     with torch.no_grad():
         codes = model.encode(inputs).clone() if batch < n else None
+    reconstructions = min(TrainingConfig.reconstruct, batch)
     for step in range(steps):
         optimizer.lr = _step_size(ENCODER_LEARNING_RATE, step, steps)
         optimizer.zero_grad()
-        rows = torch.randperm(n, generator=generator)[:batch]
-        batch_codes = model.encode(inputs[rows])
+        order = torch.randperm(n, generator=generator)
         if batch < n:
+            rows, rebuilt = order[:batch], torch.arange(reconstructions)  # rebuilt: positions in rows
+            batch_codes = model.encode(inputs[rows])
             term = _bank_loss(codes.index_put((rows,), batch_codes), rows, affinities)
         else:
-            term = neighbour_loss(batch_codes, affinities[rows][:, rows])
-        rebuilt = rows[:ENCODER_RECONSTRUCTIONS]
-        loss = ENCODER_NEIGHBOUR_WEIGHT * term + torch.nn.functional.mse_loss(
-            model.decode(batch_codes[:ENCODER_RECONSTRUCTIONS]), inputs[rebuilt])
+            rows, rebuilt = torch.arange(n), order[:reconstructions]
+            batch_codes = model.encode(inputs)
+            term = neighbour_loss(batch_codes, affinities)
+        loss = neighbour_weight * term + torch.nn.functional.mse_loss(
+            model.decode(batch_codes[rebuilt]), inputs[rows[rebuilt]])
         loss.backward()
         optimizer.step()
         if batch < n:
@@ -193,6 +198,17 @@ def _timed(make, *args, **kwargs) -> tuple[np.ndarray, float]:
     started = time.perf_counter()
     points = make(*args, **kwargs)
     return points, time.perf_counter() - started
+
+
+def _channels(text: str) -> tuple[int, ...]:
+    """``--encoder``'s channel counts, e.g. ``8,16,32``."""
+    try:
+        channels = tuple(int(f) for f in text.split(","))
+    except ValueError:
+        channels = ()
+    if not channels or min(channels) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive channel counts such as 8,16,32, got {text!r}")
+    return channels
 
 
 def _music_alone(folder: Path, names: list[str]) -> np.ndarray | None:
@@ -211,11 +227,14 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="feature cache (default: none)")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=150, help="Adam steps of the free coordinates (and of --encoder)")
-    parser.add_argument("--encoder", action="append", default=[], metavar="FILTERS",
+    parser.add_argument("--encoder", action="append", default=[], metavar="FILTERS", type=_channels,
                         help="also train an encoder of these channels (e.g. 8,16,32) on the neighbour term alone; repeatable")
     parser.add_argument("--bank", type=int, help="with --encoder: tracks encoded a step, the rest from a memory bank")
     args = parser.parse_args()
-    encoders = [tuple(int(f) for f in spec.split(",")) for spec in args.encoder]
+    if not args.folder.is_dir():
+        parser.error(f"no such folder: {args.folder}")
+    encoders = args.encoder
+    batches = f", batches of {args.bank} and a bank" if args.bank else ""
 
     paths = [Path(p) for p in find_audio_files(args.folder)]
     rows: dict[str, list[tuple[float, float | None, float]]] = {}
@@ -226,7 +245,6 @@ def main() -> None:
         placed = placed[kept]
         keep = _music_alone(args.folder, [str(paths[i].relative_to(args.folder)) for i in placed])
         shape = (mapper.model_config_["n_mels"], mapper.model_config_["input_width"])
-        batches = f", batches of {args.bank} and a bank" if args.bank else ""
         maps = {
             "autoencoder (default)": (mapper.embedding_[placed], mapper.training_seconds_),
             "t-SNE": _timed(BASELINES["tsne"], reference, seed=seed),
@@ -235,7 +253,8 @@ def main() -> None:
         }
         for filters in encoders:
             maps[f"encoder {filters}, neighbour term alone{batches}"] = _timed(
-                encoder_codes, reference, shape=shape, filters=filters, steps=args.steps, bank=args.bank, seed=seed)
+                encoder_codes, reference, shape=shape, filters=filters, steps=args.steps,
+                neighbour_weight=mapper.params_["neighbour_weight"], bank=args.bank, seed=seed)
         for name, (points, seconds) in maps.items():
             alone = trustworthiness_at(reference[keep], points[keep], 10) if keep is not None else None
             rows.setdefault(name, []).append((trustworthiness_at(reference, points, 10), alone, seconds))

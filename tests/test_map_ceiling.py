@@ -1,5 +1,6 @@
 """benchmarks/map_ceiling.py's free coordinates: the neighbour term optimised without an encoder."""
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import torch  # noqa: E402
 
-from map_ceiling import _bank_loss, encoder_codes, free_codes  # noqa: E402
+from map_ceiling import _bank_loss, _channels, encoder_codes, free_codes  # noqa: E402
 from songmap.evaluation.quality import trustworthiness_at  # noqa: E402
 from songmap.model.neighbours import neighbour_affinities, neighbour_loss  # noqa: E402
 
@@ -73,3 +74,10 @@ def test_an_encoder_on_the_neighbour_term_learns_the_clusters(bank):
     assert np.mean(labels[d.argmin(axis=1)] == labels) > 0.95
     assert trustworthiness_at(x, codes, 5) > trustworthiness_at(x, start, 5)
     np.testing.assert_array_equal(codes, encoder_codes(x, shape=(8, 4), steps=80, bank=bank, seed=1))
+
+
+def test_encoder_channels_are_read_or_refused_in_one_line():
+    assert _channels("8,16,32") == (8, 16, 32)
+    for bad in ("8,x", "0,8", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive channel counts"):
+            _channels(bad)
